@@ -1,0 +1,1 @@
+"""faultlab: property-based verification of distributed protocols under faults."""
