@@ -1,0 +1,77 @@
+"""No lost writes: after healing and recovery, every acknowledged write is still readable or was superseded.
+
+This is the promise behind "acknowledged means durable": a store that acks before fsync, or a failover that elects a
+replica missing the tail of the log, loses data silently, and only the final reads show it.
+
+History conventions are those of :mod:`invariants.session` (``f="write"`` with unique non-None values, ``f="read"``
+returning the value or ``None`` for the initial value, ``[key, v]`` when ``keyed=True``). The final reads are the
+``ok`` reads with ``phase == "final"``, which the engine makes after healing every fault and letting nodes recover.
+
+The rule: let a final read return the value of write W' (or the initial value). If some acknowledged write W exists
+such that W' strictly precedes W in real time (W' completed before W was invoked), W could not have been
+overwritten by W', so W was lost; the initial value loses every acknowledged write. An ``info`` write is never
+counted as acknowledged (losing it is legal), and since it never completes it strictly precedes nothing: a final read
+of its value loses no write, because it may have taken effect last. A final read of a value never written or of a
+failed write is a violation too. With no final read of a key that had acknowledged writes the verdict is
+``unknown``: durability was never observed.
+
+The witness names the lost write(s) and the final read (``lost_writes``, ``final_read``, and ``ops`` for the
+timeline).
+"""
+
+from __future__ import annotations
+
+from faultlab.history import History
+from invariants.result import CheckResult
+from invariants.session import impossible_read, register_keys
+
+__all__ = ["check_no_lost_writes"]
+
+
+def check_no_lost_writes(history: History, *, keyed: bool = False) -> CheckResult:
+    """Check that the final reads still see every acknowledged write or something that superseded it."""
+    checker = "no-lost-writes"
+    unread: list = []
+    judged = 0
+    for rk in register_keys(history, keyed=keyed):
+        acknowledged = sorted(rk.acknowledged(), key=lambda w: w.call_index)
+        finals = [(r, v) for r, v in rk.reads if r.phase == "final"]
+        if not finals:
+            if acknowledged:
+                unread.append(rk.key)
+            continue
+        for read, value in sorted(finals, key=lambda rv: rv[0].call_index):
+            if bad := impossible_read(checker, rk, read, value):
+                return bad
+            src = rk.source(value)
+            lost = [w for w in acknowledged if w is not src and (src is None or src.ret < w.call)]
+            judged += 1
+            if lost:
+                newest = max(lost, key=lambda w: (w.call, w.call_index))
+                if src is None:
+                    why = "returned the initial value, as if no write had ever happened"
+                    ops = []
+                else:
+                    why = (f"returned {value!r}, the value of W' = {src.describe()}, which completed at "
+                           f"t={src.ret:g}, before W was invoked at t={newest.call:g}, so W' cannot have "
+                           f"overwritten W")
+                    ops = [src.call_index]
+                more = f" ({len(lost) - 1} more acknowledged writes are lost with it)" if len(lost) > 1 else ""
+                return CheckResult.violation(
+                    checker,
+                    f"Let W = {newest.describe()}{rk.where()}, an acknowledged write, and R = {read.describe()}, a "
+                    f"final read after healing and recovery. Then R {why}: W is lost{more}: a contradiction!",
+                    lost_write=newest.call_index, lost_writes=[w.call_index for w in lost],
+                    final_read=read.call_index, stale_write=None if src is None else src.call_index,
+                    key=rk.key, value=value, ops=ops + [w.call_index for w in lost] + [read.call_index])
+    if unread:
+        what = "the history has no final reads" if judged == 0 else \
+            f"no final read of {'key' if len(unread) == 1 else 'keys'} {', '.join(map(repr, unread))}"
+        return CheckResult.undecided(checker, f"Durability was never observed: {what}, so acknowledged writes "
+                                              f"cannot be shown to survive (record reads with phase \"final\").",
+                                     unread_keys=unread, final_reads=judged)
+    if judged == 0:
+        return CheckResult.undecided(checker, "The history has no final reads and no acknowledged writes: nothing "
+                                              "to judge.", final_reads=0)
+    return CheckResult.holds(checker, f"{judged} final reads each saw the latest acknowledged writes or a value "
+                                      f"that could have superseded them.", final_reads=judged)

@@ -1,0 +1,92 @@
+"""No lost writes: final reads after healing against acknowledged, failed and indeterminate writes."""
+
+from faultlab.history import History
+from invariants.durability import check_no_lost_writes
+from invariants.result import Verdict
+
+
+def run(*ops):
+    """A history from (process, f, value, call, ret, status, ok value, phase); ret None = never completes."""
+    events = []
+    for p, f, value, call, ret, status, out, phase in ops:
+        events.append((call, 0, p, "invoke", f, value, phase))
+        if ret is not None:
+            events.append((ret, 1, p, status, f, out if status == "ok" else None, phase))
+    h = History()
+    for t, _, p, typ, f, value, phase in sorted(events, key=lambda e: (e[0], e[1])):
+        if typ == "invoke":
+            h.invoke(p, f, value, t, phase=phase)
+        else:
+            h.complete(p, typ, value, t)
+    return h
+
+
+def w(p, v, call, ret, status="ok"):
+    return (p, "write", v, call, ret, status, None, "main")
+
+
+def final(p, v, call):
+    return (p, "read", None, call, call + 0.5, "ok", v, "final")
+
+
+def test_final_read_of_the_last_acknowledged_write_holds():
+    h = run(w(0, 1, 0, 1), w(0, 2, 2, 3), final(9, 2, 10))
+    res = check_no_lost_writes(h)
+    assert res.verdict is Verdict.OK, res
+    assert res.witness["final_reads"] == 1
+
+
+def test_final_read_of_a_concurrent_write_is_a_legal_supersession():
+    h = run(w(0, 1, 0, 5), w(1, 2, 1, 3), final(9, 1, 10))
+    assert check_no_lost_writes(h).ok
+
+
+def test_final_read_of_an_older_write_loses_the_acknowledged_one():
+    h = run(w(0, 1, 0, 1), w(0, 2, 2, 3), w(1, 3, 4, 5), final(9, 1, 10))
+    res = check_no_lost_writes(h)
+    assert res.violated
+    assert res.witness["lost_write"] == 4 and res.witness["lost_writes"] == [2, 4]
+    assert res.witness["final_read"] == 6 and res.witness["stale_write"] == 0
+    assert "W is lost" in res.explanation and res.explanation.endswith("a contradiction!")
+
+
+def test_final_read_of_the_initial_value_loses_every_ack():
+    h = run(w(0, 1, 0, 1), final(9, None, 10))
+    res = check_no_lost_writes(h)
+    assert res.violated and res.witness["lost_writes"] == [0]
+
+
+def test_info_write_may_be_lost_and_may_win():
+    lost_info = run(w(0, 1, 0, 1), w(1, 2, 2, None, status="info"), final(9, 1, 10))
+    assert check_no_lost_writes(lost_info).ok
+    # The info write was invoked before W(3) but never completed: it may have taken effect after W(3).
+    won_info = run(w(1, 2, 0, None, status="info"), w(0, 3, 2, 3), final(9, 2, 10))
+    assert check_no_lost_writes(won_info).ok
+
+
+def test_final_read_of_a_failed_write_is_a_violation():
+    h = run(w(0, 1, 0, 1), w(0, 2, 2, 3, status="fail"), final(9, 2, 10))
+    res = check_no_lost_writes(h)
+    assert res.violated and res.witness["failed_write"] == 2
+
+
+def test_no_final_read_is_unknown_and_says_so():
+    h = run(w(0, 1, 0, 1), (1, "read", None, 2, 3, "ok", 1, "main"))
+    res = check_no_lost_writes(h)
+    assert res.verdict is Verdict.UNKNOWN
+    assert "no final reads" in res.explanation
+
+
+def test_keyed_history_names_the_key_without_a_final_read():
+    h = run(("a", "write", ["x", 1], 0, 1, "ok", None, "main"), ("a", "write", ["y", 2], 2, 3, "ok", None, "main"),
+            ("f", "read", ["x", None], 10, 11, "ok", ["x", 1], "final"))
+    res = check_no_lost_writes(h, keyed=True)
+    assert res.verdict is Verdict.UNKNOWN and res.witness["unread_keys"] == ["y"]
+
+
+def test_keyed_lost_write_on_one_key():
+    h = run(("a", "write", ["x", 1], 0, 1, "ok", None, "main"), ("a", "write", ["y", 2], 2, 3, "ok", None, "main"),
+            ("f", "read", ["x", None], 10, 11, "ok", ["x", 1], "final"),
+            ("f", "read", ["y", None], 12, 13, "ok", ["y", None], "final"))
+    res = check_no_lost_writes(h, keyed=True)
+    assert res.violated and res.witness["key"] == "y" and res.witness["lost_write"] == 2
