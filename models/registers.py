@@ -1,0 +1,93 @@
+"""Register models: a single register, etcd's compare-and-set register, a mutex, and a multi-key register.
+
+Each is a :class:`models.sequential.Model`; see that module for the contract ``step`` keeps. Values are compared with
+``==`` as they came from the history (JSON values), so a register written ``3`` and read ``3`` agrees.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.sequential import FAILED, UNKNOWN, Model, freeze, show
+
+
+def _register_step(state: Any, f: str, input: Any, output: Any) -> tuple[bool, Any]:
+    if f == "write":
+        return True, input
+    # read: None before any write. An unobserved read has no effect, which is the same as leaving it out.
+    return output is not UNKNOWN and output == state, state
+
+
+register = Model(
+    name="register", init=None, step=_register_step, functions=("read", "write"),
+    doc="A single read/write register; a read returns the last value written, or nil before any write.",
+)
+
+
+def _cas_register_step(state: Any, f: str, input: Any, output: Any) -> tuple[bool, Any]:
+    if f == "read":
+        return output is not UNKNOWN and output is not FAILED and output == state, state
+    if f == "write":
+        return output is not FAILED, input  # a failed write is left out before it reaches here
+    expected, new = input
+    if output is FAILED:  # etcd: a cas that definitely failed saw a value other than the expected one
+        return state != expected, state
+    # ok: it saw the expected value. UNKNOWN: if it would fail it has no effect, the same as leaving it out.
+    return state == expected, new
+
+
+def _describe_cas_op(op) -> str:
+    if op.f == "cas" and isinstance(op.input, list | tuple) and len(op.input) == 2:
+        outcome = {"ok": "ok", "fail": "fail", "info": "unknown (info)"}[op.status]
+        return (f"process {op.process} cas({show(op.input[0])} -> {show(op.input[1])}) -> {outcome} "
+                f"[events {op.call_index}..{'∞' if op.ret_index is None or op.status == 'info' else op.ret_index}]")
+    return op.describe()
+
+
+cas_register = Model(
+    name="cas-register", init=None, step=_cas_register_step, functions=("read", "write", "cas"),
+    failures_checked=frozenset({"cas"}), describe_op=_describe_cas_op,
+    doc="A register with compare-and-set [A, B] (etcd semantics): an ok cas saw A and wrote B; a failed cas saw "
+        "a value other than A; a read returns the current value, nil before any write.",
+)
+
+
+def _mutex_step(held: bool, f: str, input: Any, output: Any) -> tuple[bool, bool]:
+    if f == "acquire":
+        return not held, True
+    return held, False  # release; an unobserved one is legal only where it has an effect
+
+
+mutex = Model(
+    name="mutex", init=False, step=_mutex_step, functions=("acquire", "release"),
+    describe_state=lambda held: "held" if held else "free",
+    doc="A lock: acquire is legal only when free, release only when held.",
+)
+
+
+def _transaction_step(state: tuple, f: str, input: Any, output: Any) -> tuple[bool, tuple]:
+    # The completion carries the values read; the invoke only the keys. Without a completion, skip the reads.
+    txn = output if output is not UNKNOWN and output is not None else input
+    values = dict(state)
+    for micro in txn:
+        kind, key, value = micro
+        if kind == "r":
+            if output is not UNKNOWN and values.get(key) != value:
+                return False, state
+        elif kind == "w":
+            values[key] = freeze(value)
+        else:
+            return False, state
+    return True, freeze(values)
+
+
+def _describe_registers(state: tuple) -> str:
+    return "{" + ", ".join(f"{show(k)} {show(v)}" for k, v in state) + "}" if state else "{} (nothing written)"
+
+
+multi_register = Model(
+    name="multi-register", init=(), step=_transaction_step, functions=("txn",),
+    describe_state=_describe_registers, from_json=freeze,
+    doc='Registers by key, changed by transactions: a list of ["r", k, v] / ["w", k, v] applied atomically; a read '
+        "of a key never written returns nil.",
+)

@@ -1,0 +1,89 @@
+"""Models of data structures: a key-value store of strings, a FIFO queue, a grow-only set and an append-only log.
+
+Each is a :class:`models.sequential.Model`; see that module for the contract ``step`` keeps. States are tuples and
+frozensets so the checker can memoize on them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faultlab.history import Operation
+from models.sequential import UNKNOWN, Model, freeze, show
+
+
+def _kv_key_value(input: Any) -> tuple[Any, Any]:
+    """The key and value of a kv input: ``{"key": k, "value": v}`` (our importers) or ``[k, v]`` (Jepsen)."""
+    if isinstance(input, dict):
+        return input.get("key"), input.get("value")
+    if isinstance(input, list | tuple) and len(input) == 2:
+        return input[0], input[1]
+    return input, None
+
+
+def _kv_key(op: Operation) -> Any:
+    return freeze(_kv_key_value(op.input)[0])
+
+
+def _kv_step(state: tuple, f: str, input: Any, output: Any) -> tuple[bool, tuple]:
+    key, value = _kv_key_value(input)
+    key = freeze(key)
+    values = dict(state)
+    current = values.get(key, "")
+    if f == "get":
+        if isinstance(output, list | tuple) and len(output) == 2:  # Jepsen's [k v]
+            output = output[1]
+        return output is not UNKNOWN and output == current, state
+    values[key] = value if f == "put" else current + value
+    return True, tuple(sorted(values.items(), key=lambda kv: repr(kv[0])))
+
+
+def _describe_kv(state: tuple) -> str:
+    return "{" + ", ".join(f"{show(k)}: {show(v)}" for k, v in state) + "}" if state else '{} (every key "")'
+
+
+kv = Model(
+    name="kv", init=(), step=_kv_step, functions=("get", "put", "append"), partition_by=_kv_key,
+    describe_state=_describe_kv,
+    doc='String values by key, each "" until written: get returns the value, put replaces it, append concatenates. '
+        "Checked key by key.",
+)
+
+
+def _queue_step(items: tuple, f: str, input: Any, output: Any) -> tuple[bool, tuple]:
+    if f == "enqueue":
+        return True, items + (freeze(input),)
+    if not items:  # dequeue from an empty queue returns nil; unobserved, it has no effect
+        return output is None, items
+    return output is UNKNOWN or freeze(output) == items[0], items[1:]
+
+
+queue = Model(
+    name="queue", init=(), step=_queue_step, functions=("enqueue", "dequeue"),
+    doc="A FIFO queue: dequeue returns the oldest value enqueued and not yet dequeued, nil when empty.",
+)
+
+
+def _set_step(members: frozenset, f: str, input: Any, output: Any) -> tuple[bool, frozenset]:
+    if f == "add":
+        return True, members | {freeze(input)}
+    return output is not UNKNOWN and frozenset(freeze(v) for v in (output or ())) == members, members
+
+
+set_model = Model(
+    name="set", init=frozenset(), step=_set_step, functions=("add", "read"),
+    from_json=lambda value: frozenset(freeze(v) for v in (value or ())),
+    doc="A grow-only set: read returns exactly the values added so far.",
+)
+
+
+def _log_step(entries: tuple, f: str, input: Any, output: Any) -> tuple[bool, tuple]:
+    if f == "append":
+        return True, entries + (freeze(input),)
+    return output is not UNKNOWN and freeze(list(output or ())) == entries, entries
+
+
+log = Model(
+    name="log", init=(), step=_log_step, functions=("append", "read"),
+    doc="An append-only log: read returns every value appended so far, in order.",
+)
