@@ -1,0 +1,118 @@
+"""Choice sources: the one place a run's nondeterminism comes from.
+
+Every decision the engine or a protocol makes (which fault, which target, which operation, whether to drop a
+message) is a call to :meth:`ChoiceSource.choose` or :meth:`ChoiceSource.flip`. Three sources answer them:
+
+* :class:`HypothesisChoices` draws from a Hypothesis test case, so failing runs shrink; choice 0 and ``False`` are
+  always "the boring thing" (no fault, the first candidate), so shrinking moves toward a fault-free FIFO run;
+* :class:`SeededChoices` draws from a seeded PRNG, for fast runs without Hypothesis;
+* :class:`ReplayChoices` answers from a recorded list, for replaying a trace.
+
+Every source records what it answered, so any run can be written as a trace and replayed.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from faultlab.errors import ChoicesExhausted, ReplayDivergence
+
+
+class ChoiceSource:
+    """The interface: ``choose(n)`` returns an int in ``[0, n)``, ``flip(p)`` a bool that is True with probability
+    about ``p``. Subclasses implement ``_choose`` and ``_flip``; recording is done here."""
+
+    def __init__(self) -> None:
+        self.record: list[int] = []
+
+    def choose(self, n: int) -> int:
+        if n <= 1:
+            if n < 1:
+                raise ValueError("choose(n) needs at least one alternative")
+            return 0  # a forced choice is not a decision: not recorded, so traces stay short
+        v = self._choose(n)
+        self.record.append(v)
+        return v
+
+    def flip(self, p: float) -> bool:
+        if p <= 0.0:
+            return False
+        v = self._flip(p)
+        self.record.append(int(v))
+        return v
+
+    def _choose(self, n: int) -> int:
+        raise NotImplementedError
+
+    def _flip(self, p: float) -> bool:
+        raise NotImplementedError
+
+
+class SeededChoices(ChoiceSource):
+    """Choices from ``random.Random(seed)``: deterministic for a seed, across processes and hash seeds."""
+
+    def __init__(self, seed: int):
+        super().__init__()
+        self.seed = seed
+        self._rng = random.Random(seed)
+
+    def _choose(self, n: int) -> int:
+        return self._rng.randrange(n)
+
+    def _flip(self, p: float) -> bool:
+        return self._rng.random() < p
+
+
+class ReplayChoices(ChoiceSource):
+    """Answers from a recorded list. Asking for a value out of range, or past the end, is a divergence."""
+
+    def __init__(self, recorded: list[int]):
+        super().__init__()
+        self._recorded = list(recorded)
+        self._pos = 0
+
+    def _next(self, what: str) -> int:
+        if self._pos >= len(self._recorded):
+            raise ChoicesExhausted(
+                f"the run asked for choice {self._pos + 1} ({what}) but the trace recorded only "
+                f"{len(self._recorded)}: the protocol or engine behaves differently than when the trace was written")
+        v = self._recorded[self._pos]
+        self._pos += 1
+        return v
+
+    def _choose(self, n: int) -> int:
+        v = self._next(f"choose among {n}")
+        if not 0 <= v < n:
+            raise ReplayDivergence(f"choice {self._pos} recorded {v} but the run now offers only {n} alternatives")
+        return v
+
+    def _flip(self, p: float) -> bool:
+        v = self._next("flip")
+        if v not in (0, 1):
+            raise ReplayDivergence(f"choice {self._pos} recorded {v} where the run now flips a coin")
+        return bool(v)
+
+    @property
+    def exhausted(self) -> bool:
+        return self._pos >= len(self._recorded)
+
+
+class HypothesisChoices(ChoiceSource):
+    """Choices drawn from a Hypothesis test case (``st.data()``), so that failures shrink.
+
+    Draws go straight to the test case's choice sequence (``draw_integer``/``draw_boolean``): about 4x cheaper than
+    ``data.draw(st.integers(...))`` and with exact fault probabilities. Both shrink toward 0 / False.
+    """
+
+    def __init__(self, data: Any):
+        super().__init__()
+        cd = getattr(data, "conjecture_data", data)
+        self._draw_integer = cd.draw_integer
+        self._draw_boolean = cd.draw_boolean
+
+    def _choose(self, n: int) -> int:
+        return self._draw_integer(0, n - 1)
+
+    def _flip(self, p: float) -> bool:
+        return self._draw_boolean(min(p, 0.999))

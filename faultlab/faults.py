@@ -1,0 +1,66 @@
+"""The fault vocabulary and the plan that decides, step by step, which fault (if any) to inject.
+
+Names are one vocabulary across code, traces, CLI flags and reports. ``deliver`` is the boring event; the others are
+faults: ``drop``, ``duplicate``, ``delay`` (hold a message back, so it arrives after newer ones), ``partition``
+(shapes: isolate one node, split in two, a bridge node that sees both sides, cut a whole zone), ``heal``, ``crash``,
+``restart``, ``skew`` (move one node's clock) and ``lose_unsynced`` (a crash that also loses the node's unsynced
+durable writes: power loss).
+
+Faults are drawn *swarm* style: each run first enables a random subset of the allowed kinds and a fault rate, so
+some runs hammer one kind while others mix them. And they are *directed*: targets are ordered so that choice 0 is the
+most interesting node (the one that just acknowledged a write, the leader, a node with unsynced writes), and right
+after an acknowledgement the fault rate is raised, so "crash right after the ack" is a likely schedule rather than a
+1-in-3,000 one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+
+from faultlab.errors import ConfigError
+
+EVENT_KINDS = ("deliver", "drop", "duplicate", "delay", "partition", "heal", "crash", "restart", "skew",
+               "lose_unsynced")
+FAULT_KINDS = EVENT_KINDS[1:]
+# Kinds a user enables; heal and restart come with partition and crash (they undo them).
+INJECTABLE = ("drop", "duplicate", "delay", "partition", "crash", "skew", "lose_unsynced")
+PARTITION_SHAPES = ("isolate", "split", "bridge", "zone")
+DELAYS = (0.5, 2.0, 8.0)            # virtual seconds a delayed message is held back
+SKEWS = (-30.0, -2.0, -0.2, 0.2, 2.0, 30.0)  # clock offsets a skew fault sets
+RATES = (0.02, 0.06, 0.15)          # per-step fault probability levels the swarm picks from
+AFTER_ACK_RATE = 0.35               # fault probability on the step right after a client acknowledgement
+
+
+def parse_fault_kinds(kinds: Iterable[str] | str) -> tuple[str, ...]:
+    """Validate a list of injectable fault names (``"crash,partition"`` or a list), in vocabulary order."""
+    if isinstance(kinds, str):
+        kinds = [k.strip() for k in kinds.split(",") if k.strip()]
+    kinds = list(kinds)
+    if kinds == ["none"]:
+        return ()
+    if kinds == ["all"]:
+        return INJECTABLE
+    for k in kinds:
+        if k not in INJECTABLE:
+            hint = " (heal and restart come with partition and crash)" if k in ("heal", "restart") else ""
+            raise ConfigError(f"unknown fault kind {k!r}{hint}; choose from {', '.join(INJECTABLE)}, "
+                              f"'all' or 'none'")
+    return tuple(k for k in INJECTABLE if k in kinds)
+
+
+@attrs.frozen
+class FaultPlan:
+    """Which faults a run may inject and how many; the engine asks it once per step."""
+
+    kinds: tuple[str, ...] = INJECTABLE
+    swarm: bool = True
+    directed: bool = True
+    max_faults: int = 16
+    max_crashes: int = 4
+
+    def __attrs_post_init__(self) -> None:
+        parse_fault_kinds(self.kinds)
+        if self.max_faults < 0 or self.max_crashes < 0:
+            raise ConfigError("max_faults and max_crashes must be >= 0")

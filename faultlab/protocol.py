@@ -1,0 +1,154 @@
+"""How a protocol describes itself to the engine: nodes, client, workload, invariants, witnesses, variants.
+
+A protocol module builds one :class:`Protocol` (conventionally ``SPEC``) and registers it under the entry-point
+group ``faultlab.protocols`` so that ``faultlab list`` and ``faultlab check NAME`` find it. The engine never imports
+``protocols/``: it only sees these objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from faultlab.errors import ConfigError
+from faultlab.history import History
+
+
+class OperationFailed(Exception):
+    """Raised by a protocol's client function: the operation definitely did not take effect (history: ``fail``)."""
+
+
+class Indeterminate(Exception):
+    """Raised by a protocol's client function: the outcome is unknown (history: ``info``)."""
+
+
+@attrs.frozen
+class Invariant:
+    """A property that must hold on every run: ``check(history, config) -> CheckResult`` (pure)."""
+
+    name: str
+    check: Callable[[History, Any], Any]
+    description: str = ""
+
+
+@attrs.frozen
+class Witness:
+    """A "sometimes" property: over an exploration it must be true of at least one run, or the exploration proved
+    nothing (nothing was acknowledged, no crash happened). ``seen(run) -> bool`` looks at a finished run."""
+
+    name: str
+    seen: Callable[[Any], bool]
+    description: str = ""
+
+
+@attrs.frozen
+class Variant:
+    """A named configuration: either a good one the protocol claims holds, or a known-bad one the suite must refute.
+
+    ``expect_violation`` names the invariant the bad variant breaks; ``faults`` restricts the fault kinds explored
+    (None = the protocol's default set).
+    """
+
+    name: str
+    settings: Mapping[str, Any]
+    description: str
+    expect_violation: str | None = None
+    faults: Sequence[str] | None = None
+
+
+ClientFn = Callable[[Any, str, Any], Awaitable[Any]]
+WorkloadFn = Callable[[Any, int], tuple[str, Any]]
+
+
+@attrs.frozen
+class Protocol:
+    """Everything the engine needs to run and judge a protocol.
+
+    * ``config_class``: an attrs class whose fields (with defaults and ``metadata={"help": ...}``) are the settings
+      given as ``--set key=value``; it validates itself in ``__attrs_post_init__`` raising :class:`ConfigError`.
+    * ``nodes(config) -> {node_id: factory}``; ``factory(ctx)`` returns an object with ``async def run()``.
+    * ``zones(config) -> {node_id: zone}`` (optional): lets a partition cut a whole availability zone.
+    * ``client(api, f, value)``: performs one operation through ``api`` (:class:`faultlab.runtime.ClientAPI`) and
+      returns its result, or raises :class:`OperationFailed` / :class:`Indeterminate`.
+    * ``workload(choices, op_index) -> (f, value)``: the next operation for a client.
+    * ``final_ops(config) -> [(f, value, node)]``: operations run after healing and recovery (final reads).
+    """
+
+    name: str
+    summary: str
+    config_class: type
+    nodes: Callable[[Any], dict[str, Callable[[Any], Any]]]
+    client: ClientFn
+    workload: WorkloadFn
+    invariants: Sequence[Invariant]
+    witnesses: Sequence[Witness] = ()
+    variants: Sequence[Variant] = ()
+    final_ops: Callable[[Any], list[tuple[str, Any, str | None]]] = lambda config: []
+    zones: Callable[[Any], dict[str, str]] | None = None
+    faults: Sequence[str] = ("drop", "duplicate", "delay", "partition", "crash", "restart", "skew", "lose_unsynced")
+    quorum_system: Callable[[Any], Any] | None = None
+    settle_time: float = 10.0
+    client_timeout: float = 5.0
+
+    # -- settings ------------------------------------------------------------------------------------------------
+    def settings(self) -> list[attrs.Attribute]:
+        return list(attrs.fields(self.config_class))
+
+    def make_config(self, overrides: Mapping[str, Any] | None = None) -> Any:
+        """Build a validated configuration from defaults plus ``overrides`` (values may be strings from the CLI)."""
+        overrides = dict(overrides or {})
+        fields = {f.name: f for f in self.settings()}
+        kwargs = {}
+        for key, raw in overrides.items():
+            field = fields.get(key)
+            if field is None:
+                raise ConfigError(f"{self.name} has no setting {key!r}; its settings are: "
+                                  f"{', '.join(sorted(fields))} (see `faultlab list`)")
+            kwargs[key] = _coerce(self.name, field, raw)
+        try:
+            return self.config_class(**kwargs)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"{self.name}: {e}") from None
+
+    def variant(self, name: str) -> Variant:
+        for v in self.variants:
+            if v.name == name:
+                return v
+        raise ConfigError(f"{self.name} has no variant {name!r}; its variants are: "
+                          f"{', '.join(v.name for v in self.variants)}")
+
+    def invariant(self, name: str) -> Invariant:
+        for inv in self.invariants:
+            if inv.name == name:
+                return inv
+        raise ConfigError(f"{self.name} has no invariant {name!r}; its invariants are: "
+                          f"{', '.join(i.name for i in self.invariants)}")
+
+
+def config_to_json(config: Any) -> dict[str, Any]:
+    return attrs.asdict(config, recurse=True)
+
+
+def _coerce(protocol: str, field: attrs.Attribute, raw: Any) -> Any:
+    typ = field.type if not isinstance(field.type, str) else {"int": int, "float": float, "bool": bool,
+                                                               "str": str}.get(field.type, str)
+    if not isinstance(raw, str):
+        return raw
+    try:
+        if typ is bool:
+            low = raw.strip().lower()
+            if low in ("true", "1", "yes", "on"):
+                return True
+            if low in ("false", "0", "no", "off"):
+                return False
+            raise ValueError
+        if typ is int:
+            return int(raw)
+        if typ is float:
+            return float(raw)
+    except ValueError:
+        raise ConfigError(f"{protocol}: setting {field.name}={raw!r} is not a valid {typ.__name__}; "
+                          f"e.g. --set {field.name}={field.default!r}".replace("'", "")) from None
+    return raw

@@ -1,0 +1,587 @@
+"""The simulation driver: one trio run per explored schedule, on virtual time, with every event chosen.
+
+Nodes and clients are trio tasks. The network holds every message; nothing moves until the driver, having waited
+until every task is blocked (``wait_all_tasks_blocked``), asks the choice source whether to inject a fault and
+otherwise delivers the oldest message. When nothing is in flight, it jumps trio's ``MockClock`` to the next timer
+(a ``trio.sleep``/``move_on_after`` deadline in protocol code, or a delayed message). So the only nondeterminism of a
+run is its choice sequence: the same choices give the same events, in any process and under any ``PYTHONHASHSEED``.
+
+A run has three phases: *main* (clients run the workload while faults are injected), *recovery* (partitions heal,
+crashed nodes restart, the cluster settles for ``settle_time``) and *final* (the protocol's final operations, e.g. a
+read through every node, recorded in the history with phase ``final``).
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import trio
+import trio.testing
+
+from faultlab import faults as F
+from faultlab.choices import ChoiceSource
+from faultlab.errors import ConfigError, FaultlabError
+from faultlab.history import History
+from faultlab.network import Envelope, Network
+from faultlab.node import NodeContext, Storage
+from faultlab.protocol import Indeterminate, OperationFailed, Protocol
+
+
+@attrs.frozen
+class RunSettings:
+    """Engine settings of one run (not the protocol's): workload size, faults, limits."""
+
+    clients: int = 3
+    ops_per_client: int = 5
+    plan: F.FaultPlan = F.FaultPlan()
+    max_steps: int = 1500
+    max_time: float = 600.0
+
+    def __attrs_post_init__(self) -> None:
+        if self.clients < 1 or self.ops_per_client < 0 or self.max_steps < 1:
+            raise ConfigError("clients must be >= 1, ops_per_client >= 0 and max_steps >= 1")
+
+    def to_json(self) -> dict[str, Any]:
+        d = attrs.asdict(self, recurse=True)
+        d["plan"]["kinds"] = list(self.plan.kinds)
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> RunSettings:
+        d = dict(d)
+        plan = dict(d.pop("plan", {}))
+        plan["kinds"] = tuple(plan.get("kinds", F.INJECTABLE))
+        return cls(plan=F.FaultPlan(**plan), **d)
+
+
+@attrs.define
+class RunResult:
+    """Everything one run produced; :mod:`faultlab.trace` writes it as a trace file."""
+
+    protocol: str
+    config: Any
+    settings: RunSettings
+    choices: list[int]
+    events: list[tuple]
+    history: History
+    checks: list[Any]
+    stats: dict[str, Any]
+    error: str | None = None
+
+    @property
+    def violations(self) -> list[Any]:
+        return [c for c in self.checks if c.violated]
+
+    @property
+    def verdict(self) -> str:
+        if self.error is not None or self.violations:
+            return "violated"
+        if any(c.verdict.value == "unknown" for c in self.checks):
+            return "unknown"
+        return "ok"
+
+    def count(self, kind: str) -> int:
+        return self.stats["events"].get(kind, 0)
+
+    def note_count(self, what: str) -> int:
+        return self.stats["notes"].get(what, 0)
+
+    def ok_ops(self, f: str | None = None) -> int:
+        return sum(n for (fn, st), n in self.stats["ops"].items() if st == "ok" and (f is None or fn == f))
+
+
+class ClientAPI:
+    """What a protocol's client function may use: ``call`` the chosen node, or another, and make choices."""
+
+    def __init__(self, sim: Simulation, endpoint: str, node: str):
+        self._sim = sim
+        self.endpoint = endpoint
+        self.node = node
+        self.nodes = sim.node_ids
+        self.config = sim.config
+
+    async def call(self, msg: Any, node: str | None = None) -> Any:
+        """Send ``msg`` to ``node`` (default: this operation's coordinator) and wait for the reply.
+
+        There is no timeout here: the engine bounds the whole operation by the protocol's ``client_timeout`` and
+        records it as ``info`` when it runs out.
+        """
+        got: list[Any] = []
+        done = trio.Event()
+        mid = self._sim._send(self.endpoint, node or self.node, msg, None)
+        waiting = self._sim._endpoints[self.endpoint]
+
+        def on_reply(env: Envelope) -> None:
+            if not got:
+                got.append(env.msg)
+                done.set()
+
+        waiting[mid] = on_reply
+        try:
+            await done.wait()
+        finally:
+            waiting.pop(mid, None)
+        return got[0]
+
+    def choose(self, n: int) -> int:
+        return self._sim.choices.choose(n)
+
+
+def _deterministic_trio(seed: int) -> None:
+    # trio shuffles each batch of runnable tasks with a module-global Random; sorting the batch by task creation
+    # order first (what its Hypothesis plugin turns on) and seeding that Random makes task interleaving a function
+    # of the seed. See ENGINE-NOTES.md, "Determinism of trio".
+    import trio._core._run as trio_run
+
+    trio_run._ALLOW_DETERMINISTIC_SCHEDULING = True  # type: ignore[misc]
+    trio_run._r.seed(seed)
+
+
+class Simulation:
+    """One run of ``protocol`` under ``config`` and ``settings``, every decision taken from ``choices``."""
+
+    def __init__(self, protocol: Protocol, config: Any, settings: RunSettings, choices: ChoiceSource):
+        self.protocol = protocol
+        self.config = config
+        self.settings = settings
+        self.choices = choices
+        factories = protocol.nodes(config)
+        self.factories = factories
+        self.node_ids: tuple[str, ...] = tuple(sorted(factories))
+        self.zone_of: dict[str, str] = dict(protocol.zones(config)) if protocol.zones else {}
+        self.network = Network(self.node_ids)
+        self.skew: dict[str, float] = {}
+        self.roles: dict[str, str | None] = {}
+        self.storages = {n: Storage() for n in self.node_ids}
+        self.contexts: dict[str, NodeContext] = {}
+        self.incarnation = dict.fromkeys(self.node_ids, 0)
+        self.scopes: dict[str, trio.CancelScope] = {}
+        self.down: set[str] = set()
+        self._endpoints: dict[str, dict[int, Callable[[Envelope], None]]] = {}
+        self.events: list[tuple] = []
+        self.history = History()
+        self.steps = 0
+        self.faults = 0
+        self.crashes = 0
+        self.notes: collections.Counter[str] = collections.Counter()
+        self.event_counts: collections.Counter[str] = collections.Counter()
+        self.focus: str | None = None       # node that most recently acknowledged a client operation
+        self.last_invoked: str | None = None
+        self.boost = 0
+        self.enabled: tuple[str, ...] = ()
+        self.rate = 0.0
+        self.truncated = False
+        self._clients_done = 0
+        self._final_done = False
+        self._op_counter = 0
+        self._clock: trio.testing.MockClock | None = None
+
+    # -- public --------------------------------------------------------------------------------------------------
+    def run(self) -> RunResult:
+        _deterministic_trio(0)
+        self._clock = trio.testing.MockClock()
+        error = None
+        try:
+            trio.run(self._main, clock=self._clock, strict_exception_groups=True)
+        except FaultlabError:
+            raise
+        except BaseExceptionGroup as group:
+            fe = group.subgroup(lambda e: isinstance(e, FaultlabError))
+            if fe is not None:
+                raise _first_leaf(fe) from None
+            ki = group.subgroup(lambda e: isinstance(e, KeyboardInterrupt))
+            if ki is not None:
+                raise KeyboardInterrupt from None
+            error = _describe_error(group)
+        except Exception as e:  # an exception in protocol code is a finding, replayable like any other
+            error = _describe_error(e)
+        checks = [] if error else [inv.check(self.history, self.config) for inv in self.protocol.invariants]
+        ops: collections.Counter[tuple[str, str]] = collections.Counter()
+        for op in self.history.operations():
+            if op.phase == "main":
+                ops[(op.f, op.status)] += 1
+        stats = {"steps": self.steps, "virtual_time": round(trio_time(self._clock), 6),
+                 "events": dict(sorted(self.event_counts.items())), "notes": dict(sorted(self.notes.items())),
+                 "ops": ops, "enabled_faults": list(self.enabled), "fault_rate": self.rate,
+                 "truncated": self.truncated}
+        return RunResult(self.protocol.name, self.config, self.settings, list(self.choices.record), self.events,
+                         self.history, checks, stats, error)
+
+    # -- phases --------------------------------------------------------------------------------------------------
+    async def _main(self) -> None:
+        async with trio.open_nursery() as root:
+            self._root = root
+            for n in self.node_ids:
+                self._start_node(n)
+            self._draw_swarm()
+            clients = [trio.CancelScope() for _ in range(self.settings.clients)]
+            for i, scope in enumerate(clients):
+                root.start_soon(self._client, i, scope)
+            await self._drive(lambda: self._clients_done == self.settings.clients, faults=True)
+            for scope in clients:  # after a truncated run, open operations stay open: they become info
+                scope.cancel()
+            await trio.testing.wait_all_tasks_blocked()
+            self._recover()
+            await self._settle(self.protocol.settle_time)
+            self.steps_main = self.steps
+            root.start_soon(self._final_client)
+            await self._drive(lambda: self._final_done, faults=False, budget=self.settings.max_steps)
+            root.cancel_scope.cancel()
+
+    def _draw_swarm(self) -> None:
+        plan = self.settings.plan
+        kinds = [k for k in plan.kinds if k in self.protocol.faults]
+        if plan.swarm:
+            kinds = [k for k in kinds if self.choices.flip(0.5)]
+            self.rate = F.RATES[self.choices.choose(len(F.RATES))]
+        else:
+            self.rate = F.RATES[1]
+        enabled = list(kinds)
+        if "partition" in kinds:
+            enabled.append("heal")
+        if "crash" in kinds or "lose_unsynced" in kinds:
+            enabled.append("restart")
+        self.enabled = tuple(k for k in F.FAULT_KINDS if k in enabled)
+
+    async def _drive(self, until: Callable[[], bool], *, faults: bool, budget: int | None = None) -> None:
+        wait = trio.testing.wait_all_tasks_blocked
+        limit = self.steps + (budget if budget is not None else self.settings.max_steps)
+        network = self.network
+        while True:
+            await wait()
+            if until():
+                return
+            if self.steps >= limit:
+                self.truncated = True
+                return
+            if faults and self.enabled and self._maybe_fault():
+                continue
+            env = network.oldest()
+            if env is not None:
+                network.pop(env)
+                self._deliver(env)
+            elif not self._advance_time(self.settings.max_time):
+                self.truncated = True
+                return
+
+    def _recover(self) -> None:
+        if self.network.partitioned:
+            self.network.heal()
+            self._event("heal", {"why": "recovery"})
+        for n in sorted(self.down):
+            self._start_node(n)
+            self._event("restart", {"node": n, "why": "recovery"})
+
+    async def _settle(self, duration: float) -> None:
+        end = trio.current_time() + duration
+        limit = self.steps + self.settings.max_steps
+        while self.steps < limit:
+            await trio.testing.wait_all_tasks_blocked()
+            env = self.network.oldest()
+            if env is not None:
+                self.network.pop(env)
+                self._deliver(env)
+            elif not self._advance_time(end):
+                self._jump_to(end)
+                return
+
+    # -- time ----------------------------------------------------------------------------------------------------
+    def _advance_time(self, horizon: float) -> bool:
+        """Jump to the next timer or delayed message; False if there is none before ``horizon``."""
+        now = trio.current_time()
+        target = now + trio.lowlevel.current_statistics().seconds_to_next_deadline
+        release = self.network.next_release()
+        if release is not None and release < target:
+            target = release
+        if math.isinf(target) or target > horizon:
+            return False
+        self._jump_to(target)
+        self.network.release(target)
+        return True
+
+    def _jump_to(self, t: float) -> None:
+        now = trio.current_time()
+        if t > now:
+            assert self._clock is not None
+            self._clock.jump(t - now)
+
+    # -- nodes and messages --------------------------------------------------------------------------------------
+    def _start_node(self, nid: str) -> None:
+        self.incarnation[nid] += 1
+        ctx = NodeContext(self, nid, self.storages[nid], self.incarnation[nid])
+        scope = trio.CancelScope()
+        self.contexts[nid] = ctx
+        self.scopes[nid] = scope
+        self.down.discard(nid)
+        self._root.start_soon(self._node_main, ctx, scope)
+
+    async def _node_main(self, ctx: NodeContext, scope: trio.CancelScope) -> None:
+        with scope:
+            async with trio.open_nursery() as nursery:
+                ctx._nursery = nursery
+                node = self.factories[ctx.id](ctx)
+                await node.run()
+
+    def _send(self, src: str, dst: str, msg: Any, reply_to: int | None) -> int:
+        env, queued = self.network.send(src, dst, msg, reply_to, trio.current_time())
+        if not queued:
+            self._event("lost", {"id": env.id, "src": src, "dst": dst, "why": "partition"})
+        return env.id
+
+    def _deliver(self, env: Envelope) -> None:
+        self.steps += 1
+        dst = env.dst
+        ctx = self.contexts.get(dst)
+        if ctx is not None:
+            if dst in self.down:
+                self._event("lost", {"id": env.id, "src": env.src, "dst": dst, "why": "down"})
+                return
+            if self.network.is_cut(env.src, dst):
+                self._event("lost", {"id": env.id, "src": env.src, "dst": dst, "why": "partition"})
+                return
+            self._event("deliver", env)
+            ctx._deliver(env)
+            return
+        waiting = self._endpoints.get(dst)
+        self._event("deliver", env)
+        if waiting is not None:
+            cb = waiting.get(env.reply_to) if env.reply_to is not None else None
+            if cb is not None:
+                cb(env)
+
+    def _event(self, kind: str, payload: Any) -> None:
+        self.event_counts[kind] += 1
+        self.events.append((kind, trio.current_time(), payload))
+
+    def _set_role(self, node: str, role: str | None) -> None:
+        if self.roles.get(node) != role:
+            self.roles[node] = role
+            self._event("role", {"node": node, "role": role})
+
+    def _note(self, node: str, what: str, fields: dict[str, Any]) -> None:
+        self.notes[what] += 1
+        self._event("note", {"node": node, "what": what, **fields})
+
+    # -- clients -------------------------------------------------------------------------------------------------
+    async def _client(self, i: int, scope: trio.CancelScope) -> None:
+        endpoint = f"c{i}"
+        self._endpoints[endpoint] = {}
+        process = i
+        try:
+            with scope:
+                for _ in range(self.settings.ops_per_client):
+                    f, value = self.protocol.workload(self.choices, self._op_counter)
+                    self._op_counter += 1
+                    node = self.node_ids[self.choices.choose(len(self.node_ids))]
+                    status = await self._perform(process, endpoint, node, f, value, "main")
+                    if status == "info":
+                        process += self.settings.clients  # the crashed process never returns; a new one takes over
+        finally:
+            self._clients_done += 1
+
+    async def _final_client(self) -> None:
+        endpoint = "final"
+        self._endpoints[endpoint] = {}
+        base = 1000 * (self.settings.clients + 1)
+        for k, (f, value, node) in enumerate(self.protocol.final_ops(self.config)):
+            await self._perform(base + k, endpoint, node or self.node_ids[0], f, value, "final")
+        self._final_done = True
+
+    async def _perform(self, process: int, endpoint: str, node: str, f: str, value: Any, phase: str) -> str:
+        api = ClientAPI(self, endpoint, node)
+        self.last_invoked = node
+        self.history.invoke(process, f, value, trio.current_time(), phase=phase, node=node)
+        self._event("invoke", {"process": process, "f": f, "value": value, "node": node})
+        status, result = "info", None
+        with trio.move_on_after(self.protocol.client_timeout):
+            try:
+                result = await self.protocol.client(api, f, value)
+                status = "ok"
+            except OperationFailed:
+                status = "fail"
+            except Indeterminate:
+                status = "info"
+        result = result if status == "ok" else None
+        self.history.complete(process, status, result, trio.current_time())
+        self._event(status, {"process": process, "f": f, "value": result})
+        if status == "ok":
+            self.focus = node
+            self.boost = 1
+        return status
+
+    # -- faults --------------------------------------------------------------------------------------------------
+    def _maybe_fault(self) -> bool:
+        rate = self.rate
+        if self.boost:
+            self.boost -= 1
+            if self.settings.plan.directed:
+                rate = max(rate, F.AFTER_ACK_RATE)
+        if self.faults >= self.settings.plan.max_faults or not self.choices.flip(rate):
+            return False
+        kind = self.enabled[self.choices.choose(len(self.enabled))]
+        applied = getattr(self, "_fault_" + kind)()
+        self.steps += 1
+        if applied:
+            self.faults += 1
+        return applied
+
+    def _targets(self, pool: list[str], *, prefer: list[str] = ()) -> list[str]:
+        """Candidate nodes, most interesting first when faults are directed, so choice 0 aims."""
+        pool = sorted(pool)
+        if not self.settings.plan.directed:
+            return pool
+        order = list(prefer)
+        if self.focus:
+            order.append(self.focus)
+        order += sorted(n for n, r in self.roles.items() if r == "leader")
+        if self.last_invoked:
+            order.append(self.last_invoked)
+        order += pool
+        seen: dict[str, None] = {}
+        for n in order:
+            if n in pool and n not in seen:
+                seen[n] = None
+        return list(seen)
+
+    def _pick_message(self) -> Envelope | None:
+        candidates = self.network.oldest_n(4)
+        if not candidates:
+            return None
+        return candidates[self.choices.choose(len(candidates))]
+
+    def _fault_drop(self) -> bool:
+        env = self._pick_message()
+        if env is None:
+            return False
+        self.network.pop(env)
+        self._event("drop", {"id": env.id, "src": env.src, "dst": env.dst})
+        return True
+
+    def _fault_duplicate(self) -> bool:
+        env = self._pick_message()
+        if env is None:
+            return False
+        copy = self.network.requeue_copy(env)
+        self._event("duplicate", {"id": env.id, "copy": copy.id, "src": env.src, "dst": env.dst})
+        return True
+
+    def _fault_delay(self) -> bool:
+        env = self._pick_message()
+        if env is None:
+            return False
+        d = F.DELAYS[self.choices.choose(len(F.DELAYS))]
+        self.network.hold(env, trio.current_time() + d)
+        self._event("delay", {"id": env.id, "src": env.src, "dst": env.dst, "seconds": d})
+        return True
+
+    def _fault_partition(self) -> bool:
+        nodes = list(self.node_ids)
+        if len(nodes) < 2:
+            return False
+        shapes = [s for s in F.PARTITION_SHAPES if s != "zone" or len(set(self.zone_of.values())) > 1]
+        if len(nodes) < 3:
+            shapes = [s for s in shapes if s != "bridge"]
+        shape = shapes[self.choices.choose(len(shapes))]
+        order = self._targets(nodes)
+        bridge = None
+        if shape == "isolate":
+            t = order[self.choices.choose(len(order))]
+            sides = [[t], [n for n in nodes if n != t]]
+        elif shape == "split":
+            minority = order[: len(nodes) // 2]
+            r = self.choices.choose(len(nodes))
+            minority = (order[r:] + order[:r])[: len(nodes) // 2]
+            sides = [sorted(minority), [n for n in nodes if n not in minority]]
+        elif shape == "bridge":
+            bridge = order[self.choices.choose(len(order))]
+            rest = [n for n in order if n != bridge]
+            sides = [sorted(rest[0::2]), sorted(rest[1::2])]
+        else:
+            zones = sorted(set(self.zone_of.values()))
+            focus_zone = self.zone_of.get(order[0])
+            zones = ([focus_zone] if focus_zone in zones else []) + [z for z in zones if z != focus_zone]
+            z = zones[self.choices.choose(len(zones))]
+            sides = [[n for n in nodes if self.zone_of.get(n) == z], [n for n in nodes if self.zone_of.get(n) != z]]
+        detail = {"shape": shape, "sides": sides}
+        if bridge:
+            detail["bridge"] = bridge
+        if shape == "zone":
+            detail["zone"] = z
+        self.network.partition(sides, bridge, detail)
+        self._event("partition", detail)
+        return True
+
+    def _fault_heal(self) -> bool:
+        if not self.network.partitioned:
+            return False
+        self.network.heal()
+        self._event("heal", {})
+        return True
+
+    def _crash(self, kind: str, prefer: list[str]) -> bool:
+        live = [n for n in self.node_ids if n not in self.down]
+        if not live or self.crashes >= self.settings.plan.max_crashes:
+            return False
+        order = self._targets(live, prefer=prefer)
+        node = order[self.choices.choose(len(order))]
+        self.crashes += 1
+        self.down.add(node)
+        self.scopes[node].cancel()
+        self.contexts[node]._dead = True
+        detail: dict[str, Any] = {"node": node}
+        if kind == "lose_unsynced":
+            detail["lost_writes"] = self.storages[node].lose_unsynced()
+        self._event(kind, detail)
+        return True
+
+    def _fault_crash(self) -> bool:
+        return self._crash("crash", [])
+
+    def _fault_lose_unsynced(self) -> bool:
+        unsynced = [n for n in self.node_ids if self.storages[n].has_unsynced and n not in self.down]
+        return self._crash("lose_unsynced", unsynced)
+
+    def _fault_restart(self) -> bool:
+        if not self.down:
+            return False
+        down = sorted(self.down)
+        node = down[self.choices.choose(len(down))]
+        self._start_node(node)
+        self._event("restart", {"node": node})
+        return True
+
+    def _fault_skew(self) -> bool:
+        order = self._targets(list(self.node_ids), prefer=[self.last_invoked] if self.last_invoked else [])
+        node = order[self.choices.choose(len(order))]
+        offset = F.SKEWS[self.choices.choose(len(F.SKEWS))]
+        self.skew[node] = offset
+        self._event("skew", {"node": node, "offset": offset})
+        return True
+
+
+def trio_time(clock: trio.testing.MockClock | None) -> float:
+    return clock.current_time() if clock is not None else 0.0
+
+
+def _first_leaf(group: BaseExceptionGroup) -> BaseException:
+    e: BaseException = group
+    while isinstance(e, BaseExceptionGroup):
+        e = e.exceptions[0]
+    return e
+
+
+def _describe_error(e: BaseException) -> str:
+    leaf = _first_leaf(e) if isinstance(e, BaseExceptionGroup) else e
+    tb = traceback.extract_tb(leaf.__traceback__)
+    where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno} in {tb[-1].name}" if tb else ""
+    return f"{type(leaf).__name__}: {leaf}{where}"
+
+
+def simulate(protocol: Protocol, config: Any, choices: ChoiceSource, settings: RunSettings | None = None) -> RunResult:
+    """Run ``protocol`` once; the convenience entry point for tests and the explorer."""
+    return Simulation(protocol, config, settings or RunSettings(), choices).run()

@@ -1,0 +1,242 @@
+"""A quorum-replicated register, Dynamo-style strict quorum (N, R, W) with versioned values.
+
+Seed section 1 (DynamoDB - The Dynamo Paper): "Sloppy quorum (N=3, W=2, R=2 typical) with hinted handoff". This
+module is the *strict* quorum underneath that sentence: every node holds a replica of one register and can
+coordinate a client operation. A write first asks R replicas for the highest version, then stores
+``(version + 1, coordinator)`` on all N and succeeds once W acknowledge. A read asks all N, takes the highest version
+among the first R replies and, with ``read_repair``, writes it back to W replicas before answering (ABD-style), so
+that a later read cannot see an older value than an earlier one.
+
+Claims. With R + W > N, every read quorum meets every write quorum (proved by z3 from the same configuration), so a
+read that starts after a write was acknowledged returns it or newer, and the register is linearizable with read
+repair; with writes synced before they are acknowledged, no acknowledged write is lost to crashes, power loss
+(``lose_unsynced``), partitions, message loss, duplication, reordering or clock skew (versions never read clocks).
+What it does not claim: availability. With fewer than R (W) replicas reachable an operation fails or times out.
+
+Known-bad variants the suite must refute: ``stale-read`` (R=1, W=1: R + W <= N), ``ack-before-sync`` (a replica
+acknowledges before fsync; a power loss then loses an acknowledged write) and ``no-read-repair`` (a read that sees
+a partially written value does not write it back, so a later read can see the older value: not linearizable).
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from faultlab.errors import ConfigError
+from faultlab.protocol import Indeterminate, Invariant, OperationFailed, Protocol, Variant, Witness
+from invariants.durability import check_no_lost_writes
+from invariants.linearizability import check_linearizable
+from invariants.session import check_read_after_write
+from models import get_model
+from models.quorum import QuorumSystem, placement
+
+REPLICA_TIMEOUT = 1.0  # how long a coordinator waits for a quorum of replicas
+REGISTER = "register"  # the storage key of the replica's (version, value)
+
+
+# -- messages --------------------------------------------------------------------------------------------------------
+@attrs.frozen
+class ClientRead:
+    pass
+
+
+@attrs.frozen
+class ClientWrite:
+    value: int
+
+
+@attrs.frozen
+class ClientReply:
+    status: str  # "ok" | "fail" (definitely not applied) | "unknown" (may have been applied)
+    value: int | None = None
+
+
+@attrs.frozen
+class GetVersion:
+    pass
+
+
+@attrs.frozen
+class VersionReply:
+    version: tuple[int, str]
+    value: int | None
+
+
+@attrs.frozen
+class Put:
+    version: tuple[int, str]
+    value: int | None
+
+
+@attrs.frozen
+class PutAck:
+    version: tuple[int, str]
+
+
+# -- configuration ---------------------------------------------------------------------------------------------------
+@attrs.frozen
+class QuorumRegisterConfig:
+    n: int = attrs.field(default=3, metadata={"help": "number of replicas"})
+    r: int = attrs.field(default=2, metadata={"help": "read quorum: replies a read waits for"})
+    w: int = attrs.field(default=2, metadata={"help": "write quorum: acknowledgements a write waits for"})
+    read_repair: bool = attrs.field(default=True, metadata={"help": "a read writes the value it returns back to W "
+                                                                    "replicas before answering"})
+    ack_before_sync: bool = attrs.field(default=False, metadata={"help": "a replica acknowledges a write before it is "
+                                                                         "synced to durable storage"})
+    sync_interval: float = attrs.field(default=2.0, metadata={"help": "with ack_before_sync, seconds between fsyncs"})
+    zones: int = attrs.field(default=3, metadata={"help": "availability zones the replicas are spread over"})
+
+    def __attrs_post_init__(self) -> None:
+        if not 1 <= self.n <= 9:
+            raise ConfigError(f"quorum-register: n={self.n} must be between 1 and 9")
+        for name in ("r", "w"):
+            if not 1 <= getattr(self, name) <= self.n:
+                raise ConfigError(f"quorum-register: {name}={getattr(self, name)} must be between 1 and n={self.n}")
+        if not 1 <= self.zones <= self.n:
+            raise ConfigError(f"quorum-register: zones={self.zones} must be between 1 and n={self.n}")
+        if self.sync_interval <= 0:
+            raise ConfigError("quorum-register: sync_interval must be > 0")
+
+    def replicas(self) -> tuple[str, ...]:
+        return tuple(f"n{i + 1}" for i in range(self.n))
+
+    def zone_of(self) -> dict[str, str]:
+        _, zone_of = placement(self.n, self.zones)
+        return {f"n{i + 1}": zone_of[f"r{i + 1}"] for i in range(self.n)}
+
+    def quorum_system(self) -> QuorumSystem:
+        return QuorumSystem(self.replicas(), self.r, self.w, self.zone_of())
+
+
+# -- the node --------------------------------------------------------------------------------------------------------
+INITIAL = ((0, ""), None)
+
+
+class Replica:
+    """A replica of the register that also coordinates client operations."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.cfg: QuorumRegisterConfig = ctx.config
+
+    async def run(self) -> None:
+        if self.cfg.ack_before_sync:
+            self.ctx.spawn(self._flusher)
+        while True:
+            env = await self.ctx.recv()
+            msg = env.msg
+            if isinstance(msg, GetVersion):
+                version, value = self.ctx.storage.get(REGISTER, INITIAL)
+                self.ctx.reply(env, VersionReply(version, value))
+            elif isinstance(msg, Put):
+                self._store(msg.version, msg.value)
+                self.ctx.reply(env, PutAck(msg.version))
+            elif isinstance(msg, ClientWrite):
+                self.ctx.spawn(self._write, env)
+            elif isinstance(msg, ClientRead):
+                self.ctx.spawn(self._read, env)
+
+    def _store(self, version: tuple[int, str], value: int | None) -> None:
+        current, _ = self.ctx.storage.get(REGISTER, INITIAL)
+        if tuple(version) > tuple(current):
+            self.ctx.storage[REGISTER] = (tuple(version), value)
+            if not self.cfg.ack_before_sync:
+                self.ctx.storage.sync()
+
+    async def _flusher(self) -> None:
+        import trio
+
+        while True:
+            await trio.sleep(self.cfg.sync_interval)
+            self.ctx.storage.sync()
+
+    async def _query(self) -> tuple[tuple[int, str], int | None] | None:
+        replies = await self.ctx.gather(self.cfg.replicas(), GetVersion(), need=self.cfg.r, timeout=REPLICA_TIMEOUT)
+        if len(replies) < self.cfg.r:
+            return None
+        best = max(replies.values(), key=lambda rep: tuple(rep.version))
+        return tuple(best.version), best.value
+
+    async def _put(self, version: tuple[int, str], value: int | None) -> bool:
+        acks = await self.ctx.gather(self.cfg.replicas(), Put(version, value), need=self.cfg.w,
+                                     timeout=REPLICA_TIMEOUT)
+        return len(acks) >= self.cfg.w
+
+    async def _write(self, env) -> None:
+        latest = await self._query()
+        if latest is None:
+            self.ctx.reply(env, ClientReply("fail"))  # nothing was sent to any replica yet
+            return
+        (counter, _), _ = latest
+        ok = await self._put((counter + 1, self.ctx.id), env.msg.value)
+        self.ctx.reply(env, ClientReply("ok" if ok else "unknown", env.msg.value))
+
+    async def _read(self, env) -> None:
+        latest = await self._query()
+        if latest is None:
+            self.ctx.reply(env, ClientReply("fail"))
+            return
+        version, value = latest
+        if self.cfg.read_repair and not await self._put(version, value):
+            self.ctx.reply(env, ClientReply("fail"))  # a read has no effect of its own; write-back may be partial
+            return
+        self.ctx.reply(env, ClientReply("ok", value))
+
+
+# -- client and workload -----------------------------------------------------------------------------------------
+async def client(api, f: str, value):
+    reply = await api.call(ClientWrite(value) if f == "write" else ClientRead())
+    if reply.status == "ok":
+        return reply.value
+    if reply.status == "fail":
+        raise OperationFailed
+    raise Indeterminate
+
+
+def workload(choices, op_index: int) -> tuple[str, object]:
+    """Writes of unique values (op_index + 1) and reads, half and half; choice 0 is a write."""
+    return ("write", op_index + 1) if choices.choose(2) == 0 else ("read", None)
+
+
+def final_reads(config: QuorumRegisterConfig) -> list[tuple[str, object, str]]:
+    return [("read", None, node) for node in config.replicas()]
+
+
+# -- spec ------------------------------------------------------------------------------------------------------------
+def _linearizable(history, config):
+    return check_linearizable(history, get_model("register"), timeout=10.0)
+
+
+SPEC = Protocol(
+    name="quorum-register",
+    summary="Dynamo-style strict quorum register: N replicas, R/W quorums, versioned values, optional read repair",
+    config_class=QuorumRegisterConfig,
+    nodes=lambda cfg: {n: Replica for n in cfg.replicas()},
+    zones=lambda cfg: cfg.zone_of(),
+    client=client,
+    workload=workload,
+    final_ops=final_reads,
+    quorum_system=lambda cfg: cfg.quorum_system(),
+    invariants=(
+        Invariant("read-after-write", lambda h, cfg: check_read_after_write(h),
+                  "a read that starts after a write was acknowledged returns it or newer"),
+        Invariant("no-lost-writes", lambda h, cfg: check_no_lost_writes(h),
+                  "after healing and recovery every acknowledged write is still readable or was superseded"),
+        Invariant("linearizable", _linearizable, "the register history is linearizable"),
+    ),
+    witnesses=(
+        Witness("write acknowledged", lambda run: run.ok_ops("write") > 0),
+        Witness("read returned", lambda run: run.ok_ops("read") > 0),
+    ),
+    variants=(
+        Variant("strict-quorum", {"n": 3, "r": 2, "w": 2}, "N=3, R=2, W=2, synced writes, read repair"),
+        Variant("stale-read", {"n": 3, "r": 1, "w": 1}, "R + W <= N: a read quorum can miss the last write",
+                expect_violation="read-after-write"),
+        Variant("ack-before-sync", {"ack_before_sync": True},
+                "replicas acknowledge before fsync; a power loss can lose an acknowledged write",
+                expect_violation="no-lost-writes"),
+        Variant("no-read-repair", {"read_repair": False},
+                "reads do not write back what they saw: a new-then-old read pair is possible",
+                expect_violation="linearizable"),
+    ),
+)
