@@ -37,7 +37,7 @@ class RunSettings:
     """Engine settings of one run (not the protocol's): workload size, faults, limits."""
 
     clients: int = 3
-    ops_per_client: int = 5
+    ops_per_client: int = 6
     plan: F.FaultPlan = F.FaultPlan()
     max_steps: int = 1500
     max_time: float = 600.0
@@ -93,6 +93,9 @@ class RunResult:
 
     def ok_ops(self, f: str | None = None) -> int:
         return sum(n for (fn, st), n in self.stats["ops"].items() if st == "ok" and (f is None or fn == f))
+
+
+CONTINUE = 0.85  # probability a client issues one more operation (up to ops_per_client)
 
 
 class ClientAPI:
@@ -191,12 +194,14 @@ class Simulation:
         except FaultlabError:
             raise
         except BaseExceptionGroup as group:
+            # Control flow that is not an error of the protocol must get out unwrapped: Hypothesis stopping a test
+            # case (StopTest, a BaseException), Ctrl-C, and faultlab's own errors (a replay that diverged).
+            control = group.subgroup(lambda e: not isinstance(e, Exception) and not isinstance(e, BaseExceptionGroup))
+            if control is not None:
+                raise _first_leaf(control) from None
             fe = group.subgroup(lambda e: isinstance(e, FaultlabError))
             if fe is not None:
                 raise _first_leaf(fe) from None
-            ki = group.subgroup(lambda e: isinstance(e, KeyboardInterrupt))
-            if ki is not None:
-                raise KeyboardInterrupt from None
             error = _describe_error(group)
         except Exception as e:  # an exception in protocol code is a finding, replayable like any other
             error = _describe_error(e)
@@ -374,7 +379,10 @@ class Simulation:
         process = i
         try:
             with scope:
-                for _ in range(self.settings.ops_per_client):
+                for k in range(self.settings.ops_per_client):
+                    # Each further operation is a coin (False = stop), so shrinking can drop operations.
+                    if k and not self.choices.flip(CONTINUE):
+                        break
                     f, value = self.protocol.workload(self.choices, self._op_counter)
                     self._op_counter += 1
                     node = self.node_ids[self.choices.choose(len(self.node_ids))]

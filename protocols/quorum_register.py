@@ -3,7 +3,7 @@
 Seed section 1 (DynamoDB - The Dynamo Paper): "Sloppy quorum (N=3, W=2, R=2 typical) with hinted handoff". This
 module is the *strict* quorum underneath that sentence: every node holds a replica of one register and can
 coordinate a client operation. A write first asks R replicas for the highest version, then stores
-``(version + 1, coordinator)`` on all N and succeeds once W acknowledge. A read asks all N, takes the highest version
+``(version + 1, coordinator, incarnation, sequence)`` (unique per write, so two concurrent writes never tie) on all N and succeeds once W acknowledge. A read asks all N, takes the highest version
 among the first R replies and, with ``read_repair``, writes it back to W replicas before answering (ABD-style), so
 that a later read cannot see an older value than an earlier one.
 
@@ -32,6 +32,7 @@ from models.quorum import QuorumSystem, placement
 
 REPLICA_TIMEOUT = 1.0  # how long a coordinator waits for a quorum of replicas
 REGISTER = "register"  # the storage key of the replica's (version, value)
+Version = tuple  # (counter, coordinator, incarnation, sequence): ordered, and unique per write
 
 
 # -- messages --------------------------------------------------------------------------------------------------------
@@ -58,19 +59,19 @@ class GetVersion:
 
 @attrs.frozen
 class VersionReply:
-    version: tuple[int, str]
+    version: Version
     value: int | None
 
 
 @attrs.frozen
 class Put:
-    version: tuple[int, str]
+    version: Version
     value: int | None
 
 
 @attrs.frozen
 class PutAck:
-    version: tuple[int, str]
+    version: Version
 
 
 # -- configuration ---------------------------------------------------------------------------------------------------
@@ -109,7 +110,7 @@ class QuorumRegisterConfig:
 
 
 # -- the node --------------------------------------------------------------------------------------------------------
-INITIAL = ((0, ""), None)
+INITIAL = ((0, "", 0, 0), None)
 
 
 class Replica:
@@ -118,6 +119,7 @@ class Replica:
     def __init__(self, ctx):
         self.ctx = ctx
         self.cfg: QuorumRegisterConfig = ctx.config
+        self.writes = 0  # per-incarnation sequence number, part of every version this node assigns
 
     async def run(self) -> None:
         if self.cfg.ack_before_sync:
@@ -136,7 +138,7 @@ class Replica:
             elif isinstance(msg, ClientRead):
                 self.ctx.spawn(self._read, env)
 
-    def _store(self, version: tuple[int, str], value: int | None) -> None:
+    def _store(self, version: Version, value: int | None) -> None:
         current, _ = self.ctx.storage.get(REGISTER, INITIAL)
         if tuple(version) > tuple(current):
             self.ctx.storage[REGISTER] = (tuple(version), value)
@@ -150,14 +152,14 @@ class Replica:
             await trio.sleep(self.cfg.sync_interval)
             self.ctx.storage.sync()
 
-    async def _query(self) -> tuple[tuple[int, str], int | None] | None:
+    async def _query(self) -> tuple[Version, int | None] | None:
         replies = await self.ctx.gather(self.cfg.replicas(), GetVersion(), need=self.cfg.r, timeout=REPLICA_TIMEOUT)
         if len(replies) < self.cfg.r:
             return None
         best = max(replies.values(), key=lambda rep: tuple(rep.version))
         return tuple(best.version), best.value
 
-    async def _put(self, version: tuple[int, str], value: int | None) -> bool:
+    async def _put(self, version: Version, value: int | None) -> bool:
         acks = await self.ctx.gather(self.cfg.replicas(), Put(version, value), need=self.cfg.w,
                                      timeout=REPLICA_TIMEOUT)
         return len(acks) >= self.cfg.w
@@ -167,8 +169,9 @@ class Replica:
         if latest is None:
             self.ctx.reply(env, ClientReply("fail"))  # nothing was sent to any replica yet
             return
-        (counter, _), _ = latest
-        ok = await self._put((counter + 1, self.ctx.id), env.msg.value)
+        (counter, *_), _ = latest
+        self.writes += 1
+        ok = await self._put((counter + 1, self.ctx.id, self.ctx.incarnation, self.writes), env.msg.value)
         self.ctx.reply(env, ClientReply("ok" if ok else "unknown", env.msg.value))
 
     async def _read(self, env) -> None:

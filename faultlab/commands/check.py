@@ -1,0 +1,77 @@
+"""``faultlab check``: explore a protocol configuration under faults; exit 1 with a shrunk trace on a violation.
+
+Exit codes: 0 no invariant violated and the exploration exercised what it should; 1 a violation (the trace is
+written under ``--out`` and the replay command printed); 2 no violation but the runs were vacuous (never
+acknowledged a write, never injected an enabled fault kind): nothing was shown; 3 a usage or input error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from faultlab.commands.options import (add_engine_arguments, add_protocol_arguments, config_tag, describe_config,
+                                       resolve, run_settings)
+from faultlab.explore import Exploration, explore
+from faultlab.profiles import get_profile
+from faultlab.trace import write_trace
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("check", help="explore a protocol under faults and report violations")
+    add_protocol_arguments(p)
+    p.add_argument("--examples", type=int, help="schedules to explore (default: the profile's)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the exploration (default 0)")
+    p.add_argument("--profile", help="dev, ci or thorough (default: ci when CI is set, else dev)")
+    p.add_argument("--out", type=Path, default=Path("reports/traces"), help="where traces go")
+    p.add_argument("--invariant", action="append", help="only these invariants count as failures (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_engine_arguments(p)
+    p.set_defaults(run=run)
+
+
+def trace_name(protocol_name: str, variant: str | None, config, seed: int) -> str:
+    return f"{protocol_name}-{variant or 'custom'}-{config_tag(config)}-seed{seed}.json"
+
+
+def save_failure(exp: Exploration, out: Path, variant: str | None) -> Path:
+    assert exp.failure is not None
+    path = out / trace_name(exp.protocol.name, variant, exp.config, exp.seed)
+    source = {"engine": "hypothesis", "seed": exp.seed, "examples": exp.examples, "found_after": exp.found_after,
+              "variant": variant}
+    return write_trace(exp.failure, path, source)
+
+
+def run(args: argparse.Namespace) -> int:
+    protocol, config, variant = resolve(args)
+    settings = run_settings(args, variant)
+    examples = args.examples if args.examples is not None else get_profile(args.profile).examples
+    invariants = tuple(args.invariant) if args.invariant else None
+    for name in invariants or ():
+        protocol.invariant(name)  # unknown names fail early with the list of valid ones
+    exp = explore(protocol, config, examples=examples, seed=args.seed, settings=settings, invariants=invariants)
+    path = save_failure(exp, args.out, variant.name if variant else None) if exp.failure else None
+    code = {"refuted": 1, "held": 0, "vacuous": 2}[exp.verdict]
+    if args.json:
+        print(json.dumps({"protocol": protocol.name, "config": describe_config(protocol, config),
+                          "verdict": exp.verdict, "runs": exp.coverage.runs, "runs_total": exp.runs_total,
+                          "found_after": exp.found_after, "trace": str(path) if path else None,
+                          "missing_witnesses": exp.missing_witnesses(), "coverage": exp.coverage.to_json(),
+                          "violations": [c.to_json() for c in exp.failure.violations] if exp.failure else []},
+                         indent=2))
+        return code
+    print(f"{protocol.name} ({describe_config(protocol, config)}): {exp.summary()} "
+          f"[{exp.runs_total} runs in {exp.seconds:.1f}s, seed {args.seed}]")
+    if exp.failure is not None:
+        if exp.failure.error:
+            print(f"  the protocol raised: {exp.failure.error}")
+        for c in exp.failure.violations:
+            print(f"  {c.checker}: violated\n    {c.explanation}")
+        print(f"  trace:  {path}")
+        print(f"  replay: faultlab replay {path}")
+    elif exp.verdict == "vacuous":
+        print("  (exit 2: a run where nothing happened is not a pass; raise --examples or --ops, or check --faults)",
+              file=sys.stderr)
+    return code

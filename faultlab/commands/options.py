@@ -1,0 +1,75 @@
+"""Command-line options shared by several commands: protocol settings, variants and engine limits."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from typing import Any
+
+from faultlab.errors import ConfigError
+from faultlab.faults import FaultPlan, parse_fault_kinds
+from faultlab.protocol import Protocol, Variant, config_to_json
+from faultlab.registry import get_protocol
+from faultlab.runtime import RunSettings
+
+
+def add_protocol_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("protocol", help="a protocol name from `faultlab list`, or module:ATTRIBUTE")
+    p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                   help="a protocol setting, e.g. --set n=3 --set ack_before_sync=true (repeatable)")
+    p.add_argument("--variant", help="start from a named variant's settings (see `faultlab list`)")
+
+
+def add_engine_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--faults", default="all", metavar="KINDS",
+                   help="fault kinds to inject: comma-separated from drop,duplicate,delay,partition,crash,skew,"
+                        "lose_unsynced, or 'all' or 'none' (default: all the protocol supports)")
+    p.add_argument("--clients", type=int, default=3, help="concurrent client processes (default 3)")
+    p.add_argument("--ops", type=int, default=6, help="operations per client at most (default 6)")
+    p.add_argument("--max-steps", type=int, default=1500, help="deliveries and faults per run at most")
+    p.add_argument("--max-crashes", type=int, default=4, help="crashes per run at most")
+    p.add_argument("--no-swarm", action="store_true", help="enable every fault kind in every run")
+    p.add_argument("--undirected", action="store_true", help="uniform fault targets, no aiming after acks")
+
+
+def parse_settings(pairs: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {pair!r}: expected KEY=VALUE, e.g. --set n=3")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def resolve(args: argparse.Namespace) -> tuple[Protocol, Any, Variant | None]:
+    """The protocol, its validated configuration and the variant it started from (if any)."""
+    protocol = get_protocol(args.protocol)
+    variant = protocol.variant(args.variant) if getattr(args, "variant", None) else None
+    settings = dict(variant.settings) if variant else {}
+    settings.update(parse_settings(args.settings))
+    return protocol, protocol.make_config(settings), variant
+
+
+def run_settings(args: argparse.Namespace, variant: Variant | None = None) -> RunSettings:
+    kinds = parse_fault_kinds(args.faults)
+    if variant is not None and variant.faults is not None and args.faults == "all":
+        kinds = parse_fault_kinds(list(variant.faults))
+    plan = FaultPlan(kinds=kinds, swarm=not args.no_swarm, directed=not args.undirected,
+                     max_crashes=args.max_crashes)
+    return RunSettings(clients=args.clients, ops_per_client=args.ops, plan=plan, max_steps=args.max_steps)
+
+
+def config_tag(config: Any) -> str:
+    """A short stable name for a configuration, for file names."""
+    text = json.dumps(config_to_json(config), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def describe_config(protocol: Protocol, config: Any) -> str:
+    """Settings that differ from the defaults, as ``k=v`` (or ``defaults``)."""
+    default = config_to_json(protocol.make_config({}))
+    now = config_to_json(config)
+    diff = [f"{k}={json.dumps(v)}" for k, v in now.items() if default.get(k) != v]
+    return " ".join(diff) or "defaults"

@@ -1,0 +1,189 @@
+"""Exploring schedules: Hypothesis drives many runs through faults, and a failing run is shrunk to a small one.
+
+:func:`explore` is what ``faultlab check``, ``faultlab verify``, the claims and the pytest helpers all call. It runs
+up to ``examples`` schedules of one protocol configuration, each from a Hypothesis test case, collects coverage
+(which faults, notes and operations happened, in how many runs) and stops at the first run that violates an
+invariant, which Hypothesis then shrinks toward a fault-free FIFO run. The result says:
+
+* ``refuted``: a violation, with the shrunk run (write it with :func:`faultlab.trace.write_trace`);
+* ``held``: no violation in N runs, and every witness of activity was seen (writes acknowledged, reads returned,
+  each enabled fault kind injected at least once);
+* ``vacuous``: no violation, but some witness was never seen: the exploration proved nothing about it, and it
+  must not be reported as a pass.
+
+The same ``seed`` gives the same runs, the same shrunk failure and so the same trace bytes.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+from hypothesis import Verbosity, given, seed as hyp_seed, settings as hyp_settings, strategies as st
+from hypothesis.errors import Flaky
+
+from faultlab.choices import HypothesisChoices, SeededChoices
+from faultlab.errors import FaultlabError
+from faultlab.profiles import _SUPPRESS, SIMULATION_PHASES
+from faultlab.protocol import Protocol
+from faultlab.runtime import RunResult, RunSettings, simulate
+
+# Events that show a fault kind was really injected (recovery heals/restarts do not count as faults).
+FAULT_EVENT = {"drop": "drop", "duplicate": "duplicate", "delay": "delay", "partition": "partition",
+               "crash": "crash", "skew": "skew", "lose_unsynced": "lose_unsynced"}
+
+
+@attrs.define
+class Coverage:
+    """What happened over an exploration: totals, and in how many runs each thing happened at least once."""
+
+    runs: int = 0
+    events: collections.Counter = attrs.Factory(collections.Counter)
+    runs_with_event: collections.Counter = attrs.Factory(collections.Counter)
+    notes: collections.Counter = attrs.Factory(collections.Counter)
+    runs_with_note: collections.Counter = attrs.Factory(collections.Counter)
+    ops: collections.Counter = attrs.Factory(collections.Counter)
+    witnesses: collections.Counter = attrs.Factory(collections.Counter)
+    violations: collections.Counter = attrs.Factory(collections.Counter)
+    steps: int = 0
+
+    def add(self, result: RunResult, protocol: Protocol) -> None:
+        self.runs += 1
+        self.steps += result.stats["steps"]
+        for kind, n in result.stats["events"].items():
+            self.events[kind] += n
+            self.runs_with_event[kind] += 1
+        for what, n in result.stats["notes"].items():
+            self.notes[what] += n
+            self.runs_with_note[what] += 1
+        for (f, status), n in result.stats["ops"].items():
+            self.ops[f"{f}:{status}"] += n
+        for w in protocol.witnesses:
+            if w.seen(result):
+                self.witnesses[w.name] += 1
+        for c in result.violations:
+            self.violations[c.checker] += 1
+        if result.error:
+            self.violations["no-exception"] += 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {"runs": self.runs, "steps": self.steps, "events": dict(sorted(self.events.items())),
+                "runs_with_event": dict(sorted(self.runs_with_event.items())),
+                "notes": dict(sorted(self.notes.items())), "runs_with_note": dict(sorted(self.runs_with_note.items())),
+                "ops": dict(sorted(self.ops.items())), "witnesses": dict(sorted(self.witnesses.items())),
+                "violations": dict(sorted(self.violations.items()))}
+
+
+@attrs.define
+class Exploration:
+    protocol: Protocol
+    config: Any
+    settings: RunSettings
+    seed: int
+    examples: int
+    coverage: Coverage
+    failure: RunResult | None = None
+    found_after: int | None = None
+    runs_total: int = 0
+    seconds: float = 0.0
+
+    def expected_witnesses(self) -> list[str]:
+        names = [w.name for w in self.protocol.witnesses]
+        kinds = [k for k in self.settings.plan.kinds if k in self.protocol.faults]
+        return names + [f"{k} injected" for k in kinds]
+
+    def missing_witnesses(self) -> list[str]:
+        seen = set(self.coverage.witnesses)
+        seen |= {f"{k} injected" for k, ev in FAULT_EVENT.items() if self.coverage.runs_with_event.get(ev)}
+        return [w for w in self.expected_witnesses() if w not in seen]
+
+    @property
+    def verdict(self) -> str:
+        if self.failure is not None:
+            return "refuted"
+        return "vacuous" if self.missing_witnesses() else "held"
+
+    def summary(self) -> str:
+        if self.failure is not None:
+            names = ", ".join(c.checker for c in self.failure.violations) or "no-exception"
+            return (f"refuted: {names} violated after {self.found_after} runs; shrunk to "
+                    f"{len(self.failure.events)} events, {len(self.failure.history.operations())} operations")
+        if self.verdict == "vacuous":
+            return f"vacuous: no violation in {self.coverage.runs} runs, but never seen: " \
+                   f"{', '.join(self.missing_witnesses())}"
+        return f"held over {self.coverage.runs} runs"
+
+
+class _Violation(Exception):
+    def __init__(self, result: RunResult):
+        super().__init__(result.verdict)
+        self.result = result
+
+
+def _fails(result: RunResult, invariants: tuple[str, ...] | None) -> bool:
+    if invariants is None:
+        return result.verdict == "violated"
+    return any(c.checker in invariants for c in result.violations)
+
+
+def explore(protocol: Protocol, config: Any, *, examples: int = 150, seed: int = 0,
+            settings: RunSettings | None = None, shrink: bool = True, invariants: tuple[str, ...] | None = None,
+            on_run: Callable[[int], None] | None = None) -> Exploration:
+    """Explore up to ``examples`` schedules with Hypothesis; stop at and shrink the first violation.
+
+    ``invariants`` limits what counts as a failure (by checker name), so that shrinking keeps the violation a
+    known-bad variant is about instead of drifting to another one.
+    """
+    settings = settings or RunSettings()
+    exp = Exploration(protocol, config, settings, seed, examples, Coverage())
+    state = {"runs": 0}
+    phases = SIMULATION_PHASES if shrink else tuple(p for p in SIMULATION_PHASES if p.name != "shrink")
+
+    @hyp_settings(max_examples=examples, database=None, deadline=None, derandomize=False, phases=phases,
+                  suppress_health_check=_SUPPRESS, verbosity=Verbosity.quiet, report_multiple_bugs=False,
+                  print_blob=False)
+    @hyp_seed(seed)
+    @given(st.data())
+    def search(data):
+        result = simulate(protocol, config, HypothesisChoices(data), settings)
+        state["runs"] += 1
+        if exp.found_after is None:
+            exp.coverage.add(result, protocol)
+            if on_run is not None:
+                on_run(state["runs"])
+        if _fails(result, invariants):
+            if exp.found_after is None:
+                exp.found_after = state["runs"]
+            raise _Violation(result)
+
+    start = time.perf_counter()
+    try:
+        search()
+    except _Violation as v:
+        exp.failure = v.result
+    except Flaky as e:
+        raise FaultlabError(f"{protocol.name}: a run did not repeat when Hypothesis re-ran it; the protocol or the "
+                            f"engine is nondeterministic (a bug): {e}") from None
+    exp.runs_total = state["runs"]
+    exp.seconds = time.perf_counter() - start
+    return exp
+
+
+def explore_seeded(protocol: Protocol, config: Any, *, examples: int, seed: int = 0,
+                   settings: RunSettings | None = None, invariants: tuple[str, ...] | None = None) -> Exploration:
+    """The same search from a seeded PRNG, without Hypothesis: faster, but the failure found is not shrunk."""
+    settings = settings or RunSettings()
+    exp = Exploration(protocol, config, settings, seed, examples, Coverage())
+    start = time.perf_counter()
+    for i in range(examples):
+        result = simulate(protocol, config, SeededChoices(seed * 1_000_003 + i), settings)
+        exp.coverage.add(result, protocol)
+        if _fails(result, invariants):
+            exp.failure, exp.found_after = result, i + 1
+            break
+    exp.runs_total = exp.coverage.runs
+    exp.seconds = time.perf_counter() - start
+    return exp
