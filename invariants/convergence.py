@@ -18,8 +18,14 @@ from __future__ import annotations
 from faultlab.errors import ConfigError
 from faultlab.history import History
 from invariants.result import CheckResult
-from invariants.session import explain_stale, find_stale_read, identity, impossible_read, register_keys, \
-    stale_witness
+from invariants.session import (
+    explain_stale,
+    find_stale_read,
+    identity,
+    impossible_read,
+    register_keys,
+    stale_witness,
+)
 
 __all__ = ["check_bounded_staleness", "check_convergence"]
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from faultlab.history import History, Operation
 from invariants.result import CheckResult
-from invariants.session import identity
+from invariants.session import Ident, identity
 
 __all__ = ["check_at_least_once", "check_exactly_once"]
 
@@ -42,10 +42,10 @@ class _Deliveries:
             processed_by = "process" if any(op.f == "process" for op in ops) else "receive"
         self.processed_by = processed_by
         self.verb = {"process": "processed", "receive": "received"}.get(processed_by, f"ran {processed_by} on")
-        self.ids: dict[str, Any] = {}
-        self.sends: dict[str, list[Operation]] = defaultdict(list)
-        self.done: dict[str, list[Operation]] = defaultdict(list)
-        self.maybe: dict[str, list[Operation]] = defaultdict(list)
+        self.ids: dict[Ident, Any] = {}
+        self.sends: dict[Ident, list[Operation]] = defaultdict(list)
+        self.done: dict[Ident, list[Operation]] = defaultdict(list)
+        self.maybe: dict[Ident, list[Operation]] = defaultdict(list)
         for op in ops:
             if op.f == "send":
                 for m in _messages(op.input):
@@ -57,13 +57,13 @@ class _Deliveries:
                 for m in _messages(value):
                     (self.done if op.is_ok else self.maybe)[self._name(m)].append(op)
 
-    def _name(self, message: Any) -> str:
+    def _name(self, message: Any) -> Ident:
         mid = message["id"] if isinstance(message, dict) and "id" in message else message
         k = identity(mid)
         self.ids[k] = mid
         return k
 
-    def acknowledged(self) -> list[str]:
+    def acknowledged(self) -> list[Ident]:
         return sorted(k for k, ops in self.sends.items() if any(s.is_ok for s in ops))
 
 

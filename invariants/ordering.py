@@ -22,7 +22,7 @@ from typing import Any
 from faultlab.errors import ConfigError, HistoryFormatError
 from faultlab.history import History, Operation
 from invariants.result import CheckResult
-from invariants.session import identity
+from invariants.session import Ident, identity
 
 __all__ = ["check_fifo_per_group", "check_per_key_order"]
 
@@ -46,8 +46,8 @@ def check_fifo_per_group(history: History, *, consumer: str = "process") -> Chec
     """
     checker = "fifo-per-group"
     stream_of = _stream_of(consumer)
-    sends: dict[tuple[str, str], Operation] = {}
-    streams: dict[tuple[str, str], list[tuple[Operation, Any]]] = defaultdict(list)
+    sends: dict[tuple[Ident, Ident], Operation] = {}
+    streams: dict[tuple[Ident, Ident], list[tuple[Operation, Any]]] = defaultdict(list)
     for op in history.operations():
         if op.f == "send":
             sends.setdefault(_message_id(op, op.input), op)
@@ -56,7 +56,7 @@ def check_fifo_per_group(history: History, *, consumer: str = "process") -> Chec
             streams[(identity(stream_of(op)), mid[0])].append((op, op.output))
     judged = 0
     for stream, group in sorted(streams):
-        seen: set[str] = set()
+        seen: set[Ident] = set()
         # The message received so far whose send was invoked last: any later receipt must not have been sent
         # strictly before it.
         latest: tuple[Operation, Operation] | None = None
@@ -78,7 +78,7 @@ def check_fifo_per_group(history: History, *, consumer: str = "process") -> Chec
                              streams_checked=judged)
 
 
-def _message_id(op: Operation, msg: Any) -> tuple[str, str]:
+def _message_id(op: Operation, msg: Any) -> tuple[Ident, Ident]:
     if not isinstance(msg, dict) or "group" not in msg or "id" not in msg:
         raise HistoryFormatError(f"{op.describe()}: a FIFO message must be {{'group': g, 'id': i}}, got {msg!r}")
     return identity(msg["group"]), identity(msg["id"])
@@ -106,8 +106,8 @@ def check_per_key_order(history: History, *, fs: tuple[str, ...] = ("receive", "
     """
     checker = "per-key-order"
     stream_of = _stream_of(consumer)
-    last: dict[tuple[str, str], tuple[Operation, Any]] = {}
-    judged: set[tuple[str, str]] = set()
+    last: dict[tuple[Ident, Ident], tuple[Operation, Any]] = {}
+    judged: set[tuple[Ident, Ident]] = set()
     for op in history.operations():
         if op.f not in fs or not op.is_ok or op.output is None:
             continue

@@ -39,9 +39,16 @@ __all__ = ["RegisterKey", "check_monotonic_reads", "check_read_after_write", "ch
            "register_keys"]
 
 
-def identity(value: Any) -> str:
-    """A hashable, order-independent name for a JSON value (lists and dicts are not hashable)."""
-    return json.dumps(value, sort_keys=True, default=repr)
+Ident = tuple[str, Any]
+
+
+def identity(value: Any) -> Ident:
+    """A hashable, sortable name for a JSON value: lists and dicts are not hashable, and 1, 1.0 and True are equal
+    in Python but different values in a history. Scalars skip JSON encoding, which dominates large histories."""
+    kind = type(value)
+    if value is None or kind in (str, int, float, bool):
+        return kind.__name__, value
+    return "json", json.dumps(value, sort_keys=True, default=repr)
 
 
 @attrs.frozen
@@ -49,7 +56,7 @@ class RegisterKey:
     """The operations on one register: every write by value, and every ``ok`` read with the value it returned."""
 
     key: Any
-    writes: dict[str, Operation]
+    writes: dict[Ident, Operation]
     reads: list[tuple[Operation, Any]]
 
     def source(self, value: Any) -> Operation | None:
@@ -69,9 +76,9 @@ def register_keys(history: History, *, keyed: bool = False) -> list[RegisterKey]
     Raises :class:`HistoryFormatError` for a keyed operation whose value is not ``[key, v]`` or for two writes of the
     same value to one key, because every checker here names a read's source by its value.
     """
-    writes: dict[str, dict[str, Operation]] = defaultdict(dict)
-    reads: dict[str, list[tuple[Operation, Any]]] = defaultdict(list)
-    keys: dict[str, Any] = {}
+    writes: dict[Ident, dict[Ident, Operation]] = defaultdict(dict)
+    reads: dict[Ident, list[tuple[Operation, Any]]] = defaultdict(list)
+    keys: dict[Ident, Any] = {}
     for op in history.operations():
         if op.f == "write":
             key, value = _split(op, op.input, keyed)
@@ -232,7 +239,7 @@ def check_monotonic_reads(history: History, *, keyed: bool = False) -> CheckResu
     checker = "monotonic-reads"
     tested = 0
     for rk in register_keys(history, keyed=keyed):
-        per_process: dict[str, list[tuple[Operation, Any]]] = defaultdict(list)
+        per_process: dict[Ident, list[tuple[Operation, Any]]] = defaultdict(list)
         for read, value in rk.reads:
             if bad := impossible_read(checker, rk, read, value):
                 return bad
