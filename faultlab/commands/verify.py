@@ -1,0 +1,90 @@
+"""``faultlab verify``: the main job. Every protocol's good configurations, known-bad variants and proofs.
+
+Prints a table (protocol, configuration, invariant, verdict, runs, time) and writes ``reports/verify.md`` and
+``reports/verify.json``, plus a trace under ``reports/traces/`` for every refutation. Exit 0 when every row is as
+expected (good configurations hold or are proved, known-bad variants are refuted), 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from faultlab.profiles import get_profile
+from faultlab.registry import all_protocols, get_protocol
+from faultlab.verification import Row, verify_protocol
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("verify", help="verify every protocol and write reports (the main job)")
+    p.add_argument("protocols", nargs="*", help="only these protocols (default: all)")
+    p.add_argument("--profile", help="dev, ci or thorough (default: ci when CI is set, else dev)")
+    p.add_argument("--examples", type=int, help="schedules per configuration (default: the profile's)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path("reports"), help="report directory (default reports/)")
+    p.set_defaults(run=run)
+
+
+def write_reports(rows: list[Row], out: Path, *, profile: str, examples: int, seed: int) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    doc = {"profile": profile, "examples": examples, "seed": seed, "rows": [r.to_json() for r in rows]}
+    json_path = out / "verify.json"
+    json_path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    lines = ["# faultlab verify", "",
+             f"Profile `{profile}`, up to {examples} schedules per configuration, seed {seed}. "
+             "Known-bad variants are expected to be refuted; good ones to hold (and not be vacuous) or be proved.", "",
+             "| protocol | configuration | invariant / claim | method | verdict | expected | runs | found after | "
+             "seconds | trace |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        mark = "" if r.as_expected else " **UNEXPECTED**"
+        lines.append(f"| {r.protocol} | {r.configuration} | {r.check} | {r.method} | {r.verdict}{mark} | "
+                     f"{r.expected} | {r.runs if r.runs is not None else ''} | "
+                     f"{r.found_after if r.found_after is not None else ''} | {r.seconds} | "
+                     f"{('`faultlab replay ' + r.trace + '`') if r.trace else ''} |")
+    md_path = out / "verify.md"
+    md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return [md_path, json_path]
+
+
+def run(args: argparse.Namespace) -> int:
+    profile = get_profile(args.profile)
+    examples = args.examples if args.examples is not None else profile.examples
+    protocols = [get_protocol(n) for n in args.protocols] if args.protocols else all_protocols()
+    console = Console(stderr=True)
+    rows: list[Row] = []
+    total = sum(len(p.variants) for p in protocols)
+    start = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task("verifying", total=total)
+        for protocol in protocols:
+            def step(label: str) -> None:
+                bar.update(task, description=label)
+            before = len(rows)
+            rows += verify_protocol(protocol, examples=examples, seed=args.seed, traces=args.out / "traces",
+                                    progress=step)
+            bar.advance(task, len(protocol.variants))
+            if not console.is_terminal:
+                print(f"verified {protocol.name}: {len(rows) - before} rows", file=sys.stderr)
+    table = Table(title=f"faultlab verify (profile {profile.name}, {examples} schedules per configuration)")
+    for col in ("protocol", "configuration", "invariant / claim", "verdict", "expected", "runs", "seconds"):
+        table.add_column(col)
+    for r in rows:
+        style = None if r.as_expected else "bold red"
+        table.add_row(r.protocol, r.configuration, r.check[:70], r.verdict, r.expected,
+                      "" if r.runs is None else str(r.runs), f"{r.seconds}", style=style)
+    Console(width=160).print(table)
+    paths = write_reports(rows, args.out, profile=profile.name, examples=examples, seed=args.seed)
+    bad = [r for r in rows if not r.as_expected]
+    print(f"{len(rows)} rows, {len(bad)} unexpected, {time.perf_counter() - start:.1f}s; "
+          f"reports: {', '.join(str(p) for p in paths)}")
+    for r in bad:
+        print(f"UNEXPECTED: {r.protocol} {r.configuration} {r.check}: {r.verdict} (expected {r.expected}) {r.detail}")
+    return 1 if bad else 0

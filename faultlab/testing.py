@@ -1,0 +1,78 @@
+"""Helpers for writing pytest tests of a protocol: assert that a configuration holds, or that a bad one is refuted.
+
+They explore with the active Hypothesis profile's ``max_examples`` (see :mod:`faultlab.profiles`). Under the
+deterministic ``ci`` profile the seed is fixed, so CI never flakes; under ``dev`` and ``thorough`` a fresh seed is
+drawn each session and printed on failure, so a failure can be reproduced with ``faultlab check --seed``.
+A failure writes the shrunk trace and puts its path and the replay command in the assertion message.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+from hypothesis import settings as hyp_settings
+
+from faultlab.explore import Exploration, explore
+from faultlab.protocol import Protocol
+from faultlab.runtime import RunSettings
+from faultlab.trace import write_trace
+
+TRACE_DIR = Path(os.environ.get("FAULTLAB_TRACE_DIR", "reports/traces"))
+_SESSION_SEED = random.SystemRandom().randrange(2**31)
+
+
+def session_seed() -> int:
+    """0 under a derandomized profile (ci); a fresh seed per session otherwise."""
+    return 0 if hyp_settings.default.derandomize else _SESSION_SEED
+
+
+def _write(exp: Exploration, tag: str) -> Path:
+    assert exp.failure is not None
+    path = TRACE_DIR / f"{exp.protocol.name}-{tag}-seed{exp.seed}.json"
+    return write_trace(exp.failure, path, {"engine": "hypothesis", "seed": exp.seed, "examples": exp.examples,
+                                           "found_after": exp.found_after, "variant": tag})
+
+
+def _config(protocol: Protocol, variant: str | None, overrides: dict[str, Any] | None):
+    settings = dict(protocol.variant(variant).settings) if variant else {}
+    settings.update(overrides or {})
+    return protocol.make_config(settings)
+
+
+def assert_holds(protocol: Protocol, *, variant: str | None = None, overrides: dict[str, Any] | None = None,
+                 settings: RunSettings | None = None, examples: int | None = None,
+                 seed: int | None = None) -> Exploration:
+    """Explore and fail if an invariant is violated or the exploration was vacuous."""
+    examples = examples or hyp_settings.default.max_examples
+    seed = session_seed() if seed is None else seed
+    exp = explore(protocol, _config(protocol, variant, overrides), examples=examples, seed=seed, settings=settings)
+    if exp.failure is not None:
+        path = _write(exp, variant or "custom")
+        names = ", ".join(c.checker for c in exp.failure.violations) or exp.failure.error
+        details = "\n".join(f"  {c.checker}: {c.explanation}" for c in exp.failure.violations)
+        raise AssertionError(f"{protocol.name} {variant or ''}: {names} violated after {exp.found_after} runs "
+                             f"(seed {seed})\n{details}\n  trace: {path}\n  replay: faultlab replay {path}")
+    if exp.verdict == "vacuous":
+        raise AssertionError(f"{protocol.name} {variant or ''}: {exp.summary()} (seed {seed}): a run where nothing "
+                             f"happened is not a pass")
+    return exp
+
+
+def assert_refuted(protocol: Protocol, *, variant: str, invariant: str | None = None,
+                   settings: RunSettings | None = None, examples: int | None = None,
+                   seed: int | None = None) -> Exploration:
+    """Explore a known-bad variant and fail unless its expected invariant is violated; returns the shrunk run."""
+    v = protocol.variant(variant)
+    invariant = invariant or v.expect_violation
+    examples = examples or hyp_settings.default.max_examples
+    seed = session_seed() if seed is None else seed
+    exp = explore(protocol, _config(protocol, variant, None), examples=examples, seed=seed, settings=settings,
+                  invariants=(invariant,) if invariant else None)
+    if exp.failure is None:
+        raise AssertionError(f"{protocol.name} {variant}: expected {invariant} to be violated, but {exp.summary()} "
+                             f"(seed {seed}, {examples} examples)")
+    _write(exp, variant)
+    return exp

@@ -1,0 +1,87 @@
+"""The main job: judge every protocol's good configurations and known-bad variants, and its quorum proofs.
+
+Each good variant is explored under the profile's budget and must *hold* (no violation, and not vacuous); each
+known-bad variant must be *refuted* on the invariant it is known to break, with a shrunk trace written for
+``faultlab replay``; each quorum proof of a good variant must be *proved*. A row whose verdict differs from the
+expectation is reported as unexpected, and the job fails.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from faultlab.explore import explore
+from faultlab.protocol import Protocol, config_to_json
+from faultlab.runtime import RunSettings
+
+
+@attrs.frozen
+class Row:
+    protocol: str
+    configuration: str
+    settings: dict[str, Any]
+    check: str
+    method: str          # "explore" | "z3"
+    expected: str        # "held" | "refuted" | "proved"
+    verdict: str         # held | refuted | vacuous | proved | unknown
+    runs: int | None
+    found_after: int | None
+    seconds: float
+    detail: str = ""
+    trace: str | None = None
+    coverage: dict[str, Any] | None = None
+
+    @property
+    def as_expected(self) -> bool:
+        return self.verdict == self.expected
+
+    def to_json(self) -> dict[str, Any]:
+        d = attrs.asdict(self)
+        d["as_expected"] = self.as_expected
+        return d
+
+
+def verify_protocol(protocol: Protocol, *, examples: int, seed: int, traces: Path,
+                    settings: RunSettings | None = None,
+                    progress: Callable[[str], None] = lambda label: None) -> list[Row]:
+    from faultlab.commands.check import save_failure
+    from faultlab.commands.prove import proofs_for
+
+    rows: list[Row] = []
+    settings = settings or RunSettings()
+    for variant in protocol.variants:
+        config = protocol.make_config(variant.settings)
+        label = f"{protocol.name} {variant.name}"
+        progress(label)
+        run_settings = settings
+        if variant.faults is not None:
+            run_settings = attrs.evolve(settings, plan=attrs.evolve(settings.plan, kinds=tuple(variant.faults)))
+        targets = (variant.expect_violation,) if variant.expect_violation else None
+        exp = explore(protocol, config, examples=examples, seed=seed, settings=run_settings, invariants=targets)
+        trace = str(save_failure(exp, traces, variant.name)) if exp.failure else None
+        checks = [variant.expect_violation] if variant.expect_violation else [i.name for i in protocol.invariants]
+        for name in checks:
+            if exp.failure is not None:
+                failed = {c.checker for c in exp.failure.violations}
+                verdict = "refuted" if name in failed else "held"
+                detail = next((c.explanation for c in exp.failure.violations if c.checker == name), "")
+                if exp.failure.error:
+                    verdict, detail = "refuted", f"the protocol raised {exp.failure.error}"
+            else:
+                verdict, detail = exp.verdict, exp.summary()
+            rows.append(Row(protocol.name, variant.name, config_to_json(config), name, "explore",
+                            "refuted" if variant.expect_violation else "held", verdict, exp.coverage.runs,
+                            exp.found_after, round(exp.seconds, 2), detail, trace, exp.coverage.to_json()))
+        if protocol.quorum_system is not None and not variant.expect_violation:
+            start = time.perf_counter()
+            _, proofs = proofs_for(protocol, config)
+            seconds = round(time.perf_counter() - start, 3)
+            for r in proofs:
+                rows.append(Row(protocol.name, variant.name, config_to_json(config), r.claim, "z3", "proved",
+                                r.verdict, None, None, seconds, r.explanation))
+    return rows

@@ -1,0 +1,195 @@
+"""Fast unit tests of the engine: network, storage, choice sources, timers, crashes, skew, clients."""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+import trio
+
+from faultlab.choices import ReplayChoices, SeededChoices
+from faultlab.errors import ChoicesExhausted, ConfigError, ReplayDivergence
+from faultlab.faults import FaultPlan, parse_fault_kinds
+from faultlab.history import History
+from faultlab.network import Network
+from faultlab.node import Storage
+from faultlab.protocol import Indeterminate, Invariant, Protocol
+from faultlab.runtime import RunSettings, simulate
+from invariants.result import CheckResult
+
+
+# -- a tiny protocol that exercises timers, calls and storage ---------------------------------------------------------
+@attrs.frozen
+class Ping:
+    n: int
+
+
+@attrs.frozen
+class Pong:
+    n: int
+    at: float
+
+
+@attrs.frozen
+class PingConfig:
+    nodes: int = 2
+
+
+class Pinger:
+    """Answers pings with its own clock; counts pings durably; ticks a timer every second."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+
+    async def run(self):
+        self.ctx.spawn(self._tick)
+        while True:
+            env = await self.ctx.recv()
+            self.ctx.storage["pings"] = self.ctx.storage.get("pings", 0) + 1
+            self.ctx.storage.sync()
+            self.ctx.reply(env, Pong(env.msg.n, self.ctx.now()))
+
+    async def _tick(self):
+        while True:
+            await trio.sleep(1.0)
+            self.ctx.note("tick")
+
+
+async def ping_client(api, f, value):
+    reply = await api.call(Ping(value))
+    if reply is None:
+        raise Indeterminate
+    return [reply.n, reply.at]
+
+
+def ping_protocol(**kw) -> Protocol:
+    defaults = dict(
+        name="ping", summary="test protocol", config_class=PingConfig,
+        nodes=lambda cfg: {f"p{i}": Pinger for i in range(cfg.nodes)},
+        client=ping_client, workload=lambda choices, i: ("ping", i),
+        invariants=(Invariant("always-ok", lambda h, cfg: CheckResult.holds("always-ok")),),
+        final_ops=lambda cfg: [("ping", -1, "p0")], settle_time=3.0)
+    defaults.update(kw)
+    return Protocol(**defaults)
+
+
+def fault_free(**kw) -> RunSettings:
+    return RunSettings(plan=FaultPlan(kinds=(), swarm=False), **kw)
+
+
+def test_fault_free_run_completes_every_operation_and_the_final_phase():
+    p = ping_protocol()
+    result = simulate(p, PingConfig(), SeededChoices(1), RunSettings(clients=2, ops_per_client=3,
+                                                                      plan=FaultPlan(kinds=(), swarm=False)))
+    ops = result.history.operations()
+    assert all(op.status == "ok" for op in ops), [op.describe() for op in ops]
+    assert [op.phase for op in ops][-1] == "final"
+    assert result.verdict == "ok"
+    # timers on virtual time: the settle phase (3 s) lets the 1 s ticker fire on both nodes
+    assert result.note_count("tick") >= 4
+    assert result.stats["virtual_time"] >= 3.0
+
+
+def test_skew_moves_only_the_node_clock():
+    p = ping_protocol()
+    choices = SeededChoices(0)
+    from faultlab.runtime import Simulation
+    sim = Simulation(p, PingConfig(), fault_free(clients=1, ops_per_client=1), choices)
+    sim.skew["p0"] = 30.0
+    sim.skew["p1"] = 30.0
+    result = sim.run()
+    reads = [op.output for op in result.history.operations() if op.is_ok]
+    assert all(at >= 30.0 for _, at in reads)
+    assert result.stats["virtual_time"] < 30.0
+
+
+def test_crash_loses_volatile_state_and_restart_reads_durable_state():
+    s = Storage()
+    s["a"] = 1
+    s.sync()
+    s["b"] = 2
+    assert s.has_unsynced
+    assert s.lose_unsynced() == 1
+    assert s.get("a") == 1 and "b" not in s
+
+
+def test_network_partition_shapes_cut_the_right_links():
+    net = Network(["a", "b", "c"])
+    net.partition([["a"], ["b", "c"]])
+    assert net.is_cut("a", "b") and net.is_cut("c", "a") and not net.is_cut("b", "c")
+    net.partition([["a"], ["c"]], bridge="b")
+    assert net.is_cut("a", "c") and not net.is_cut("a", "b") and not net.is_cut("b", "c")
+    env, queued = net.send("a", "c", "x", None, 0.0)
+    assert not queued and len(net) == 0
+    net.heal()
+    env, queued = net.send("a", "c", "x", None, 0.0)
+    assert queued and net.oldest() is env
+
+
+def test_delayed_messages_reenter_behind_newer_ones():
+    net = Network(["a", "b"])
+    first, _ = net.send("a", "b", 1, None, 0.0)
+    second, _ = net.send("a", "b", 2, None, 0.0)
+    net.hold(first, 5.0)
+    assert net.oldest() is second and net.next_release() == 5.0
+    net.pop(second)
+    third, _ = net.send("a", "b", 3, None, 1.0)
+    net.release(5.0)
+    assert [e.msg for e in net.oldest_n(5)] == [3, 1]
+
+
+def test_replay_choices_detect_divergence():
+    c = ReplayChoices([2, 1])
+    with pytest.raises(ReplayDivergence):
+        c.choose(2)
+    c = ReplayChoices([0])
+    assert c.choose(3) == 0
+    with pytest.raises(ChoicesExhausted):
+        c.choose(3)
+
+
+def test_fault_kinds_are_one_vocabulary_with_clear_errors():
+    assert parse_fault_kinds("crash,partition") == ("partition", "crash")
+    assert parse_fault_kinds("none") == ()
+    with pytest.raises(ConfigError, match="heal and restart come with"):
+        parse_fault_kinds("heal")
+    with pytest.raises(ConfigError, match="unknown fault kind 'explode'"):
+        parse_fault_kinds(["explode"])
+
+
+def test_protocol_exception_is_reported_not_swallowed():
+    class Broken(Pinger):
+        async def run(self):
+            await self.ctx.recv()
+            raise ValueError("boom")
+
+    p = ping_protocol(nodes=lambda cfg: {"p0": Broken})
+    result = simulate(p, PingConfig(), SeededChoices(0), fault_free(clients=1, ops_per_client=1))
+    assert result.verdict == "violated" and "ValueError: boom" in result.error
+
+
+def test_crashes_and_timeouts_become_info_and_new_process_ids():
+    p = ping_protocol()
+    infos = 0
+    for seed in range(40):
+        result = simulate(p, PingConfig(), SeededChoices(seed),
+                          RunSettings(plan=FaultPlan(kinds=("drop", "crash"), swarm=False), ops_per_client=4))
+        h: History = result.history
+        for op in h.operations():
+            if op.status == "info":
+                infos += 1
+                # the process that saw an info never invokes again
+                later = [o for o in h.operations() if o.process == op.process and o.call_index > op.call_index]
+                assert not later
+    assert infos > 0
+
+
+def test_config_errors_name_the_setting_and_the_fix():
+    from faultlab.registry import get_protocol
+
+    qr = get_protocol("quorum-register")
+    with pytest.raises(ConfigError, match="has no setting 'nn'"):
+        qr.make_config({"nn": "3"})
+    with pytest.raises(ConfigError, match="r=5 must be between 1 and n=3"):
+        qr.make_config({"r": "5"})
+    with pytest.raises(ConfigError, match="not a valid bool"):
+        qr.make_config({"read_repair": "maybe"})
