@@ -89,6 +89,7 @@ class Protocol:
     zones: Callable[[Any], dict[str, str]] | None = None
     faults: Sequence[str] = ("drop", "duplicate", "delay", "partition", "crash", "restart", "skew", "lose_unsynced")
     quorum_system: Callable[[Any], Any] | None = None
+    claims: Sequence[Any] = ()  # faultlab.claims.Claim, judged by `faultlab claims`
     settle_time: float = 10.0
     client_timeout: float = 5.0
 
