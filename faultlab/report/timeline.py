@@ -55,7 +55,8 @@ class Lane:
     bars: list[Bar]
 
 
-def write_timeline(history: History, result: CheckResult | None, path: pathlib.Path, *, title: str = "") -> pathlib.Path:
+def write_timeline(history: History, result: CheckResult | None, path: pathlib.Path, *,
+                   title: str = "") -> pathlib.Path:
     """Write the HTML timeline of ``history`` (marked from ``result``'s witness, if any) to ``path``; return it.
 
     Creates the parent folder. The page is self-contained and deterministic.
