@@ -29,6 +29,7 @@ INJECTABLE = ("drop", "duplicate", "delay", "partition", "crash", "skew", "lose_
 PARTITION_SHAPES = ("isolate", "split", "bridge", "zone")
 DELAYS = (0.5, 2.0, 8.0)            # virtual seconds a delayed message is held back
 SKEWS = (-30.0, -2.0, -0.2, 0.2, 2.0, 30.0)  # clock offsets a skew fault sets
+POWER_SCOPES = ("node", "zone", "all")  # what a lose_unsynced power failure takes down
 RATES = (0.02, 0.06, 0.15)          # per-step fault probability levels the swarm picks from
 AFTER_ACK_RATE = 0.35               # fault probability on the step right after a client acknowledgement
 

@@ -33,8 +33,8 @@ class Profile:
 
 
 PROFILES = {
-    "dev": Profile("dev", 60, False, True, "fast feedback while editing; keeps failures in .hypothesis/"),
-    "ci": Profile("ci", 150, True, False, "deterministic: the same schedules every run, no database"),
+    "dev": Profile("dev", 100, False, True, "fast feedback while editing; keeps failures in .hypothesis/"),
+    "ci": Profile("ci", 200, True, False, "deterministic: the same schedules every run, no database"),
     "thorough": Profile("thorough", 2000, False, True, "long randomized exploration for nightly runs"),
 }
 

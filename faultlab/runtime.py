@@ -483,8 +483,17 @@ class Simulation:
         if env is None:
             return False
         d = F.DELAYS[self.choices.choose(len(F.DELAYS))]
-        self.network.hold(env, trio.current_time() + d)
-        self._event("delay", {"id": env.id, "src": env.src, "dst": env.dst, "seconds": d})
+        # One message, or everything in flight to its destination (a slow node: a gray failure).
+        slow = self.choices.choose(2) == 1
+        held = [e for e in self.network.oldest_n(len(self.network)) if e.dst == env.dst] if slow else [env]
+        until = trio.current_time() + d
+        for e in held:
+            self.network.hold(e, until)
+        detail = {"id": env.id, "src": env.src, "dst": env.dst, "seconds": d}
+        if slow:
+            detail["slow_node"] = env.dst
+            detail["held"] = [e.id for e in held]
+        self._event("delay", detail)
         return True
 
     def _fault_partition(self) -> bool:
@@ -537,13 +546,23 @@ class Simulation:
             return False
         order = self._targets(live, prefer=prefer)
         node = order[self.choices.choose(len(order))]
-        self.crashes += 1
-        self.down.add(node)
-        self.scopes[node].cancel()
-        self.contexts[node]._dead = True
+        victims = [node]
         detail: dict[str, Any] = {"node": node}
         if kind == "lose_unsynced":
-            detail["lost_writes"] = self.storages[node].lose_unsynced()
+            # Power fails for one machine, its whole zone, or the whole site: correlated loss is what makes
+            # "acknowledged before fsync" lose data, since every replica that acknowledged loses it at once.
+            scope = F.POWER_SCOPES[self.choices.choose(len(F.POWER_SCOPES))]
+            if scope == "zone" and self.zone_of.get(node) is not None:
+                victims = [n for n in live if self.zone_of.get(n) == self.zone_of[node]]
+            elif scope == "all":
+                victims = live
+            detail = {"node": node, "scope": scope, "nodes": victims,
+                      "lost_writes": sum(self.storages[n].lose_unsynced() for n in victims)}
+        self.crashes += 1
+        for n in victims:
+            self.down.add(n)
+            self.scopes[n].cancel()
+            self.contexts[n]._dead = True
         self._event(kind, detail)
         return True
 

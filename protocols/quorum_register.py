@@ -152,15 +152,22 @@ class Replica:
             await trio.sleep(self.cfg.sync_interval)
             self.ctx.storage.sync()
 
+    def _replicas(self) -> list[str]:
+        # Which replicas answer first varies with network latency; the rotation (a choice, 0 = in order) stands in
+        # for that, so read quorums differ from one operation to the next even without faults.
+        replicas = list(self.cfg.replicas())
+        k = self.ctx.choose(len(replicas))
+        return replicas[k:] + replicas[:k]
+
     async def _query(self) -> tuple[Version, int | None] | None:
-        replies = await self.ctx.gather(self.cfg.replicas(), GetVersion(), need=self.cfg.r, timeout=REPLICA_TIMEOUT)
+        replies = await self.ctx.gather(self._replicas(), GetVersion(), need=self.cfg.r, timeout=REPLICA_TIMEOUT)
         if len(replies) < self.cfg.r:
             return None
         best = max(replies.values(), key=lambda rep: tuple(rep.version))
         return tuple(best.version), best.value
 
     async def _put(self, version: Version, value: int | None) -> bool:
-        acks = await self.ctx.gather(self.cfg.replicas(), Put(version, value), need=self.cfg.w,
+        acks = await self.ctx.gather(self._replicas(), Put(version, value), need=self.cfg.w,
                                      timeout=REPLICA_TIMEOUT)
         return len(acks) >= self.cfg.w
 
