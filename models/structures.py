@@ -42,9 +42,17 @@ def _describe_kv(state: tuple) -> str:
     return "{" + ", ".join(f"{show(k)}: {show(v)}" for k, v in state) + "}" if state else '{} (every key "")'
 
 
+def _describe_kv_op(op: Operation) -> str:
+    key, value = _kv_key_value(op.input)
+    args = show(key) if op.f == "get" else f"{show(key)}, {show(value)}"
+    outcome = {"ok": f"ok {show(op.output)}" if op.f == "get" else "ok", "fail": "fail",
+               "info": "unknown (info)"}[op.status]
+    return f"process {op.process} {op.f}({args}) -> {outcome} [t={op.call:g}..{op.ret:g}]"
+
+
 kv = Model(
     name="kv", init=(), step=_kv_step, functions=("get", "put", "append"), partition_by=_kv_key,
-    describe_state=_describe_kv,
+    describe_state=_describe_kv, describe_op=_describe_kv_op,
     doc='String values by key, each "" until written: get returns the value, put replaces it, append concatenates. '
         "Checked key by key.",
 )
