@@ -96,9 +96,12 @@ def _check_functions(operations: Sequence[Operation], model: Model) -> None:
         return
     for op in operations:
         if op.f not in model.functions:
+            from models import MODELS
+
+            fits = [m.name for m in MODELS.values() if m.functions and op.f in m.functions]
+            hint = f"models with {op.f!r}: {', '.join(fits)}" if fits else "define a model that has it"
             raise ConfigError(f"operation at event {op.call_index} ({op.describe()}) calls {op.f!r}, which the "
-                              f"{model.name!r} model does not have (it has {', '.join(model.functions)}); "
-                              f"choose the model that matches the history")
+                              f"{model.name!r} model does not have (it has {', '.join(model.functions)}); {hint}")
 
 
 class _Search:
@@ -340,8 +343,9 @@ def _result(outcome: _Outcome, searches: list[_Search], keys: list[Any], model: 
     if undecided:
         i = max(undecided, key=lambda k: len(searches[k]))
         s = searches[i]
-        budget = {"time": f"the {timeout:g} s timeout", "steps": f"the budget of {max_steps} search steps",
-                  "memory": f"the memo cache limit of {max_cache} configurations"}[outcome.stopped_by or "time"]
+        budget = {"time": lambda: f"the {timeout:g} s timeout",
+                  "steps": lambda: f"the budget of {max_steps} search steps",
+                  "memory": lambda: f"the memo cache limit of {max_cache} configurations"}[outcome.stopped_by]()
         return CheckResult.undecided(
             CHECKER,
             f"Gave up at {budget} after {steps} search steps: {len(outcome.decided)} of {len(searches)} partitions "
