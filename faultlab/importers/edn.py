@@ -21,7 +21,7 @@ def plain(value: Any) -> Any:
         return value.name
     if isinstance(value, Mapping):
         return {_key(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple | edn_format.ImmutableList):
         return [plain(v) for v in value]
     if isinstance(value, set | frozenset):
         return sorted((plain(v) for v in value), key=repr)
