@@ -52,3 +52,61 @@ class Claim:
             raise ValueError(f"claim {self.text!r}: a z3 claim needs prove=")
         if self.method == "measure" and self.measure is None:
             raise ValueError(f"claim {self.text!r}: a measured claim needs measure=")
+
+
+@attrs.frozen
+class ClaimResult:
+    protocol: str
+    claim: Claim
+    verdict: str                   # proved | held | refuted | measured | vacuous | unknown
+    evidence: dict[str, Any]
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"protocol": self.protocol, "section": self.claim.section, "claim": self.claim.text,
+                "method": self.claim.method, "variant": self.claim.variant, "verdict": self.verdict,
+                "evidence": self.evidence, "note": self.claim.note, "seconds": round(self.seconds, 2)}
+
+
+def judge(protocol: Any, claim: Claim, *, examples: int, seed: int, traces: Any) -> ClaimResult:
+    """Compute a claim's verdict; nothing here is hard-coded: every verdict comes from a run, a proof or a figure."""
+    import time
+
+    from faultlab.explore import FAULT_EVENT, explore
+    from faultlab.runtime import RunSettings
+
+    start = time.perf_counter()
+    if claim.method == "measure":
+        m = claim.measure(seed)
+        evidence = {"figure": m.figure, "unit": m.unit, "summary": m.summary, "table": m.table}
+        return ClaimResult(protocol.name, claim, "measured", evidence, time.perf_counter() - start)
+    variant = protocol.variant(claim.variant) if claim.variant else None
+    config = protocol.make_config(variant.settings if variant else {})
+    if claim.method == "z3":
+        proofs = claim.prove(config)
+        verdicts = {p.verdict for p in proofs}
+        verdict = "refuted" if "refuted" in verdicts else "unknown" if "unknown" in verdicts else "proved"
+        evidence = {"proofs": [p.to_json() for p in proofs]}
+        return ClaimResult(protocol.name, claim, verdict, evidence, time.perf_counter() - start)
+    settings = RunSettings()
+    if variant is not None and variant.faults is not None:
+        settings = attrs.evolve(settings, plan=attrs.evolve(settings.plan, kinds=tuple(variant.faults)))
+    exp = explore(protocol, config, examples=examples, seed=seed, settings=settings,
+                  invariants=tuple(claim.invariants))
+    faults = {k: exp.coverage.runs_with_event.get(ev, 0) for k, ev in FAULT_EVENT.items()
+              if exp.coverage.runs_with_event.get(ev)}
+    evidence: dict[str, Any] = {"runs": exp.coverage.runs, "faults_in_runs": faults,
+                                "invariants": list(claim.invariants)}
+    if exp.failure is not None:
+        from faultlab.commands.check import save_failure
+
+        path = save_failure(exp, traces, claim.variant)
+        evidence.update(found_after=exp.found_after, trace=str(path), replay=f"faultlab replay {path}",
+                        events=len(exp.failure.events), operations=len(exp.failure.history.operations()),
+                        violations=[c.to_json() for c in exp.failure.violations if c.checker in claim.invariants],
+                        error=exp.failure.error)
+        verdict = "refuted"
+    else:
+        verdict = exp.verdict  # held, or vacuous when the runs never showed what they should
+        evidence["missing_witnesses"] = exp.missing_witnesses()
+    return ClaimResult(protocol.name, claim, verdict, evidence, time.perf_counter() - start)

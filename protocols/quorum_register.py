@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import attrs
 
+from faultlab.claims import Claim
 from faultlab.errors import ConfigError
 from faultlab.protocol import Indeterminate, Invariant, OperationFailed, Protocol, Variant, Witness
 from invariants.durability import check_no_lost_writes
 from invariants.linearizability import check_linearizable
 from invariants.session import check_read_after_write
 from models import get_model
-from models.quorum import QuorumSystem, placement
+from models.quorum import QuorumSystem, placement, prove_all
 
 REPLICA_TIMEOUT = 1.0  # how long a coordinator waits for a quorum of replicas
 REGISTER = "register"  # the storage key of the replica's (version, value)
@@ -237,6 +238,15 @@ SPEC = Protocol(
     witnesses=(
         Witness("write acknowledged", lambda run: run.ok_ops("write") > 0),
         Witness("read returned", lambda run: run.ok_ops("read") > 0),
+    ),
+    claims=(
+        Claim("1", "Sloppy quorum (N=3, W=2, R=2 typical)", "z3", variant="strict-quorum",
+              prove=lambda cfg: prove_all(cfg.quorum_system(), [(1, 0, "read"), (1, 0, "write")]),
+              note="the strict quorum underneath: with N=3, W=2, R=2 over 3 zones every read quorum meets every "
+                   "write quorum and a zone can be lost"),
+        Claim("1", "Sloppy quorum (N=3, W=2, R=2 typical)", "invariant", variant="strict-quorum",
+              invariants=("read-after-write", "no-lost-writes", "linearizable"),
+              note="as a strict quorum with synced writes and read repair, under every fault kind"),
     ),
     variants=(
         Variant("strict-quorum", {"n": 3, "r": 2, "w": 2}, "N=3, R=2, W=2, synced writes, read repair"),

@@ -1,8 +1,10 @@
 """``faultlab verify``: the main job. Every protocol's good configurations, known-bad variants and proofs.
 
 Prints a table (protocol, configuration, invariant, verdict, runs, time) and writes ``reports/verify.md`` and
-``reports/verify.json``, plus a trace under ``reports/traces/`` for every refutation. Exit 0 when every row is as
-expected (good configurations hold or are proved, known-bad variants are refuted), 1 otherwise.
+``reports/verify.json``, plus a trace under ``reports/traces/`` for every refutation; then judges every claim and
+writes ``reports/claims.md`` and ``reports/claims.json``. Exit 0 when every row is as
+expected (good configurations hold or are proved, known-bad variants are refuted) and no claim is left vacuous or
+unknown, 1 otherwise. A refuted claim is a result, not a failure of the job.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from faultlab.commands.claims import evidence_line, judge_all, write_claims_report
 from faultlab.profiles import get_profile
 from faultlab.registry import all_protocols, get_protocol
 from faultlab.verification import Row, verify_protocol
@@ -82,9 +85,18 @@ def run(args: argparse.Namespace) -> int:
                       "" if r.runs is None else str(r.runs), f"{r.seconds}", style=style)
     Console(width=160).print(table)
     paths = write_reports(rows, args.out, profile=profile.name, examples=examples, seed=args.seed)
+    claims = judge_all([p for p in protocols if p.claims], examples=examples, seed=args.seed, out=args.out)
+    if claims:
+        paths += write_claims_report(claims, args.out)
+        print(f"\nclaims ({len(claims)}):")
+        for c in claims:
+            print(f"  {c.protocol} §{c.claim.section} {c.verdict}: {c.claim.text}\n      {evidence_line(c)}")
+    undecided = [c for c in claims if c.verdict in ("vacuous", "unknown")]
     bad = [r for r in rows if not r.as_expected]
     print(f"{len(rows)} rows, {len(bad)} unexpected, {time.perf_counter() - start:.1f}s; "
           f"reports: {', '.join(str(p) for p in paths)}")
     for r in bad:
         print(f"UNEXPECTED: {r.protocol} {r.configuration} {r.check}: {r.verdict} (expected {r.expected}) {r.detail}")
-    return 1 if bad else 0
+    for c in undecided:
+        print(f"UNDECIDED CLAIM: {c.protocol} §{c.claim.section} {c.claim.text}: {c.verdict}")
+    return 1 if bad or undecided else 0

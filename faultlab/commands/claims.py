@@ -1,0 +1,87 @@
+"""``faultlab claims [PROTOCOL]``: judge each protocol's claims from the design document and print the table.
+
+Every verdict is computed: ``proved``/``refuted`` by z3, ``held``/``refuted`` by exploration (a refutation comes
+with its shrunk trace and replay command), ``measured`` with the figure and unit. Writes ``reports/claims.md`` and
+``reports/claims.json``. Exit 0 (a refuted claim is a result, not an error), 2 if any claim is vacuous or unknown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from faultlab.claims import ClaimResult, judge
+from faultlab.profiles import get_profile
+from faultlab.registry import all_protocols, get_protocol
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("claims", help="judge the design document's claims, protocol by protocol")
+    p.add_argument("protocols", nargs="*", help="only these protocols (default: all)")
+    p.add_argument("--profile", help="dev, ci or thorough")
+    p.add_argument("--examples", type=int, help="schedules per explored claim (default: the profile's)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path("reports"))
+    p.add_argument("--json", action="store_true", help="print a JSON list of {protocol, section, claim, verdict, "
+                                                       "evidence}")
+    p.set_defaults(run=run)
+
+
+def judge_all(protocols, *, examples: int, seed: int, out: Path) -> list[ClaimResult]:
+    return [judge(p, c, examples=examples, seed=seed, traces=out / "traces") for p in protocols for c in p.claims]
+
+
+def evidence_line(r: ClaimResult) -> str:
+    e = r.evidence
+    if r.verdict == "measured":
+        return f"{e['figure']:g} {e['unit']}: {e['summary']}"
+    if r.claim.method == "z3":
+        bad = [p for p in e["proofs"] if p["verdict"] != "proved"]
+        return bad[0]["explanation"] if bad else f"{len(e['proofs'])} proofs"
+    if r.verdict == "refuted":
+        return (f"found after {e['found_after']} runs, shrunk to {e['events']} events / {e['operations']} operations; "
+                f"{e['replay']}")
+    faults = ", ".join(f"{k} in {n}" for k, n in e["faults_in_runs"].items())
+    missing = f"; never seen: {', '.join(e['missing_witnesses'])}" if e.get("missing_witnesses") else ""
+    return f"{e['runs']} runs; faults: {faults or 'none'}{missing}"
+
+
+def write_claims_report(results: list[ClaimResult], out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    json_path = out / "claims.json"
+    json_path.write_text(json.dumps([r.to_json() for r in results], indent=2) + "\n", encoding="utf-8")
+    lines = ["# Claims", "", "Sentences from the design document, each with the verdict faultlab computed.", "",
+             "| protocol | section | claim | method | verdict | evidence |", "|---|---|---|---|---|---|"]
+    for r in results:
+        text = r.claim.text.replace("|", "\\|")
+        lines.append(f"| {r.protocol} | {r.claim.section} | {text} | {r.claim.method} | **{r.verdict}** | "
+                     f"{evidence_line(r).replace('|', '/')} |")
+    for r in results:
+        if r.verdict == "measured" and r.evidence["table"]:
+            rows = r.evidence["table"]
+            cols = list(rows[0])
+            lines += ["", f"## {r.protocol}: {r.claim.text}", "", r.evidence["summary"], "",
+                      "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+            lines += ["| " + " | ".join(str(row.get(c, "")) for c in cols) + " |" for row in rows]
+    md_path = out / "claims.md"
+    md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return [md_path, json_path]
+
+
+def run(args: argparse.Namespace) -> int:
+    profile = get_profile(args.profile)
+    examples = args.examples if args.examples is not None else profile.examples
+    protocols = [get_protocol(n) for n in args.protocols] if args.protocols else all_protocols()
+    results = judge_all(protocols, examples=examples, seed=args.seed, out=args.out)
+    paths = write_claims_report(results, args.out)
+    if args.json:
+        print(json.dumps([{k: v for k, v in r.to_json().items()
+                           if k in ("protocol", "section", "claim", "verdict", "evidence")} for r in results],
+                         indent=2))
+    else:
+        for r in results:
+            print(f"{r.protocol:18} §{r.claim.section:3} {r.verdict:9} {r.claim.text}")
+            print(f"{'':24}{evidence_line(r)}")
+        print(f"{len(results)} claims; reports: {', '.join(str(p) for p in paths)}")
+    return 2 if any(r.verdict in ("vacuous", "unknown") for r in results) else 0
