@@ -22,7 +22,10 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
-from hypothesis import Verbosity, given, seed as hyp_seed, settings as hyp_settings, strategies as st
+from hypothesis import Verbosity, given
+from hypothesis import seed as hyp_seed
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 
 from faultlab.choices import HypothesisChoices, SeededChoices

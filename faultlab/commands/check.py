@@ -12,8 +12,14 @@ import json
 import sys
 from pathlib import Path
 
-from faultlab.commands.options import (add_engine_arguments, add_protocol_arguments, config_tag, describe_config,
-                                       resolve, run_settings)
+from faultlab.commands.options import (
+    add_engine_arguments,
+    add_protocol_arguments,
+    config_tag,
+    describe_config,
+    resolve,
+    run_settings,
+)
 from faultlab.explore import Exploration, explore
 from faultlab.profiles import get_profile
 from faultlab.trace import write_trace
