@@ -20,15 +20,18 @@ from faultlab.errors import FaultlabError, ReplayDivergence
 
 EXIT_OK, EXIT_VIOLATION, EXIT_UNKNOWN, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3, 4
 
-COMMAND_MODULES = (
-    "faultlab.commands.list_protocols",
-    "faultlab.commands.check",
-    "faultlab.commands.replay",
-    "faultlab.commands.prove",
-    "faultlab.commands.verify",
-    "faultlab.commands.check_history",
-    "faultlab.commands.claims",
-)
+# Command name -> module. Only the module of the command being run is imported (z3, Hypothesis and rich are slow
+# to import, and `check-history` on one file should not pay for them); help imports them all.
+COMMANDS = {
+    "list": "faultlab.commands.list_protocols",
+    "check": "faultlab.commands.check",
+    "replay": "faultlab.commands.replay",
+    "prove": "faultlab.commands.prove",
+    "verify": "faultlab.commands.verify",
+    "claims": "faultlab.commands.claims",
+    "check-history": "faultlab.commands.check_history",
+}
+COMMAND_MODULES = tuple(COMMANDS.values())
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,23 +40,19 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = _Parser(prog="faultlab", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name == name:  # a command not written yet
-                continue
-            raise
-        module.register(sub)
+    names = [COMMANDS[command]] if command in COMMANDS else COMMAND_MODULES
+    for name in names:
+        importlib.import_module(name).register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     try:
         return int(args.run(args))
     except ReplayDivergence as e:
