@@ -176,6 +176,28 @@ class History(Sequence[Event]):
         return [e.to_json() for e in self._events]
 
     @classmethod
+    def from_intervals(cls, ops: Iterable[tuple]) -> History:
+        """A history from ``(process, f, value, call, ret, status, ok_value[, phase[, node]])`` rows.
+
+        ``ret`` None means the operation never completes. Events are emitted in time order (at equal times,
+        invocations first), so overlapping operations interleave as they would in a real run: handy for writing
+        checker tests by hand.
+        """
+        events = []
+        for process, f, value, call, ret, status, out, *rest in ops:
+            phase, node = (list(rest) + ["main", None])[:2]
+            events.append((call, 0, process, "invoke", f, value, phase, node))
+            if ret is not None:
+                events.append((ret, 1, process, status, f, out if status == "ok" else None, phase, node))
+        h = cls()
+        for t, _, process, typ, f, value, phase, node in sorted(events, key=lambda e: (e[0], e[1])):
+            if typ == "invoke":
+                h.invoke(process, f, value, t, phase=phase, node=node)
+            else:
+                h.complete(process, typ, value, t)
+        return h
+
+    @classmethod
     def from_json(cls, rows: list, *, source: str = "history") -> History:
         """Rebuild a history from :meth:`to_json` rows; malformed rows raise :class:`HistoryFormatError`."""
         if not isinstance(rows, list):

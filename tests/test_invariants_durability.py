@@ -6,19 +6,7 @@ from invariants.result import Verdict
 
 
 def run(*ops):
-    """A history from (process, f, value, call, ret, status, ok value, phase); ret None = never completes."""
-    events = []
-    for p, f, value, call, ret, status, out, phase in ops:
-        events.append((call, 0, p, "invoke", f, value, phase))
-        if ret is not None:
-            events.append((ret, 1, p, status, f, out if status == "ok" else None, phase))
-    h = History()
-    for t, _, p, typ, f, value, phase in sorted(events, key=lambda e: (e[0], e[1])):
-        if typ == "invoke":
-            h.invoke(p, f, value, t, phase=phase)
-        else:
-            h.complete(p, typ, value, t)
-    return h
+    return History.from_intervals(ops)
 
 
 def w(p, v, call, ret, status="ok"):

@@ -9,19 +9,7 @@ from invariants.result import Verdict
 
 
 def run(*ops):
-    """A history from (process, f, value, call, ret, status, ok value); ret None = never completes."""
-    events = []
-    for p, f, value, call, ret, status, out in ops:
-        events.append((call, 0, p, "invoke", f, value))
-        if ret is not None:
-            events.append((ret, 1, p, status, f, out if status == "ok" else None))
-    h = History()
-    for t, _, p, typ, f, value in sorted(events, key=lambda e: (e[0], e[1])):
-        if typ == "invoke":
-            h.invoke(p, f, value, t)
-        else:
-            h.complete(p, typ, value, t)
-    return h
+    return History.from_intervals(ops)
 
 
 def send(p, g, i, call, ret, status="ok"):

@@ -9,22 +9,7 @@ from invariants.session import check_monotonic_reads, check_read_after_write, ch
 
 
 def run(*ops):
-    """Build a history from (process, f, invoke value, call, ret, status, ok value); ret None = never completes.
-
-    Events are emitted in time order, so overlapping operations interleave as they would in a real run.
-    """
-    events = []
-    for p, f, value, call, ret, status, out in ops:
-        events.append((call, 0, p, "invoke", f, value))
-        if ret is not None:
-            events.append((ret, 1, p, status, f, out if status == "ok" else None))
-    h = History()
-    for t, _, p, typ, f, value in sorted(events, key=lambda e: (e[0], e[1])):
-        if typ == "invoke":
-            h.invoke(p, f, value, t)
-        else:
-            h.complete(p, typ, value, t)
-    return h
+    return History.from_intervals(ops)
 
 
 def w(p, v, call, ret, status="ok"):
