@@ -1,0 +1,397 @@
+"""Dynamo: a consistent-hash ring, sloppy quorums (N, R, W) with hinted handoff, and vector clocks or LWW.
+
+Seed section 1 (DynamoDB - The Dynamo Paper). Every node can coordinate a client operation on a key. The key's
+preference list is walked on the ring (:mod:`protocols.dynamo_ring`): the first N distinct nodes are its preferred
+replicas. A coordinator sends a write to those N; with ``sloppy`` on, each preferred replica that does not answer
+within a timeout is replaced by the next node of the extended list, which stores the write as a *hint* for it
+(``hinted_write``) and counts toward W; a periodic task hands hints back once the intended replica answers
+(``handoff``). With ``sloppy`` off (strict quorum) only the top N count. Reads ask the top N (sloppy: then the
+stand-ins) and merge the first R answers. Versioning (:mod:`protocols.dynamo_versions`): with ``vclock`` a write
+first reads R replicas and carries the merged clock, so concurrent writes become siblings that a read returns as a
+list for the client to reconcile; with ``lww`` a write is stamped with the coordinator's clock ``ctx.now()`` and
+the largest stamp wins. A periodic anti-entropy push of each key to its preferred replicas (a stand-in for the
+paper's Merkle-tree sync: it ships a key only while the peer's acknowledged state differs) makes replicas converge.
+Every replica syncs a write to disk before acknowledging it.
+
+Claims and what the suite finds. Strict quorum with R + W > N and vector clocks holds read-after-write, no lost
+acknowledged writes and convergence under drops, duplicates, delays, partitions, crashes, power loss and skew.
+Sloppy quorums do not intersect: a write acknowledged by stand-ins on one side of a partition is missed by a read
+quorum on the other, so "Sloppy quorum (N=3, W=2, R=2 typical)" does not give read-after-write (refuted, variant
+``sloppy-vclock``), though no acknowledged write is lost once hints are handed off. Last-writer-wins silently drops
+a later write stamped by a clock that runs behind: ``lww-skew`` loses acknowledged writes. Not claimed:
+availability of the coordinator a client picked (a crashed coordinator answers nothing), and membership changes
+(the ring is fixed for a run; its data movement is measured, not simulated).
+"""
+
+from __future__ import annotations
+
+import attrs
+import trio
+
+from faultlab.claims import Claim
+from faultlab.errors import ConfigError
+from faultlab.protocol import Indeterminate, Invariant, OperationFailed, Protocol, Variant, Witness
+from invariants.durability import check_no_lost_writes
+from invariants.session import check_read_after_write
+from protocols.dynamo_ring import measure_movement, node_names, ring_of
+from protocols.dynamo_siblings import check_sibling_convergence, resolve_siblings
+from protocols.dynamo_versions import Version, client_value, context_of, merge
+
+KEYS = ("a", "b", "c")    # the workload's keys: few, so that concurrent writes to one key are common
+REPLICA_TIMEOUT = 0.8     # how long a coordinator waits for replicas before it treats the missing ones as down
+HANDOFF_PERIOD = 2.0      # seconds between attempts to hand hints back to their intended replicas
+ANTI_ENTROPY_PERIOD = 3.0  # seconds between anti-entropy pushes
+COUNTER = ("counter",)    # storage key of this node's write counter (the second half of every dot it makes)
+
+
+# -- messages --------------------------------------------------------------------------------------------------------
+@attrs.frozen
+class ClientGet:
+    key: str
+
+
+@attrs.frozen
+class ClientPut:
+    key: str
+    value: int
+
+
+@attrs.frozen
+class ClientReply:
+    status: str  # "ok" | "fail" (definitely not applied) | "unknown" (may have been applied)
+    value: object = None
+
+
+@attrs.frozen
+class Get:
+    key: str
+
+
+@attrs.frozen
+class GetReply:
+    versions: tuple[Version, ...]
+
+
+@attrs.frozen
+class Put:
+    key: str
+    versions: tuple[Version, ...]
+    hint: str | None  # the preferred replica this stand-in holds the write for; None when sent to a preferred one
+
+
+@attrs.frozen
+class PutAck:
+    key: str
+
+
+@attrs.frozen
+class Handoff:
+    entries: tuple[tuple[str, tuple[Version, ...]], ...]  # (key, versions) hinted for the receiver
+
+
+@attrs.frozen
+class HandoffAck:
+    keys: tuple[str, ...]
+
+
+@attrs.frozen
+class Sync:
+    entries: tuple[tuple[str, tuple[Version, ...]], ...]  # (key, versions): the sender's state of keys both hold
+
+
+@attrs.frozen
+class SyncAck:
+    entries: tuple[tuple[str, tuple[Version, ...]], ...]  # the receiver's state of those keys after merging
+
+
+# -- configuration ---------------------------------------------------------------------------------------------------
+@attrs.frozen
+class DynamoConfig:
+    nodes: int = attrs.field(default=5, metadata={"help": "cluster size (nodes n1..nK on the ring)"})
+    n: int = attrs.field(default=3, metadata={"help": "replicas per key (length of the preference list used)"})
+    r: int = attrs.field(default=2, metadata={"help": "read quorum: replies a read waits for"})
+    w: int = attrs.field(default=2, metadata={"help": "write quorum: acknowledgements a write waits for"})
+    vnodes: int = attrs.field(default=16, metadata={"help": "virtual nodes (ring tokens) per physical node"})
+    sloppy: bool = attrs.field(default=True, metadata={"help": "sloppy quorum with hinted handoff; false: strict "
+                                                               "quorum over the top-N preferred replicas only"})
+    conflict: str = attrs.field(default="vclock", metadata={"help": "vclock (siblings) or lww (last writer wins "
+                                                                    "on the coordinator's clock)"})
+
+    def __attrs_post_init__(self) -> None:
+        if not 1 <= self.nodes <= 16:
+            raise ConfigError(f"dynamo: nodes={self.nodes} must be between 1 and 16")
+        if not 1 <= self.n <= self.nodes:
+            raise ConfigError(f"dynamo: n={self.n} must be between 1 and nodes={self.nodes}")
+        for name in ("r", "w"):
+            if not 1 <= getattr(self, name) <= self.n:
+                raise ConfigError(f"dynamo: {name}={getattr(self, name)} must be between 1 and n={self.n}")
+        if self.vnodes < 1:
+            raise ConfigError(f"dynamo: vnodes={self.vnodes} must be at least 1")
+        if self.conflict not in ("vclock", "lww"):
+            raise ConfigError(f"dynamo: conflict={self.conflict!r} must be vclock or lww, e.g. --set conflict=lww")
+
+    def node_ids(self) -> tuple[str, ...]:
+        return node_names(self.nodes)
+
+    def walk(self, key: str) -> tuple[str, ...]:
+        """The key's extended preference list: the top N are preferred, the rest are stand-ins in order."""
+        return ring_of(self.node_ids(), self.vnodes).walk(key)
+
+
+# -- the node --------------------------------------------------------------------------------------------------------
+class DynamoNode:
+    """A storage node: replica for the keys whose preference lists name it, stand-in for others, coordinator."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.cfg: DynamoConfig = ctx.config
+        self.synced: dict[tuple[str, str], tuple[Version, ...]] = {}  # (peer, key) -> state the peer acknowledged
+
+    async def run(self) -> None:
+        self.ctx.spawn(self._handoff_loop)
+        self.ctx.spawn(self._anti_entropy_loop)
+        while True:
+            env = await self.ctx.recv()
+            msg = env.msg
+            if isinstance(msg, Put):
+                self._store(msg.key, msg.versions, msg.hint)
+                self.ctx.reply(env, PutAck(msg.key))
+            elif isinstance(msg, Get):
+                self.ctx.reply(env, GetReply(self._served(msg.key)))
+            elif isinstance(msg, Handoff):
+                for key, versions in msg.entries:
+                    self._store(key, versions, None)
+                self.ctx.reply(env, HandoffAck(tuple(k for k, _ in msg.entries)))
+            elif isinstance(msg, Sync):
+                for key, versions in msg.entries:
+                    self._store(key, versions, None)
+                self.ctx.reply(env, SyncAck(tuple((k, self._data(k)) for k, _ in msg.entries)))
+            elif isinstance(msg, ClientPut):
+                self.ctx.spawn(self._write, env)
+            elif isinstance(msg, ClientGet):
+                self.ctx.spawn(self._read, env)
+
+    # -- replica state -------------------------------------------------------------------------------------------
+    def _data(self, key: str) -> tuple[Version, ...]:
+        return self.ctx.storage.get(("data", key), ())
+
+    def _hints(self) -> list[tuple[str, str, tuple[Version, ...]]]:
+        return [(k[1], k[2], v) for k, v in sorted(self.ctx.storage.items()) if k[0] == "hint" and v]
+
+    def _served(self, key: str) -> tuple[Version, ...]:
+        """What this node answers for ``key``: its own replica merged with any hints it holds for it."""
+        held = [v for intended, k, versions in self._hints() if k == key for v in versions]
+        return merge(self.cfg.conflict, [*self._data(key), *held])
+
+    def _store(self, key: str, versions: tuple[Version, ...], hint: str | None) -> None:
+        slot = ("data", key) if hint is None else ("hint", hint, key)
+        before = self.ctx.storage.get(slot, ())
+        after = merge(self.cfg.conflict, [*before, *versions])
+        if after == before:
+            return
+        self.ctx.storage[slot] = after
+        self.ctx.storage.sync()  # durable before the acknowledgement that follows
+        if hint is not None:
+            self.ctx.note("hinted_write", key=key, intended=hint)
+        elif len(after) > 1 and len(after) > len(before):
+            self.ctx.note("siblings", key=key, values=[v.value for v in after])
+
+    # -- periodic tasks ------------------------------------------------------------------------------------------
+    async def _handoff_loop(self) -> None:
+        while True:
+            await trio.sleep(HANDOFF_PERIOD)
+            by_intended: dict[str, list[tuple[str, tuple[Version, ...]]]] = {}
+            for intended, key, versions in self._hints():
+                by_intended.setdefault(intended, []).append((key, versions))
+            for intended, entries in sorted(by_intended.items()):
+                if await self.ctx.call(intended, Handoff(tuple(entries)), timeout=REPLICA_TIMEOUT) is None:
+                    continue  # still unreachable: keep the hints and try again next period
+                for key, delivered in entries:
+                    slot = ("hint", intended, key)
+                    self.ctx.storage[slot] = tuple(v for v in self.ctx.storage.get(slot, ()) if v not in delivered)
+                self.ctx.storage.sync()
+                self.ctx.note("handoff", to=intended, keys=[k for k, _ in entries])
+
+    async def _anti_entropy_loop(self) -> None:
+        while True:
+            await trio.sleep(ANTI_ENTROPY_PERIOD)
+            outgoing: dict[str, list[tuple[str, tuple[Version, ...]]]] = {}
+            for slot, versions in sorted(self.ctx.storage.items()):
+                if slot[0] != "data" or not versions:
+                    continue
+                key = slot[1]
+                for peer in self.cfg.walk(key)[: self.cfg.n]:
+                    if peer != self.ctx.id and self.synced.get((peer, key)) != versions:
+                        outgoing.setdefault(peer, []).append((key, versions))
+            if not outgoing:
+                continue
+            replies = await self.ctx.gather({p: Sync(tuple(e)) for p, e in outgoing.items()}, need=len(outgoing),
+                                            timeout=REPLICA_TIMEOUT)
+            for peer, reply in sorted(replies.items()):
+                for key, versions in reply.entries:
+                    self.synced[(peer, key)] = versions
+
+    # -- coordination --------------------------------------------------------------------------------------------
+    async def _fetch(self, key: str) -> tuple[Version, ...] | None:
+        """Merge the answers of R replicas (sloppy: stand-ins fill in for silent preferred ones); None if fewer."""
+        walk, cfg = self.cfg.walk(key), self.cfg
+        replies = await self.ctx.gather(walk[: cfg.n], Get(key), need=cfg.r, timeout=REPLICA_TIMEOUT)
+        if len(replies) < cfg.r and cfg.sloppy and walk[cfg.n:]:
+            more = await self.ctx.gather(walk[cfg.n:], Get(key), need=cfg.r - len(replies), timeout=REPLICA_TIMEOUT)
+            replies.update(more)
+        if len(replies) < cfg.r:
+            return None
+        return merge(cfg.conflict, [v for reply in replies.values() for v in reply.versions])
+
+    async def _replicate(self, key: str, version: Version) -> int:
+        """Send the write to the N preferred replicas (sloppy: stand-ins for silent ones); returns the acks."""
+        walk, cfg = self.cfg.walk(key), self.cfg
+        preferred = walk[: cfg.n]
+        acks = await self.ctx.gather(preferred, Put(key, (version,), None), need=cfg.n if cfg.sloppy else cfg.w,
+                                     timeout=REPLICA_TIMEOUT)
+        if not cfg.sloppy:
+            return len(acks)
+        missing = [p for p in preferred if p not in acks]
+        stand_ins = list(walk[cfg.n:])
+        total = len(acks)
+        while missing and stand_ins:
+            batch = dict(zip(stand_ins, missing, strict=False))  # stand-in -> the preferred replica it holds for
+            del stand_ins[: len(batch)]
+            got = await self.ctx.gather({s: Put(key, (version,), intended) for s, intended in batch.items()},
+                                        need=len(batch), timeout=REPLICA_TIMEOUT)
+            total += len(got)
+            missing = [intended for s, intended in batch.items() if s not in got]
+        return total
+
+    async def _write(self, env) -> None:
+        key, value = env.msg.key, env.msg.value
+        context: tuple = ()
+        if self.cfg.conflict == "vclock":
+            seen = await self._fetch(key)
+            if seen is None:
+                self.ctx.reply(env, ClientReply("fail"))  # nothing was sent to any replica yet
+                return
+            context = context_of(seen)
+        counter = self.ctx.storage.get(COUNTER, 0) + 1
+        self.ctx.storage[COUNTER] = counter
+        self.ctx.storage.sync()  # a dot is never reused, even across a crash
+        version = Version((self.ctx.id, counter), context, value, self.ctx.now())
+        acks = await self._replicate(key, version)
+        self.ctx.reply(env, ClientReply("ok" if acks >= self.cfg.w else "unknown"))
+
+    async def _read(self, env) -> None:
+        key = env.msg.key
+        seen = await self._fetch(key)
+        if seen is None:
+            self.ctx.reply(env, ClientReply("fail"))
+            return
+        self.ctx.reply(env, ClientReply("ok", client_value(seen)))
+
+
+# -- client and workload -----------------------------------------------------------------------------------------
+async def client(api, f: str, value):
+    key, v = value
+    reply = await api.call(ClientPut(key, v) if f == "write" else ClientGet(key))
+    if reply.status == "ok":
+        return [key, v] if f == "write" else [key, reply.value]
+    if reply.status == "fail":
+        raise OperationFailed
+    raise Indeterminate
+
+
+def workload(choices, op_index: int) -> tuple[str, object]:
+    """Writes of unique values (op_index + 1) and reads of a few keys; choice 0 is a write to the first key."""
+    key = KEYS[choices.choose(len(KEYS))]
+    return ("write", [key, op_index + 1]) if choices.choose(2) == 0 else ("read", [key, None])
+
+
+def final_reads(config: DynamoConfig) -> list[tuple[str, object, str]]:
+    """After recovery: every key read through two coordinators (the first and last node), so that convergence
+    compares two merges of replica answers; more would only slow every run and every shrink step down."""
+    ids = config.node_ids()
+    return [("read", [key, None], node) for key in KEYS for node in dict.fromkeys((ids[0], ids[-1]))]
+
+
+# -- spec ------------------------------------------------------------------------------------------------------------
+def _read_after_write(history, config):
+    return check_read_after_write(resolve_siblings(history), keyed=True)
+
+
+def _no_lost_writes(history, config):
+    return check_no_lost_writes(resolve_siblings(history), keyed=True)
+
+
+def _convergence(history, config):
+    return check_sibling_convergence(history)
+
+
+def _measure_availability(seed: int):
+    from protocols.dynamo_availability import measure_availability
+
+    return measure_availability(seed)
+
+
+SECTION = "1"
+SLOPPY_TEXT = "Sloppy quorum (N=3, W=2, R=2 typical)"
+
+SPEC = Protocol(
+    name="dynamo",
+    summary="Dynamo: consistent-hash ring with virtual nodes, sloppy quorum with hinted handoff, vector clocks or LWW",
+    config_class=DynamoConfig,
+    nodes=lambda cfg: {n: DynamoNode for n in cfg.node_ids()},
+    client=client,
+    workload=workload,
+    final_ops=final_reads,
+    invariants=(
+        Invariant("read-after-write", _read_after_write,
+                  "a read that starts after a write to its key was acknowledged returns it or newer (a sibling set "
+                  "satisfies it when one sibling is the write or newer)"),
+        Invariant("no-lost-writes", _no_lost_writes,
+                  "after healing, recovery and handoff every acknowledged write is still read, as a value or a "
+                  "sibling, or was superseded"),
+        Invariant("convergence", _convergence,
+                  "after healing and recovery every node's final read of a key returns the same sibling set"),
+    ),
+    witnesses=(
+        Witness("write acknowledged", lambda run: run.ok_ops("write") > 0),
+        Witness("read returned", lambda run: run.ok_ops("read") > 0),
+        Witness("hinted write stored", lambda run: not run.config.sloppy or run.note_count("hinted_write") > 0,
+                "sloppy only: a stand-in stored a write for an unreachable preferred replica"),
+        Witness("hint handed off", lambda run: not run.config.sloppy or run.note_count("handoff") > 0,
+                "sloppy only: a stand-in delivered a hint back to its intended replica"),
+        Witness("siblings created", lambda run: run.config.conflict != "vclock" or run.note_count("siblings") > 0,
+                "vclock only: concurrent writes were kept side by side on a replica"),
+    ),
+    variants=(
+        Variant("strict-vclock", {"sloppy": False, "conflict": "vclock"},
+                "strict quorum N=3, R=2, W=2 over the top-3 of 5 nodes, vector clocks"),
+        Variant("sloppy-vclock", {"sloppy": True, "conflict": "vclock"},
+                "sloppy quorum N=3, R=2, W=2 with hinted handoff: stand-ins on one side of a partition acknowledge "
+                "a write a read quorum on the other side misses", expect_violation="read-after-write",
+                faults=("partition",)),
+        Variant("lww-skew", {"sloppy": False, "conflict": "lww"},
+                "last-writer-wins on coordinator clocks: a later write stamped by a clock that runs behind is "
+                "silently dropped", expect_violation="no-lost-writes", faults=("skew", "delay")),
+    ),
+    claims=(
+        Claim(SECTION, "Adding/removing nodes only moves ~1/N of data", "measure", measure=measure_movement,
+              note="pure computation on this module's ring (64 virtual nodes, 20,000 keys): fraction of keys whose "
+                   "owner changes when a node joins or leaves, times N; 1.0 means exactly 1/N"),
+        Claim(SECTION, "Sloppy quorum allows writes even when some replicas are temporarily down", "measure",
+              measure=_measure_availability,
+              note="seeded simulation runs with crash faults: fraction of writes acknowledged, bucketed by how many "
+                   "of the key's preferred replicas were down when the write began, sloppy vs strict"),
+        Claim(SECTION, SLOPPY_TEXT, "invariant", variant="sloppy-vclock", invariants=("read-after-write",),
+              note="read as 'R + W > N, so reads see acknowledged writes' for the sloppy quorum the row names; "
+                   "expected refuted: stand-ins outside the top N do not intersect a read quorum"),
+        Claim(SECTION, SLOPPY_TEXT, "invariant", variant="strict-vclock", invariants=("read-after-write",),
+              note="the same sentence for a strict quorum (sloppy=false): expected held"),
+        Claim(SECTION, "Vector clocks allow concurrent writes without coordination", "invariant",
+              variant="sloppy-vclock", invariants=("no-lost-writes", "convergence"),
+              note="concurrent writes are kept as siblings or superseded by a write that saw them, so none is lost, "
+                   "even through sloppy quorums and partitions"),
+        Claim(SECTION, "last-writer-wins for simplicity", "invariant", variant="lww-skew",
+              invariants=("no-lost-writes",),
+              note="under clock skew a later write with a lower timestamp is dropped: expected refuted"),
+    ),
+)
