@@ -58,7 +58,7 @@ def check_sibling_convergence(history: History) -> CheckResult:
     for op in history.operations():
         if op.f == "read" and op.is_ok and op.phase == "final":
             finals.setdefault(json.dumps(op.output[0]), []).append(op)
-    for key, reads in sorted(finals.items()):
+    for _, reads in sorted(finals.items()):
         first = reads[0]
         for other in reads[1:]:
             if json.dumps(other.output) != json.dumps(first.output):
