@@ -167,7 +167,13 @@ class DynamoNode:
                     self._store(key, versions, None)
                 self.ctx.reply(env, SyncAck(tuple((k, self._data(k)) for k, _ in msg.entries)))
             elif isinstance(msg, ClientPut):
-                self.ctx.spawn(self._write, env)
+                # A duplicated request must not run twice: re-run later, it would read the newer writes and
+                # supersede them with this old value. Written values are unique, so (key, value) names the request.
+                request = ("coordinated", msg.key, msg.value)
+                if request not in self.ctx.storage:
+                    self.ctx.storage[request] = True
+                    self.ctx.storage.sync()
+                    self.ctx.spawn(self._write, env)
             elif isinstance(msg, ClientGet):
                 self.ctx.spawn(self._read, env)
 
