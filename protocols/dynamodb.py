@@ -1,0 +1,503 @@
+"""One DynamoDB partition: an item replicated three ways across zones, a leader, quorum-acknowledged writes.
+
+Seed section 1 (DynamoDB, "Evolution to DynamoDB"): "`ConsistentRead=true` reads from leader", and in the tradeoffs
+"Always available â€” writes succeed even during partial failures" and "Eventually consistent by default". This
+module is the replication group behind one partition, in the Raft style DynamoDB's Multi-Paxos groups resemble:
+
+* the leader appends a write to its log, syncs it, replicates the whole log to both followers and acknowledges the
+  client once one follower (so two of three replicas) has the entry: the write is then committed;
+* a default read (``f="read"``) is served by whichever replica the client chose, from that replica's committed
+  prefix: eventually consistent, possibly stale;
+* a consistent read (``f="consistent-read"``) is served by the leader, which first confirms it is still the leader
+  of a majority (a read-index round: one follower acknowledges a heartbeat of the leader's term) and that it has
+  committed an entry of its own term, so it knows the latest committed value;
+* leader failover: a follower that hears no heartbeat for its election timeout increments the term, votes for
+  itself and asks the others; a voter grants at most one vote per term (synced before replying) and only to a
+  candidate whose log is at least as up to date as its own (last term, then length). A majority of two elects. The
+  new leader appends a no-op of its term and only commits entries of its own term directly.
+
+Faults tolerated (claimed): message loss, duplication, reordering and delay, partitions (including a whole zone),
+crashes and restarts, power loss of unsynced writes (everything is synced before it is acknowledged) and clock skew
+(nothing reads a clock for safety: terms and read-index rounds, not leases). Not claimed: default reads are stale
+(the document says so); with two replicas unreachable writes and consistent reads fail or time out.
+
+Known-bad variants the suite must refute: ``default-read-as-strong`` (hold eventually consistent reads to
+read-after-write, which the document says they do not give), ``unsafe-failover`` (voters do not compare logs, so
+a replica missing acknowledged writes can become leader and truncate them) and ``local-consistent-read`` (the
+leader answers a consistent read from its own state without a read-index round, so a deposed leader serves stale
+data).
+"""
+
+from __future__ import annotations
+
+import attrs
+import trio
+
+from faultlab.choices import SeededChoices
+from faultlab.claims import Claim, Measurement
+from faultlab.errors import ConfigError
+from faultlab.faults import FaultPlan
+from faultlab.history import History
+from faultlab.protocol import Indeterminate, Invariant, OperationFailed, Protocol, Variant, Witness
+from invariants.convergence import check_convergence
+from invariants.durability import check_no_lost_writes
+from invariants.linearizability import check_linearizable
+from invariants.result import CheckResult
+from invariants.session import check_read_after_write
+from models import get_model
+
+HEARTBEAT = 0.3          # seconds between leader heartbeats
+REPLICATE_TIMEOUT = 0.5  # how long the leader waits for a follower's acknowledgement
+ELECTION_TIMEOUT = 1.0   # base of a follower's election timeout; see Replica._election_timer
+ELECTION_STAGGER = 0.4
+
+Entry = tuple  # (term, kind, value): kind "put" carries a client value, "noop" marks a new leader's term
+
+
+# -- messages --------------------------------------------------------------------------------------------------------
+@attrs.frozen
+class ClientWrite:
+    value: int
+
+
+@attrs.frozen
+class ClientRead:
+    consistent: bool
+
+
+@attrs.frozen
+class ClientReply:
+    status: str  # "ok" | "fail" (definitely not applied) | "unknown" (may have been applied) | "redirect"
+    value: int | None = None
+    leader: str | None = None  # with "redirect": who this replica believes leads
+
+
+@attrs.frozen
+class Append:
+    """Leader to follower: the leader's whole log (a partition's log is short) and its commit index."""
+
+    term: int
+    leader: str
+    log: tuple
+    commit: int
+
+
+@attrs.frozen
+class AppendAck:
+    term: int
+    success: bool
+    match: int  # length of the leader's log this follower now holds
+
+
+@attrs.frozen
+class RequestVote:
+    term: int
+    candidate: str
+    last_term: int
+    length: int
+
+
+@attrs.frozen
+class Vote:
+    term: int
+    granted: bool
+
+
+# -- configuration ---------------------------------------------------------------------------------------------------
+@attrs.frozen
+class DynamoConfig:
+    replicas: int = attrs.field(default=3, metadata={"help": "replicas of the partition, one per zone"})
+    vote_checks_log: bool = attrs.field(default=True, metadata={
+        "help": "a voter refuses a candidate whose log is less up to date than its own (Raft's election restriction)"})
+    read_index: bool = attrs.field(default=True, metadata={
+        "help": "a consistent read first confirms leadership with a majority; off: answered from local state"})
+    judge_default_reads: bool = attrs.field(default=False, metadata={
+        "help": "also hold default (eventually consistent) reads to read-after-write, as if they were strong"})
+    down_zone: str = attrs.field(default="", metadata={
+        "help": "a zone whose replica is down for the whole run (measures availability with one zone lost)"})
+
+    def __attrs_post_init__(self) -> None:
+        if self.replicas != 3:
+            raise ConfigError(f"dynamodb: replicas={self.replicas}; this model has exactly 3 (a majority of 2 acks "
+                              f"writes and elects leaders), one per zone")
+        if self.down_zone and self.down_zone not in self.zone_of().values():
+            raise ConfigError(f"dynamodb: down_zone={self.down_zone!r} is not a zone; use one of "
+                              f"{', '.join(sorted(set(self.zone_of().values())))} or leave it empty")
+
+    def nodes(self) -> tuple[str, ...]:
+        return tuple(f"n{i + 1}" for i in range(self.replicas))
+
+    def zone_of(self) -> dict[str, str]:
+        return {n: f"zone-{'abc'[i]}" for i, n in enumerate(self.nodes())}
+
+
+# -- the node --------------------------------------------------------------------------------------------------------
+class Replica:
+    """A replica of the partition: follower, candidate or leader. Term, vote, log and commit index are durable."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.cfg: DynamoConfig = ctx.config
+        self.index = self.cfg.nodes().index(ctx.id)
+        self.role = "follower"
+        self.leader: str | None = None
+        self.heard = trio.Event()
+        st = ctx.storage
+        if "term" not in st and self.index == 0:
+            # A fresh partition starts with n1 as the leader of term 1 (what a control plane does on creation).
+            st["term"], st["voted"], st["log"], st["commit"] = 1, ctx.id, ((1, "noop", None),), 1
+            st.sync()
+        if "term" not in st:
+            st["term"], st["voted"], st["log"], st["commit"] = 1, "n1", (), 0
+            st.sync()
+            self.leader = "n1"
+        if self.index == 0 and ctx.incarnation == 1:
+            self._become_leader(initial=True)
+
+    # durable state, always read from and written to storage so a restart sees exactly what was synced
+    @property
+    def term(self) -> int:
+        return self.ctx.storage["term"]
+
+    @property
+    def log(self) -> tuple:
+        return self.ctx.storage["log"]
+
+    @property
+    def commit(self) -> int:
+        return self.ctx.storage["commit"]
+
+    def _persist(self, **fields) -> None:
+        for k, v in fields.items():
+            self.ctx.storage[k] = v
+        self.ctx.storage.sync()
+
+    def _value_at(self, length: int) -> int | None:
+        for term, kind, value in reversed(self.log[:length]):
+            if kind == "put":
+                return value
+        return None
+
+    async def run(self) -> None:
+        self.ctx.spawn(self._election_timer)
+        if self.role == "leader":
+            self.ctx.spawn(self._heartbeats, self.term)
+        while True:
+            env = await self.ctx.recv()
+            msg = env.msg
+            if isinstance(msg, Append):
+                self.ctx.reply(env, self._on_append(msg))
+            elif isinstance(msg, RequestVote):
+                self.ctx.reply(env, self._on_vote(msg))
+            elif isinstance(msg, ClientWrite):
+                self.ctx.spawn(self._write, env)
+            elif isinstance(msg, ClientRead):
+                self.ctx.spawn(self._read, env)
+
+    # -- follower side -------------------------------------------------------------------------------------------
+    def _observe_term(self, term: int) -> None:
+        if term > self.term:
+            self._persist(term=term, voted=None)
+            self._step_down()
+
+    def _step_down(self) -> None:
+        if self.role == "leader":
+            self.ctx.set_role(None)
+        self.role = "follower"
+
+    def _on_append(self, msg: Append) -> AppendAck:
+        self._observe_term(msg.term)
+        if msg.term < self.term:
+            return AppendAck(self.term, False, 0)
+        self._step_down()  # a candidate of this term yields to its leader
+        self.leader = msg.leader
+        self.heard.set()
+        log = list(self.log)
+        for i, entry in enumerate(msg.log):  # Raft's rule: truncate only at the first conflicting entry
+            entry = tuple(entry)
+            if i < len(log) and tuple(log[i]) != entry:
+                del log[i:]
+            if i >= len(log):
+                log.append(entry)
+        commit = max(self.commit, min(msg.commit, len(msg.log)))
+        self._persist(log=tuple(log), commit=commit)
+        return AppendAck(self.term, True, len(msg.log))
+
+    def _on_vote(self, msg: RequestVote) -> Vote:
+        self._observe_term(msg.term)
+        if msg.term < self.term or self.ctx.storage["voted"] not in (None, msg.candidate):
+            return Vote(self.term, False)
+        mine = (self.log[-1][0] if self.log else 0, len(self.log))
+        if self.cfg.vote_checks_log and (msg.last_term, msg.length) < mine:
+            return Vote(self.term, False)
+        self._persist(voted=msg.candidate)
+        self.heard.set()
+        return Vote(self.term, True)
+
+    async def _election_timer(self) -> None:
+        # Raft's randomized timeout, from the choice source, drawn when the node starts and again after each
+        # campaign (not per heartbeat, which would make runs long to shrink): choice 0 staggers the replicas by
+        # index (n2 before n3); other choices reorder them, so a lagging replica can campaign first.
+        def draw() -> float:
+            return ELECTION_TIMEOUT + ELECTION_STAGGER * ((self.index + self.ctx.choose(3)) % 3)
+
+        timeout = draw()
+        while True:
+            self.heard = trio.Event()
+            with trio.move_on_after(timeout) as scope:
+                await self.heard.wait()
+            if scope.cancelled_caught and self.role != "leader":
+                await self._campaign()
+                timeout = draw()
+
+    async def _campaign(self) -> None:
+        term = self.term + 1
+        self.role = "candidate"
+        self._persist(term=term, voted=self.ctx.id)
+        last_term = self.log[-1][0] if self.log else 0
+        votes = await self.ctx.gather(self.ctx.peers, RequestVote(term, self.ctx.id, last_term, len(self.log)),
+                                      need=len(self.ctx.peers), timeout=REPLICATE_TIMEOUT)
+        for v in votes.values():
+            self._observe_term(v.term)
+        granted = sum(1 for v in votes.values() if v.granted and v.term == term)
+        if self.role == "candidate" and self.term == term and granted >= 1:  # self + 1 = a majority of 3
+            self._become_leader(initial=False)
+            self.ctx.spawn(self._heartbeats, term)
+
+    def _become_leader(self, *, initial: bool) -> None:
+        self.role = "leader"
+        self.leader = self.ctx.id
+        self.ctx.set_role("leader")
+        if not initial:
+            self._persist(log=self.log + ((self.term, "noop", None),))
+            self.ctx.note("failover", term=self.term, log=len(self.log), commit=self.commit)
+
+    # -- leader side ---------------------------------------------------------------------------------------------
+    async def _replicate(self, term: int, need: int) -> bool:
+        """Send the log to the followers; True once ``need`` of them hold all of it (and commit it if so)."""
+        length = len(self.log)
+        msg = Append(term, self.ctx.id, self.log, self.commit)
+        acks = await self.ctx.gather(self.ctx.peers, msg, need=need, timeout=REPLICATE_TIMEOUT)
+        for a in acks.values():
+            self._observe_term(a.term)
+        good = sum(1 for a in acks.values() if a.success and a.term == term and a.match >= length)
+        if self.role != "leader" or self.term != term or good < need:
+            return False
+        # Only an entry of the leader's own term is committed by counting replicas (Raft, figure 8).
+        if length > self.commit and self.log[length - 1][0] == term:
+            self._persist(commit=length)
+        return True
+
+    async def _heartbeats(self, term: int) -> None:
+        while self.role == "leader" and self.term == term:
+            self.ctx.spawn(self._replicate, term, len(self.ctx.peers))
+            await trio.sleep(HEARTBEAT)
+
+    async def _write(self, env) -> None:
+        value = env.msg.value
+        if self.role != "leader":
+            self.ctx.reply(env, ClientReply("redirect", leader=self.leader))
+            return
+        term = self.term
+        if not any(e[1] == "put" and e[2] == value for e in self.log):  # a duplicated request is applied once
+            self._persist(log=self.log + ((term, "put", value),))
+        ok = await self._replicate(term, 1)  # leader + one follower = a majority of 3
+        self.ctx.reply(env, ClientReply("ok" if ok else "unknown", value))
+
+    async def _read(self, env) -> None:
+        if not env.msg.consistent:
+            self.ctx.reply(env, ClientReply("ok", self._value_at(self.commit)))
+            return
+        if self.role != "leader":
+            self.ctx.reply(env, ClientReply("redirect", leader=self.leader))
+            return
+        term = self.term
+        if self.cfg.read_index:
+            # Read index: the commit index must cover an entry of this term (else older entries may be committed
+            # that this leader does not know of), and a majority must still follow this leader.
+            if not await self._replicate(term, 1) or not self.commit or self.log[self.commit - 1][0] != term:
+                self.ctx.reply(env, ClientReply("fail"))
+                return
+        self.ctx.reply(env, ClientReply("ok", self._value_at(self.commit)))
+
+
+class DownReplica:
+    """The replica of a zone that is down for the whole run: it never answers."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+
+    async def run(self) -> None:
+        while True:
+            await self.ctx.recv()
+
+
+# -- client and workload -----------------------------------------------------------------------------------------
+ATTEMPT_TIMEOUT = 1.0  # the client's wait per attempt before it tries another replica
+
+
+async def client(api, f: str, value):
+    """The SDK: ask the chosen replica, follow a redirect to the leader, try the other replicas on a timeout.
+
+    A write that timed out or came back "unknown" may still be applied, so if no later attempt succeeds it is
+    indeterminate, never failed; a retried write is applied once because the leader ignores a value it already has.
+    """
+    msg = ClientWrite(value) if f == "write" else ClientRead(consistent=f == "consistent-read")
+    untried = [api.node] + [n for n in api.nodes if n != api.node]
+    target = untried.pop(0)
+    maybe_applied = False
+    for _ in range(len(api.nodes) + 1):
+        reply = None
+        with trio.move_on_after(ATTEMPT_TIMEOUT):
+            reply = await api.call(msg, target)
+        if reply is not None and reply.status == "ok":
+            return reply.value
+        if reply is None or reply.status == "unknown":
+            maybe_applied = True
+        if reply is not None and reply.status == "redirect" and reply.leader and reply.leader != target:
+            if reply.leader in untried:
+                untried.remove(reply.leader)
+            target = reply.leader
+        elif untried:
+            target = untried.pop(0)
+        else:
+            break
+    if f == "write" and maybe_applied:
+        raise Indeterminate
+    raise OperationFailed
+
+
+def workload(choices, op_index: int) -> tuple[str, object]:
+    """Half writes of unique values, a quarter default reads, a quarter consistent reads; choice 0 is a write."""
+    k = choices.choose(4)
+    return [("write", op_index + 1), ("write", op_index + 1), ("read", None), ("consistent-read", None)][k]
+
+
+def final_ops(config: DynamoConfig) -> list[tuple[str, object, str]]:
+    """A consistent read (through n1, redirected to the leader), then a default read on every replica."""
+    return [("consistent-read", None, "n1")] + [("read", None, n) for n in config.nodes()]
+
+
+# -- invariants ------------------------------------------------------------------------------------------------------
+def reads_view(history: History, f: str) -> History:
+    """The register history seen through one kind of read: writes plus reads of function ``f``, renamed ``read``.
+
+    The register checkers judge ``f="read"``; this lets them judge consistent reads and default reads separately.
+    """
+    kept = [e for e in history if e.f in ("write", f)]
+    return History(attrs.evolve(e, f="read") if e.f == f else e for e in kept)
+
+
+def _named(name: str, result):
+    return attrs.evolve(result, checker=name)
+
+
+def _consistent_linearizable(h, cfg):
+    return _named("linearizable", check_linearizable(reads_view(h, "consistent-read"), get_model("register"),
+                                                     timeout=10.0))
+
+
+def _default_read_after_write(h, cfg):
+    name = "default-read-after-write"
+    if not cfg.judge_default_reads:
+        return CheckResult.holds(name, "Not claimed: default reads are eventually consistent in this configuration.")
+    main = History(e for e in reads_view(h, "read") if e.phase == "main")
+    return _named(name, check_read_after_write(main))
+
+
+INVARIANTS = (
+    Invariant("consistent-read-after-write",
+              lambda h, cfg: _named("consistent-read-after-write",
+                                    check_read_after_write(reads_view(h, "consistent-read"))),
+              "a consistent read that starts after a write was acknowledged returns it or newer"),
+    Invariant("linearizable", _consistent_linearizable, "writes and consistent reads are linearizable"),
+    Invariant("no-lost-writes", lambda h, cfg: check_no_lost_writes(reads_view(h, "consistent-read")),
+              "after healing and recovery the consistent read sees every acknowledged write or a newer one"),
+    Invariant("convergence", lambda h, cfg: check_convergence(reads_view(h, "read")),
+              "after healing and settling every replica's default read returns the same value"),
+    Invariant("default-read-after-write", _default_read_after_write,
+              "only with judge_default_reads: default reads treated as strong (the document says they are not)"),
+)
+
+
+# -- claims ----------------------------------------------------------------------------------------------------------
+def measure_write_availability(seed: int, runs: int = 30) -> Measurement:
+    """Acknowledged share of writes with each zone's replica down in turn (no other fault), over seeded runs."""
+    from faultlab.runtime import RunSettings, simulate
+
+    settings = RunSettings(plan=FaultPlan(kinds=(), swarm=False))
+    table = []
+    total_ok = total = 0
+    for zone in ("zone-a", "zone-b", "zone-c"):
+        cfg = SPEC.make_config({"down_zone": zone})
+        ok = fail = info = 0
+        failovers = 0
+        for i in range(runs):
+            result = simulate(SPEC, cfg, SeededChoices(seed * 1_000_003 + i), settings)
+            ops = result.stats["ops"]
+            ok += ops.get(("write", "ok"), 0)
+            fail += ops.get(("write", "fail"), 0)
+            info += ops.get(("write", "info"), 0)
+            failovers += result.note_count("failover")
+        table.append({"down_zone": zone, "leader_zone_down": zone == "zone-a", "writes_ok": ok,
+                      "writes_fail": fail, "writes_info": info, "failovers": failovers, "runs": runs})
+        total_ok += ok
+        total += ok + fail + info
+    figure = round(100.0 * total_ok / total, 1) if total else 0.0
+    lead = table[0]
+    lead_share = 100.0 * lead["writes_ok"] / max(1, lead["writes_ok"] + lead["writes_fail"] + lead["writes_info"])
+    return Measurement(figure, "% of writes acknowledged",
+                       f"with one of three zones down, {figure}% of writes were acknowledged; with the leader's zone "
+                       f"down, {lead_share:.1f}% (writes fail until a follower's election timeout and failover)",
+                       table)
+
+
+CLAIMS = (
+    Claim("1", "`ConsistentRead=true` reads from leader", "invariant", variant="raft-leader",
+          invariants=("consistent-read-after-write", "linearizable", "no-lost-writes"),
+          note="consistent reads go to the leader, which confirms a majority still follows it (read index) before "
+               "answering; judged as read-after-write and linearizability of writes plus consistent reads under "
+               "every fault kind, including leader failover"),
+    Claim("1", "Eventually consistent by default (strong consistency costs 2Ã— read capacity)", "invariant",
+          variant="default-read-as-strong", invariants=("default-read-after-write",),
+          note="holding default reads to read-after-write is refuted, as the sentence says: a default read from a "
+               "follower misses an acknowledged write"),
+    Claim("1", "Always available â€” writes succeed even during partial failures", "measure",
+          measure=measure_write_availability,
+          note="share of writes acknowledged with one zone's replica down for the whole run, each zone in turn; "
+               "not 100%: losing the leader's zone makes writes fail until failover"),
+)
+
+
+SPEC = Protocol(
+    name="dynamodb",
+    summary="One DynamoDB partition: 3 replicas across zones, leader + 1 follower acks writes, default and "
+            "consistent reads, leader failover by term and majority vote",
+    config_class=DynamoConfig,
+    nodes=lambda cfg: {n: (DownReplica if cfg.zone_of()[n] == cfg.down_zone else Replica) for n in cfg.nodes()},
+    zones=lambda cfg: cfg.zone_of(),
+    client=client,
+    workload=workload,
+    final_ops=final_ops,
+    invariants=INVARIANTS,
+    witnesses=(
+        Witness("write acknowledged", lambda run: run.ok_ops("write") > 0),
+        Witness("consistent read returned", lambda run: run.ok_ops("consistent-read") > 0),
+        Witness("default read returned", lambda run: run.ok_ops("read") > 0),
+        Witness("failover happened", lambda run: run.note_count("failover") > 0),
+    ),
+    variants=(
+        Variant("raft-leader", {}, "leader + 1 follower ack, up-to-date-log votes, read-index consistent reads"),
+        Variant("default-read-as-strong", {"judge_default_reads": True},
+                "default reads held to read-after-write: a follower that has not heard the commit answers stale",
+                expect_violation="default-read-after-write"),
+        Variant("unsafe-failover", {"vote_checks_log": False},
+                "voters do not compare logs: a replica without the last acknowledged write can win and truncate it",
+                expect_violation="no-lost-writes"),
+        Variant("local-consistent-read", {"read_index": False},
+                "the leader answers consistent reads locally: a deposed leader serves stale values",
+                expect_violation="linearizable"),
+    ),
+    claims=CLAIMS,
+    settle_time=4.0,  # a dozen heartbeats: every replica has heard the last commit index
+)
