@@ -1,0 +1,454 @@
+"""DynamoDB Streams + a Lambda event source mapping: change records per item, a poller that checkpoints, handlers
+with side effects in other nodes (an aggregate counter, a cache invalidation).
+
+Seed section 14 (DynamoDB Streams + Lambda): "captures every INSERT/UPDATE/DELETE as an ordered stream of events",
+"Changes to the same item are processed in order", "Lambda functions consume the stream with exactly-once
+processing semantics", and the "Cache invalidation" pattern (Stream -> Lambda -> delete from ElastiCache).
+
+Nodes: ``table`` applies writes and deletes and, in the same synced step, appends a change record (``INSERT``,
+``MODIFY``, ``REMOVE``) with a per-item sequence number to its shard; records older than the retention window are
+trimmed. ``lambda`` is the event source mapping: it reads a batch after its checkpoint, runs the handler on each
+record (increment the aggregate counter in ``aggregate``, delete the item's entry in ``cache``), and only after the
+whole batch succeeded stores the new checkpoint; a handler call that gets no answer fails the batch, which is
+retried from the checkpoint. ``cache`` serves cache-aside reads: a miss reads the table and fills the entry.
+
+What the design gives, and what it does not: the stream captures every acknowledged change in per-item order, and a
+batch is retried until it succeeds (at-least-once). It is not exactly-once: a crash of the poller after a side
+effect and before the checkpoint runs the side effect again (the counter double-counts); only an idempotent handler
+(``idempotent_handler``: the aggregate remembers applied record ids) makes the effect exactly-once. Cache
+invalidation by delete has a race: a reader that missed, read the old item and fills the cache after the
+invalidation leaves the cache stale indefinitely; a versioned cache (fills and invalidations carry the item's
+sequence number, the cache keeps the highest) closes it.
+"""
+
+from __future__ import annotations
+
+import attrs
+import trio
+
+from faultlab.errors import ConfigError
+from faultlab.history import History
+from faultlab.protocol import Invariant, OperationFailed, Protocol, Variant, Witness
+from faultlab.claims import Claim
+from invariants.ordering import check_per_key_order
+from invariants.result import CheckResult
+
+KEYS = ("k1", "k2")
+CALL_TIMEOUT = 0.5   # how long the poller or the cache waits for another node
+POLL_INTERVAL = 0.5  # the event source mapping's idle poll period
+FILL_TIMEOUT = 3.0   # how long a cache miss waits for the table (a slow read is where the stale-fill race lives)
+
+
+# -- messages --------------------------------------------------------------------------------------------------------
+@attrs.frozen
+class Write:
+    key: str
+    value: int | None  # None: delete the item
+
+
+@attrs.frozen
+class Get:
+    key: str
+
+
+@attrs.frozen
+class Item:
+    value: int | None
+    seq: int  # the item's change sequence number (0: never written)
+
+
+@attrs.frozen
+class GetRecords:
+    after: int  # shard position (record id) after which to read
+    limit: int
+
+
+@attrs.frozen
+class Records:
+    records: tuple  # dicts {"id", "key", "seq", "kind", "value"}
+    trimmed_before: int  # records with id below this have expired
+
+
+@attrs.frozen
+class Increment:
+    record: dict
+
+
+@attrs.frozen
+class Invalidate:
+    key: str
+    seq: int
+
+
+@attrs.frozen
+class Ack:
+    ok: bool = True
+    value: object = None
+
+
+@attrs.frozen
+class ClientOp:
+    f: str
+    value: object
+
+
+# -- configuration ---------------------------------------------------------------------------------------------------
+@attrs.frozen
+class StreamsConfig:
+    batch_size: int = attrs.field(default=2, metadata={"help": "records per handler invocation"})
+    retention: float = attrs.field(default=86_400.0, metadata={"help": "seconds a record stays in the shard"})
+    idempotent_handler: bool = attrs.field(default=True, metadata={
+        "help": "the aggregate skips a record id it already applied (the handler is idempotent)"})
+    fill_delay: float = attrs.field(default=1.0, metadata={
+        "help": "seconds a cache-aside reader spends between its table read and its cache fill (app server work)"})
+    versioned_cache: bool = attrs.field(default=True, metadata={
+        "help": "cache fills and invalidations carry the item's seq; the cache never goes back to an older one"})
+
+    def __attrs_post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ConfigError(f"dynamodb-streams: batch_size={self.batch_size} must be >= 1")
+        if self.retention <= 0:
+            raise ConfigError(f"dynamodb-streams: retention={self.retention} must be > 0 seconds")
+
+
+# -- nodes -----------------------------------------------------------------------------------------------------------
+class Table:
+    """The table and its stream shard, in one durable store (a change and its record are written together)."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.cfg: StreamsConfig = ctx.config
+
+    async def run(self) -> None:
+        st = self.ctx.storage
+        while True:
+            env = await self.ctx.recv()
+            msg = env.msg
+            if isinstance(msg, Write):
+                self.ctx.reply(env, Ack(True, self._apply(msg)))
+            elif isinstance(msg, Get):
+                value, seq = st.get(("item", msg.key), (None, 0))
+                self.ctx.reply(env, Item(value, seq))
+            elif isinstance(msg, GetRecords):
+                self._trim()
+                shard = st.get("shard", ())
+                batch = tuple(r for r in shard if r["id"] > msg.after)[: msg.limit]
+                self.ctx.reply(env, Records(batch, st.get("trimmed", 1)))
+            elif isinstance(msg, ClientOp) and msg.f == "read-stream":
+                self.ctx.reply(env, Ack(True, [dict(r) for r in st.get("shard", ())]))
+
+    def _apply(self, msg: Write) -> int | None:
+        st = self.ctx.storage
+        old, seq = st.get(("item", msg.key), (None, 0))
+        if old == msg.value or (msg.value is not None and msg.value in st.get("written", ())):
+            return msg.value  # no change, or a duplicated request (values are unique): no record
+        if msg.value is not None:
+            st["written"] = st.get("written", ()) + (msg.value,)
+        kind = "REMOVE" if msg.value is None else ("INSERT" if old is None else "MODIFY")
+        position = st.get("position", 0) + 1
+        record = {"id": position, "key": msg.key, "seq": seq + 1, "kind": kind, "value": msg.value,
+                  "at": self.ctx.now()}
+        st[("item", msg.key)] = (msg.value, seq + 1)
+        st["shard"] = st.get("shard", ()) + (record,)
+        st["position"] = position
+        st.sync()
+        return msg.value
+
+    def _trim(self) -> None:
+        st = self.ctx.storage
+        shard = st.get("shard", ())
+        horizon = self.ctx.now() - self.cfg.retention
+        kept = tuple(r for r in shard if r["at"] >= horizon)
+        if len(kept) < len(shard):
+            st["trimmed"] = kept[0]["id"] if kept else st.get("position", 0) + 1
+            st["shard"] = kept
+            st.sync()
+
+
+class EventSourceMapping:
+    """The Lambda poller: batch after the checkpoint, handler per record, checkpoint after the whole batch."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.cfg: StreamsConfig = ctx.config
+
+    async def run(self) -> None:
+        st = self.ctx.storage
+        while True:
+            checkpoint = st.get("checkpoint", 0)
+            got = await self.ctx.call("table", GetRecords(checkpoint, self.cfg.batch_size), CALL_TIMEOUT)
+            if got is None or not got.records:
+                if got is not None and got.trimmed_before > checkpoint + 1:
+                    self.ctx.note("records_expired", missed=got.trimmed_before - checkpoint - 1)
+                    st["checkpoint"] = got.trimmed_before - 1
+                    st.sync()
+                await trio.sleep(POLL_INTERVAL)
+                continue
+            if await self._handle(got.records):
+                st["checkpoint"] = got.records[-1]["id"]
+                st.sync()
+                self.ctx.note("batch_processed", records=len(got.records))
+            else:
+                self.ctx.note("batch_retry", first=got.records[0]["id"])
+                await trio.sleep(POLL_INTERVAL)
+
+    async def _handle(self, records: tuple) -> bool:
+        """The handler: its side effects, record by record. False (retry the batch) if any call went unanswered."""
+        for r in records:
+            if await self.ctx.call("aggregate", Increment(dict(r)), CALL_TIMEOUT) is None:
+                return False
+            if await self.ctx.call("cache", Invalidate(r["key"], r["seq"]), CALL_TIMEOUT) is None:
+                return False
+        return True
+
+
+class Aggregate:
+    """Another table holding a counter of changes, with the log of records applied (for the audit)."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.cfg: StreamsConfig = ctx.config
+
+    async def run(self) -> None:
+        st = self.ctx.storage
+        while True:
+            env = await self.ctx.recv()
+            msg = env.msg
+            if isinstance(msg, Increment):
+                applied = st.get("applied", ())
+                if not (self.cfg.idempotent_handler and any(a["id"] == msg.record["id"] for a in applied)):
+                    st["applied"] = applied + (msg.record,)
+                    st["count"] = st.get("count", 0) + 1
+                    st.sync()
+                self.ctx.reply(env, Ack())
+            elif isinstance(msg, ClientOp) and msg.f == "audit":
+                self.ctx.reply(env, Ack(True, {"count": st.get("count", 0),
+                                               "applied": [dict(a) for a in st.get("applied", ())]}))
+
+
+class Cache:
+    """ElastiCache in front of the table: cache-aside reads, entries deleted by the stream handler."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.cfg: StreamsConfig = ctx.config
+        self.entries: dict[str, tuple[int | None, int]] = {}  # key -> (value, seq); volatile, as a cache is
+        self.floor: dict[str, int] = {}  # versioned: the highest seq invalidated per key
+
+    async def run(self) -> None:
+        while True:
+            env = await self.ctx.recv()
+            msg = env.msg
+            if isinstance(msg, Invalidate):
+                self.entries.pop(msg.key, None)
+                if self.cfg.versioned_cache:
+                    self.floor[msg.key] = max(self.floor.get(msg.key, 0), msg.seq)
+                self.ctx.reply(env, Ack())
+            elif isinstance(msg, ClientOp) and msg.f == "cached-read":
+                self.ctx.spawn(self._read, env, msg.value)
+
+    async def _read(self, env, key: str) -> None:
+        if key in self.entries:
+            self.ctx.reply(env, Ack(True, self.entries[key][0]))
+            return
+        item = await self.ctx.call("table", Get(key), FILL_TIMEOUT)
+        if item is None:
+            self.ctx.reply(env, Ack(False))
+            return
+        await trio.sleep(self.cfg.fill_delay)
+        # The race: an invalidation of a newer change may have arrived since we read the table.
+        if not self.cfg.versioned_cache or item.seq >= self.floor.get(key, 0):
+            self.entries[key] = (item.value, item.seq)
+        self.ctx.reply(env, Ack(True, item.value))
+
+
+# -- client and workload -----------------------------------------------------------------------------------------
+async def client(api, f: str, value):
+    if f == "write":
+        msg, node = Write(value[0], value[1]), "table"
+    elif f == "delete":
+        msg, node = Write(value, None), "table"
+    elif f == "read":
+        msg, node = Get(value), "table"
+    else:
+        msg, node = ClientOp(f, value), {"cached-read": "cache", "audit": "aggregate"}.get(f, "table")
+    reply = await api.call(msg, node)
+    if isinstance(reply, Item):
+        return [value, reply.value]
+    if not reply.ok:
+        raise OperationFailed
+    return [value, reply.value] if f == "cached-read" else reply.value
+
+
+def workload(choices, op_index: int) -> tuple[str, object]:
+    """Writes of unique values to two items, deletes and cached reads; choice 0 is a write to k1."""
+    key = KEYS[choices.choose(len(KEYS))]
+    k = choices.choose(4)
+    return [("write", [key, op_index + 1]), ("write", [key, op_index + 1]), ("cached-read", key),
+            ("delete", key)][k]
+
+
+def final_ops(config: StreamsConfig) -> list[tuple[str, object, str]]:
+    ops: list[tuple[str, object, str]] = [("read-stream", None, "table"), ("audit", None, "aggregate")]
+    for key in KEYS:
+        ops += [("read", key, "table"), ("cached-read", key, "cache")]
+    return ops
+
+
+# -- invariants ------------------------------------------------------------------------------------------------------
+def _final(history: History, f: str):
+    ops = [op for op in history.operations() if op.f == f and op.phase == "final" and op.is_ok]
+    return ops[-1] if ops else None
+
+
+def check_changes_captured(history: History, config=None) -> CheckResult:
+    """Every acknowledged write or delete that changed an item has a record in the final stream, none of a failed
+    one, and each item's records follow real-time order of the changes."""
+    checker = "changes-captured"
+    stream_op = _final(history, "read-stream")
+    if stream_op is None:
+        return CheckResult.undecided(checker, "The stream was never read after recovery.")
+    stream = stream_op.output or []
+    by_value = {(r["key"], r["value"]): r for r in stream if r["value"] is not None}
+    for op in history.operations():
+        if op.f != "write" or op.phase != "main":
+            continue
+        key, value = op.input
+        rec = by_value.get((key, value))
+        if op.is_ok and rec is None:
+            return CheckResult.violation(
+                checker, f"Let W = {op.describe()}, an acknowledged change of item {key!r}. Then the stream read "
+                         f"after recovery ({stream_op.describe()}) has no record of value {value!r}: a change was "
+                         f"not captured: a contradiction!", ops=[op.call_index, stream_op.call_index])
+        if op.status == "fail" and rec is not None:
+            return CheckResult.violation(checker, f"Let W = {op.describe()}, a failed write. Then the stream has "
+                                                  f"record {rec!r} of it: a contradiction!", ops=[op.call_index])
+    acked = sorted((op for op in history.operations() if op.f == "write" and op.is_ok and op.phase == "main"),
+                   key=lambda o: o.call)
+    for a in acked:
+        for b in acked:
+            if a.input[0] == b.input[0] and a.ret < b.call:
+                ra, rb = by_value[tuple(a.input)], by_value[tuple(b.input)]
+                if not ra["seq"] < rb["seq"]:
+                    return CheckResult.violation(
+                        checker, f"Let W1 = {a.describe()} and W2 = {b.describe()}: W1 was acknowledged before W2 "
+                                 f"began. Then the stream records W2 at seq {rb['seq']} before W1 at seq {ra['seq']}: "
+                                 f"a contradiction!", ops=[a.call_index, b.call_index])
+    return CheckResult.holds(checker, f"{len(acked)} acknowledged writes each have a record, in order.")
+
+
+def check_exactly_once_effects(history: History, config=None) -> CheckResult:
+    """Each stream record's side effect (one increment of the aggregate counter) happened exactly once."""
+    checker = "exactly-once"
+    stream_op, audit_op = _final(history, "read-stream"), _final(history, "audit")
+    if stream_op is None or audit_op is None:
+        return CheckResult.undecided(checker, "The stream or the aggregate was never read after recovery.")
+    applied = audit_op.output["applied"]
+    seen: dict[int, int] = {}
+    for a in applied:
+        seen[a["id"]] = seen.get(a["id"], 0) + 1
+    for rid, n in sorted(seen.items()):
+        if n > 1:
+            rec = next(a for a in applied if a["id"] == rid)
+            return CheckResult.violation(
+                checker, f"Let r = record {rid} ({rec['kind']} of item {rec['key']!r}, seq {rec['seq']}) of the "
+                         f"stream. The aggregate read after recovery ({audit_op.describe().split(' -> ')[0]}) shows "
+                         f"its handler's increment applied {n} times, so the counter is "
+                         f"{audit_op.output['count']} for {len(seen)} distinct records. Exactly-once processing "
+                         f"allows one: a contradiction!",
+                record=rid, times=n, count=audit_op.output["count"], ops=[audit_op.call_index])
+    missing = [r["id"] for r in (stream_op.output or []) if r["id"] not in seen]
+    if missing:
+        return CheckResult.violation(
+            checker, f"Let r = record {missing[0]} of the stream. After recovery and settling the aggregate has "
+                     f"never applied it: the change was not processed: a contradiction!",
+            missing=missing, ops=[stream_op.call_index, audit_op.call_index])
+    return CheckResult.holds(checker, f"{len(seen)} records each applied exactly once.")
+
+
+def _as_consumed(history: History) -> History:
+    """The audit (records in the order the handler applied them) as a ``consume`` of a batch, for per-key order."""
+    out = History()
+    audit = _final(history, "audit")
+    if audit is not None:
+        out.invoke("handler", "consume", None, audit.call, phase="final")
+        out.complete("handler", "ok", [{"key": a["key"], "seq": a["seq"]} for a in audit.output["applied"]],
+                     audit.ret)
+    return out
+
+
+def check_cache_consistent(history: History, config=None) -> CheckResult:
+    """After recovery and settling, a cached read of each item returns what the table holds."""
+    checker = "cache-consistent"
+    finals = [op for op in history.operations() if op.phase == "final" and op.is_ok]
+    table = {op.input: op.output[1] for op in finals if op.f == "read"}
+    judged = 0
+    for op in finals:
+        if op.f == "cached-read" and op.input in table:
+            judged += 1
+            if op.output[1] != table[op.input]:
+                return CheckResult.violation(
+                    checker, f"Let R = {op.describe()}, a cached read of item {op.input!r} after every change was "
+                             f"processed. Then R returned {op.output[1]!r} while the table holds "
+                             f"{table[op.input]!r}: the cache stayed stale after invalidation: a contradiction!",
+                    key=op.input, cached=op.output[1], table=table[op.input], ops=[op.call_index])
+    if not judged:
+        return CheckResult.undecided(checker, "No item was read through both the cache and the table after recovery.")
+    return CheckResult.holds(checker, f"{judged} cached reads agree with the table.")
+
+
+def _per_key_order(h, cfg):
+    return check_per_key_order(_as_consumed(h), fs=("consume",))
+
+
+INVARIANTS = (
+    Invariant("changes-captured", check_changes_captured,
+              "every acknowledged change has a stream record, in per-item order"),
+    Invariant("per-key-order", _per_key_order, "the handler applies each item's records in increasing seq"),
+    Invariant("exactly-once", check_exactly_once_effects, "each record's side effect happened exactly once"),
+    Invariant("cache-consistent", check_cache_consistent, "after settling, the cache agrees with the table"),
+)
+
+CLAIMS = (
+    Claim("14", "**DynamoDB Streams** captures every INSERT/UPDATE/DELETE as an ordered stream of events",
+          "invariant", variant="idempotent-versioned", invariants=("changes-captured",),
+          note="every acknowledged change has a record in the final stream, in real-time order per item"),
+    Claim("14", "Changes to the same item are processed in order", "invariant", variant="idempotent-versioned",
+          invariants=("per-key-order",), note="the handler's applied records per item have increasing seq"),
+    Claim("14", "Lambda functions consume the stream with exactly-once processing semantics", "invariant",
+          variant="plain-handler", invariants=("exactly-once",),
+          note="refuted: the poller crashes after the handler's increment and before the checkpoint; the batch is "
+               "retried and the aggregate counter double-counts. Exactly-once needs an idempotent handler."),
+    Claim("14", "**Cache invalidation** | DynamoDB Stream â†’ Lambda â†’ delete from ElastiCache", "invariant",
+          variant="delete-invalidation", invariants=("cache-consistent",),
+          note="refuted: a reader that missed, read the old item and fills the cache after the invalidation "
+               "leaves it stale forever; versioned fills close the race"),
+)
+
+SPEC = Protocol(
+    name="dynamodb-streams",
+    summary="DynamoDB Streams + Lambda event source mapping: change records per item, batch handler with side "
+            "effects (aggregate counter, cache invalidation), checkpoint after success, retry on failure",
+    config_class=StreamsConfig,
+    nodes=lambda cfg: {"table": Table, "lambda": EventSourceMapping, "aggregate": Aggregate, "cache": Cache},
+    client=client,
+    workload=workload,
+    final_ops=final_ops,
+    invariants=INVARIANTS,
+    witnesses=(
+        Witness("write acknowledged", lambda run: run.ok_ops("write") > 0),
+        Witness("batch processed", lambda run: run.note_count("batch_processed") > 0),
+        Witness("batch retried", lambda run: run.note_count("batch_retry") > 0),
+        Witness("cached read returned", lambda run: run.ok_ops("cached-read") > 0),
+    ),
+    variants=(
+        Variant("idempotent-versioned", {}, "idempotent handler (record ids remembered), versioned cache"),
+        Variant("plain-handler", {"idempotent_handler": False},
+                "the handler increments on every invocation: a retried batch double-counts",
+                expect_violation="exactly-once"),
+        Variant("delete-invalidation", {"versioned_cache": False},
+                "the handler deletes the cache entry; a concurrent miss can refill it with the old item",
+                expect_violation="cache-consistent"),
+    ),
+    claims=CLAIMS,
+)
