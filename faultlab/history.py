@@ -78,6 +78,27 @@ class Operation:
         return self.status == "ok"
 
     @property
+    def called(self) -> tuple[float, float]:
+        """When it was invoked, as ``(time, event index)``: real-time order even among events at the same instant.
+
+        A simulation records many events at one virtual instant, and a history file's line order is its real-time
+        order, so ``a.returned < b.called`` is "a completed before b was invoked" exactly, not only when the clock
+        moved in between.
+        """
+        return (self.call, self.call_index)
+
+    @property
+    def returned(self) -> tuple[float, float]:
+        """When it completed, as ``(time, event index)``; ``(inf, inf)`` for ``info`` and never-completed ops."""
+        if self.status == "info" or self.ret_index is None:
+            return (math.inf, math.inf)
+        return (self.ret, self.ret_index)
+
+    def precedes(self, other: Operation) -> bool:
+        """True when this operation completed before ``other`` was invoked (real-time order)."""
+        return self.returned < other.called
+
+    @property
     def is_indeterminate(self) -> bool:
         return self.status == "info"
 

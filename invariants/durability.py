@@ -44,16 +44,16 @@ def check_no_lost_writes(history: History, *, keyed: bool = False) -> CheckResul
             if bad := impossible_read(checker, rk, read, value):
                 return bad
             src = rk.source(value)
-            lost = [w for w in acknowledged if w is not src and (src is None or src.ret < w.call)]
+            lost = [w for w in acknowledged if w is not src and (src is None or src.precedes(w))]
             judged += 1
             if lost:
-                newest = max(lost, key=lambda w: (w.call, w.call_index))
+                newest = max(lost, key=lambda w: w.called)
                 if src is None:
                     why = "returned the initial value, as if no write had ever happened"
                     ops = []
                 else:
                     why = (f"returned {value!r}, the value of W' = {src.describe()}, which completed at "
-                           f"t={src.ret:g}, before W was invoked at t={newest.call:g}, so W' cannot have "
+                           f"t={src.ret:g}, event {src.ret_index}, before W was invoked at t={newest.call:g}, event {newest.call_index}, so W' cannot have "
                            f"overwritten W")
                     ops = [src.call_index]
                 more = f" ({len(lost) - 1} more acknowledged writes are lost with it)" if len(lost) > 1 else ""

@@ -222,8 +222,8 @@ class _Inference:
                 last[p] = op
         if realtime:
             # Only the frontier of latest-completed transactions needs an edge to a new one: the rest are implied.
-            events = sorted([(op.call, 0, op.call_index) for op in committed] +
-                            [(op.ret, 1, op.call_index) for op in committed if op.is_ok])
+            events = sorted([(op.called, 0, op.call_index) for op in committed] +
+                            [(op.returned, 1, op.call_index) for op in committed if op.is_ok])
             frontier: set[int] = set()
             preds: dict[int, set[int]] = {}
             for _, is_completion, ci in events:
@@ -378,4 +378,4 @@ def _because(kind: str, a: str, b: str, why: dict[str, Any], op_a: Operation, op
                 f"{why['value']!r}")
     if kind == "process":
         return f"process {why['process']} ran {a} before {b}"
-    return f"{a} completed (t={op_a.ret:g}) before {b} began (t={op_b.call:g})"
+    return f"{a} completed (t={op_a.ret:g}, event {op_a.ret_index}) before {b} began (t={op_b.call:g}, event {op_b.call_index})"

@@ -66,9 +66,9 @@ def check_fifo_per_group(history: History, *, consumer: str = "process") -> Chec
             if mid[1] in seen or send is None:
                 continue
             seen.add(mid[1])
-            if latest is not None and send.ret < latest[1].call:
+            if latest is not None and send.precedes(latest[1]):
                 return _fifo_violation(checker, latest, (recv, send), msg.get("group"), consumer)
-            if latest is None or send.call > latest[1].call:
+            if latest is None or send.called > latest[1].called:
                 latest = (recv, send)
         judged += len(seen) >= 2
     if judged == 0:
@@ -88,7 +88,7 @@ def _fifo_violation(checker: str, earlier: tuple[Operation, Operation], later: t
                     group: Any, consumer: str) -> CheckResult:
     (r_a, s_a), (r_b, s_b) = earlier, later
     text = (f"Let S1 = {s_b.describe()} and S2 = {s_a.describe()}, sends to group {group!r}. S1 was acknowledged at "
-            f"t={s_b.ret:g}, before S2 was invoked at t={s_a.call:g}, so group {group!r} must deliver S1's message "
+            f"t={s_b.ret:g}, event {s_b.ret_index}, before S2 was invoked at t={s_a.call:g}, event {s_a.call_index}, so group {group!r} must deliver S1's message "
             f"before S2's. Let R1 = {r_a.describe()} and R2 = {r_b.describe()}, receipts by the same {consumer}. "
             f"Then R1 received S2's message before R2 received S1's: a contradiction!")
     return CheckResult.violation(checker, text, group=group, first_sent=s_b.call_index, second_sent=s_a.call_index,

@@ -11,13 +11,10 @@ from typing import Any
 import attrs
 
 
-class Verdict(str, enum.Enum):
+class Verdict(enum.StrEnum):
     OK = "ok"
     VIOLATED = "violated"
     UNKNOWN = "unknown"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @attrs.frozen

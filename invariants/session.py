@@ -15,7 +15,8 @@ histories through :func:`register_keys`):
 
 How the three statuses count: a ``fail`` write definitely did not happen, so reading its value is a violation; an
 ``info`` write may or may not have happened, so it never counts as acknowledged, but a read may legally return its
-value. "W' strictly precedes W" means W' completed before W was invoked (``W'.ret < W.call``); an ``info`` write
+value. "W' strictly precedes W" means W' completed before W was invoked (``W'.precedes(W)``: by time, and by event order
+at the same instant); an ``info`` write
 never completes, so it strictly precedes nothing.
 
 Every violation's witness carries ``ops``: the ``call_index`` of each operation involved, for the HTML timeline.
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -147,18 +149,20 @@ def find_stale_read(rk: RegisterKey, reads: Iterable[tuple[Operation, Any]], ack
     Among the acknowledged writes that completed before ``read.call - lag`` the one invoked last is the hardest to
     have missed, so it alone is compared: writes sorted by completion plus a running maximum of invocation time.
     """
-    by_ret = sorted(acknowledged, key=lambda w: (w.ret, w.call_index))
-    rets = [w.ret for w in by_ret]
+    by_ret = sorted(acknowledged, key=lambda w: w.returned)
+    rets = [w.returned for w in by_ret]
     latest: list[Operation] = []
     for w in by_ret:
-        latest.append(w if not latest or w.call > latest[-1].call else latest[-1])
+        latest.append(w if not latest or w.called > latest[-1].called else latest[-1])
     for read, value in sorted(reads, key=lambda rv: rv[0].call_index):
-        n = bisect.bisect_left(rets, read.call - lag)
+        # With no lag, real-time order (event order breaks ties at one instant); with a lag, time alone.
+        horizon = read.called if lag == 0 else (read.call - lag, -math.inf)
+        n = bisect.bisect_left(rets, horizon)
         if n == 0:
             continue
         newer = latest[n - 1]
         src = rk.source(value)
-        if value is None or (src is not None and src.ret < newer.call):
+        if value is None or (src is not None and src.precedes(newer)):
             return StaleRead(read, value, src, newer)
     return None
 
@@ -172,7 +176,7 @@ def explain_stale(stale: StaleRead, rk: RegisterKey, promise: str) -> str:
         return f"{head} Then R returned the initial value, as if W had never happened: a contradiction!"
     s = stale.source
     return (f"{head} Let W' = {s.describe()}. Then R returned {stale.value!r}, the value of W', which completed at "
-            f"t={s.ret:g}, before W was even invoked at t={w.call:g}: W' is older than W: a contradiction!")
+            f"t={s.ret:g}, event {s.ret_index}, before W was even invoked at t={w.call:g}, event {w.call_index}: W' is older than W: a contradiction!")
 
 
 def stale_witness(stale: StaleRead, rk: RegisterKey) -> dict[str, Any]:
@@ -221,8 +225,8 @@ def _check_stale(checker: str, history: History, keyed: bool, session: Callable[
         for s in sorted(reads):
             if stale := find_stale_read(rk, reads[s], writes.get(s, ())):
                 return CheckResult.violation(checker, explain_stale(stale, rk, promise), **stale_witness(stale, rk))
-            first_ack = min((w.ret for w in writes.get(s, ())), default=None)
-            tested += sum(1 for r, _ in reads[s] if first_ack is not None and r.call > first_ack)
+            first_ack = min((w.returned for w in writes.get(s, ())), default=None)
+            tested += sum(1 for r, _ in reads[s] if first_ack is not None and r.called > first_ack)
     if tested == 0:
         return CheckResult.undecided(checker, "No read began after an acknowledged write it was bound by, so the "
                                               "guarantee was never exercised.", reads_tested=0)
@@ -251,9 +255,9 @@ def check_monotonic_reads(history: History, *, keyed: bool = False) -> CheckResu
             floor: tuple[Operation, Operation] | None = None
             for read, value in reads:
                 src = rk.source(value)
-                if floor is not None and (src is None or src.ret < floor[1].call):
+                if floor is not None and (src is None or src.precedes(floor[1])):
                     return _monotonic_violation(checker, rk, floor, read, value, src)
-                if src is not None and (floor is None or src.call > floor[1].call):
+                if src is not None and (floor is None or src.called > floor[1].called):
                     floor = (read, src)
     if tested == 0:
         return CheckResult.undecided(checker, "No process read the same key twice, so monotonic reads were never "
@@ -273,7 +277,7 @@ def _monotonic_violation(checker: str, rk: RegisterKey, floor: tuple[Operation, 
         ops = [w1.call_index, r1.call_index, read.call_index]
     else:
         text = (f"{head} Let W' = {src.describe()}. Then R2 returned W''s value {value!r}, but W' completed at "
-                f"t={src.ret:g}, before W was invoked at t={w1.call:g}: a contradiction!")
+                f"t={src.ret:g}, event {src.ret_index}, before W was invoked at t={w1.call:g}, event {w1.call_index}: a contradiction!")
         ops = [src.call_index, w1.call_index, r1.call_index, read.call_index]
     return CheckResult.violation(checker, text, earlier_read=r1.call_index, later_read=read.call_index,
                                  earlier_write=w1.call_index, stale_write=None if src is None else src.call_index,

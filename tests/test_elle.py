@@ -126,7 +126,7 @@ def test_realtime_edges_find_a_stale_read_only_when_asked():
     assert check_list_append(h).ok
     res = check_list_append(h, realtime=True)
     assert res.violated and types(res) == ["G-single-realtime"]
-    assert "T1 completed (t=1) before T2 began (t=2)" in res.explanation
+    assert "T1 completed (t=1, event 1) before T2 began (t=2, event 2)" in res.explanation
 
 
 def test_witness_is_json_and_names_every_op():
