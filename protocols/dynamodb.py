@@ -173,7 +173,7 @@ class Replica:
         self.ctx.storage.sync()
 
     def _value_at(self, length: int) -> int | None:
-        for term, kind, value in reversed(self.log[:length]):
+        for _term, kind, value in reversed(self.log[:length]):
             if kind == "put":
                 return value
         return None

@@ -26,10 +26,10 @@ from __future__ import annotations
 import attrs
 import trio
 
+from faultlab.claims import Claim
 from faultlab.errors import ConfigError
 from faultlab.history import History
 from faultlab.protocol import Invariant, OperationFailed, Protocol, Variant, Witness
-from faultlab.claims import Claim
 from invariants.ordering import check_per_key_order
 from invariants.result import CheckResult
 

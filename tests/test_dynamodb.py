@@ -31,18 +31,17 @@ def test_good_configuration_holds_under_every_fault_kind_with_failovers():
 
 @pytest.mark.parametrize("variant", [v.name for v in DDB.variants if v.expect_violation])
 def test_known_bad_variant_is_found_and_shrunk(variant):
-    exp = assert_refuted(DDB, variant=variant, examples=FIND_BUDGET)
+    # The deposed-leader read is seed-sensitive (found within 600 runs from seeds 0-2, not from every seed), so
+    # the known-bad searches start from a fixed seed: the test still fails if the bug stops being found.
+    exp = assert_refuted(DDB, variant=variant, examples=FIND_BUDGET, seed=0)
     expected = DDB.variant(variant).expect_violation
     assert expected in {c.checker for c in exp.failure.violations}
     # shrunk: well under the 3 clients x 6 operations + 4 final reads of a full run
     assert len(exp.failure.history.operations()) <= 16, exp.failure.history.operations()
-
-
-def test_unsafe_failover_loses_an_acknowledged_write_through_a_failover():
-    exp = assert_refuted(DDB, variant="unsafe-failover", examples=FIND_BUDGET)
-    assert exp.failure.note_count("failover") > 0
-    (lost,) = [c for c in exp.failure.violations if c.checker == "no-lost-writes"]
-    assert lost.witness["lost_writes"]
+    if variant == "unsafe-failover":  # the loss goes through a failover to a replica missing the write
+        assert exp.failure.note_count("failover") > 0
+        (lost,) = [c for c in exp.failure.violations if c.checker == "no-lost-writes"]
+        assert lost.witness["lost_writes"]
 
 
 def test_fault_free_runs_hold_in_every_variant():
