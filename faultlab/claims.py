@@ -88,9 +88,7 @@ def judge(protocol: Any, claim: Claim, *, examples: int, seed: int, traces: Any)
         verdict = "refuted" if "refuted" in verdicts else "unknown" if "unknown" in verdicts else "proved"
         evidence = {"proofs": [p.to_json() for p in proofs]}
         return ClaimResult(protocol.name, claim, verdict, evidence, time.perf_counter() - start)
-    settings = RunSettings()
-    if variant is not None and variant.faults is not None:
-        settings = attrs.evolve(settings, plan=attrs.evolve(settings.plan, kinds=tuple(variant.faults)))
+    settings = RunSettings().for_variant(variant)
     exp = explore(protocol, config, examples=examples, seed=seed, settings=settings,
                   invariants=tuple(claim.invariants))
     faults = {k: exp.coverage.runs_with_event.get(ev, 0) for k, ev in FAULT_EVENT.items()

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from faultlab.runtime import Simulation
 
 
+_DELETED = object()  # a tombstone in the unsynced overlay
+
+
 class Storage:
     """A node's durable key-value store, with an explicit sync.
 
@@ -35,31 +38,41 @@ class Storage:
 
     def get(self, key: Any, default: Any = None) -> Any:
         if key in self._unsynced:
-            return self._unsynced[key]
+            value = self._unsynced[key]
+            return default if value is _DELETED else value
         return self._synced.get(key, default)
 
     def __getitem__(self, key: Any) -> Any:
-        if key in self._unsynced:
-            return self._unsynced[key]
-        return self._synced[key]
+        value = self.get(key, _DELETED)
+        if value is _DELETED:
+            raise KeyError(key)
+        return value
 
     def __contains__(self, key: Any) -> bool:
-        return key in self._unsynced or key in self._synced
+        return self.get(key, _DELETED) is not _DELETED
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self._unsynced[key] = value
 
+    def delete(self, key: Any) -> None:
+        """Remove ``key``; like a write, the removal is durable only after :meth:`sync`."""
+        self._unsynced[key] = _DELETED
+
     def keys(self) -> list[Any]:
-        return list({**self._synced, **self._unsynced})
+        return [k for k, _ in self.items()]
 
     def items(self) -> list[tuple[Any, Any]]:
-        return list({**self._synced, **self._unsynced}.items())
+        merged = {**self._synced, **self._unsynced}
+        return [(k, v) for k, v in merged.items() if v is not _DELETED]
 
     def sync(self) -> None:
-        """Make every write so far durable (fsync)."""
-        if self._unsynced:
-            self._synced.update(self._unsynced)
-            self._unsynced.clear()
+        """Make every write (and delete) so far durable (fsync)."""
+        for key, value in self._unsynced.items():
+            if value is _DELETED:
+                self._synced.pop(key, None)
+            else:
+                self._synced[key] = value
+        self._unsynced.clear()
 
     @property
     def has_unsynced(self) -> bool:

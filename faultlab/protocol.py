@@ -48,7 +48,8 @@ class Variant:
     """A named configuration: either a good one the protocol claims holds, or a known-bad one the suite must refute.
 
     ``expect_violation`` names the invariant the bad variant breaks; ``faults`` restricts the fault kinds explored
-    (None = the protocol's default set).
+    (None = the protocol's default set); ``invariants`` names what a good configuration promises when it is not all
+    of the protocol's invariants (a sloppy quorum promises no lost writes, not read-after-write).
     """
 
     name: str
@@ -56,6 +57,15 @@ class Variant:
     description: str
     expect_violation: str | None = None
     faults: Sequence[str] | None = None
+    invariants: Sequence[str] | None = None
+
+    def promised(self, protocol: Protocol) -> tuple[str, ...]:
+        """The invariants judged for this variant: the broken one for a bad variant, else what it promises."""
+        if self.expect_violation:
+            return (self.expect_violation,)
+        if self.invariants is not None:
+            return tuple(self.invariants)
+        return tuple(i.name for i in protocol.invariants)
 
 
 ClientFn = Callable[[Any, str, Any], Awaitable[Any]]
@@ -119,6 +129,14 @@ class Protocol:
                 return v
         raise ConfigError(f"{self.name} has no variant {name!r}; its variants are: "
                           f"{', '.join(v.name for v in self.variants)}")
+
+    def __attrs_post_init__(self) -> None:
+        names = {i.name for i in self.invariants}
+        for v in self.variants:
+            for name in [v.expect_violation] if v.expect_violation else list(v.invariants or ()):
+                if name not in names:
+                    raise ConfigError(f"{self.name}: variant {v.name!r} names invariant {name!r}, which the protocol "
+                                      f"does not have; its invariants are: {', '.join(sorted(names))}")
 
     def invariant(self, name: str) -> Invariant:
         for inv in self.invariants:

@@ -41,14 +41,25 @@ class RunSettings:
     plan: F.FaultPlan = F.FaultPlan()
     max_steps: int = 1500
     max_time: float = 600.0
+    # A client pauses before each further operation (a choice: 0 = no pause), so operations also spread over time.
+    think_times: tuple[float, ...] = attrs.field(default=(0.0, 0.1, 1.0), converter=tuple)
 
     def __attrs_post_init__(self) -> None:
         if self.clients < 1 or self.ops_per_client < 0 or self.max_steps < 1:
             raise ConfigError("clients must be >= 1, ops_per_client >= 0 and max_steps >= 1")
+        if not self.think_times or any(t < 0 for t in self.think_times):
+            raise ConfigError("think_times must be a non-empty list of durations >= 0, the first the usual one")
+
+    def for_variant(self, variant: Any) -> RunSettings:
+        """These settings with the variant's fault kinds, when it names them (a claim about partitions only)."""
+        if variant is None or variant.faults is None:
+            return self
+        return attrs.evolve(self, plan=attrs.evolve(self.plan, kinds=F.parse_fault_kinds(list(variant.faults))))
 
     def to_json(self) -> dict[str, Any]:
         d = attrs.asdict(self, recurse=True)
         d["plan"]["kinds"] = list(self.plan.kinds)
+        d["think_times"] = list(self.think_times)
         return d
 
     @classmethod
@@ -383,6 +394,10 @@ class Simulation:
                     # Each further operation is a coin (False = stop), so shrinking can drop operations.
                     if k and not self.choices.flip(CONTINUE):
                         break
+                    if k:
+                        think = self.settings.think_times[self.choices.choose(len(self.settings.think_times))]
+                        if think:
+                            await trio.sleep(think)
                     f, value = self.protocol.workload(self.choices, self._op_counter)
                     self._op_counter += 1
                     node = self.node_ids[self.choices.choose(len(self.node_ids))]

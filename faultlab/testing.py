@@ -45,10 +45,16 @@ def _config(protocol: Protocol, variant: str | None, overrides: dict[str, Any] |
 def assert_holds(protocol: Protocol, *, variant: str | None = None, overrides: dict[str, Any] | None = None,
                  settings: RunSettings | None = None, examples: int | None = None,
                  seed: int | None = None) -> Exploration:
-    """Explore and fail if an invariant is violated or the exploration was vacuous."""
+    """Explore and fail if an invariant the configuration promises is violated, or the exploration was vacuous.
+
+    With a ``variant``, its fault kinds and promised invariants apply unless ``settings`` is given explicitly.
+    """
+    v = protocol.variant(variant) if variant else None
     examples = examples or hyp_settings.default.max_examples
     seed = session_seed() if seed is None else seed
-    exp = explore(protocol, _config(protocol, variant, overrides), examples=examples, seed=seed, settings=settings)
+    settings = settings or RunSettings().for_variant(v)
+    exp = explore(protocol, _config(protocol, variant, overrides), examples=examples, seed=seed, settings=settings,
+                  invariants=v.promised(protocol) if v else None)
     if exp.failure is not None:
         path = _write(exp, variant or "custom")
         names = ", ".join(c.checker for c in exp.failure.violations) or exp.failure.error
@@ -69,8 +75,8 @@ def assert_refuted(protocol: Protocol, *, variant: str, invariant: str | None = 
     invariant = invariant or v.expect_violation
     examples = examples or hyp_settings.default.max_examples
     seed = session_seed() if seed is None else seed
-    exp = explore(protocol, _config(protocol, variant, None), examples=examples, seed=seed, settings=settings,
-                  invariants=(invariant,) if invariant else None)
+    exp = explore(protocol, _config(protocol, variant, None), examples=examples, seed=seed,
+                  settings=settings or RunSettings().for_variant(v), invariants=(invariant,) if invariant else None)
     if exp.failure is None:
         raise AssertionError(f"{protocol.name} {variant}: expected {invariant} to be violated, but {exp.summary()} "
                              f"(seed {seed}, {examples} examples)")

@@ -77,6 +77,7 @@ def trace_document(result: RunResult, source: dict[str, Any] | None = None) -> d
     return {
         "kind": TRACE_KIND,
         "version": TRACE_VERSION,
+        "faultlab": _engine_version(),
         "protocol": result.protocol,
         "config": config_to_json(result.config),
         "settings": result.settings.to_json(),
@@ -89,6 +90,24 @@ def trace_document(result: RunResult, source: dict[str, Any] | None = None) -> d
         "history": result.history.to_json(),
         "events": [event_to_json(e) for e in result.events],
     }
+
+
+def _engine_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("faultlab")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _divergence(trace: Trace, what: str) -> ReplayDivergence:
+    written = trace.doc.get("faultlab")
+    hint = ""
+    if written and written != _engine_version():
+        hint = (f" (the trace was written by faultlab {written}, this is {_engine_version()}: the engine may have "
+                f"changed since; re-run the `faultlab check` that wrote it)")
+    return ReplayDivergence(f"{trace.path}: {what}{hint}")
 
 
 def dumps_trace(result: RunResult, source: dict[str, Any] | None = None) -> str:
@@ -176,17 +195,16 @@ def replay(trace: Trace, protocol: Protocol) -> RunResult:
     try:
         result = simulate(protocol, config, choices, settings)
     except ChoicesExhausted as e:
-        raise ReplayDivergence(f"{trace.path}: {e}") from None
+        raise _divergence(trace, str(e)) from None
     recorded = doc["events"]
     fresh = [json.loads(_dump(event_to_json(e))) for e in result.events]
     for i, (a, b) in enumerate(zip(recorded, fresh, strict=False)):
         if a != b:
-            raise ReplayDivergence(f"{trace.path}: event {i} differs\n  recorded: {_dump(a)}\n  replayed: {_dump(b)}")
+            raise _divergence(trace, f"event {i} differs\n  recorded: {_dump(a)}\n  replayed: {_dump(b)}")
     if len(recorded) != len(fresh):
-        raise ReplayDivergence(f"{trace.path}: the trace recorded {len(recorded)} events, the replay produced "
-                               f"{len(fresh)}")
+        raise _divergence(trace, f"the trace recorded {len(recorded)} events, the replay produced {len(fresh)}")
     if not choices.exhausted:
-        raise ReplayDivergence(f"{trace.path}: the replay used fewer choices than the trace recorded")
+        raise _divergence(trace, "the replay used fewer choices than the trace recorded")
     return result
 
 

@@ -58,13 +58,10 @@ def verify_protocol(protocol: Protocol, *, examples: int, seed: int, traces: Pat
         config = protocol.make_config(variant.settings)
         label = f"{protocol.name} {variant.name}"
         progress(label)
-        run_settings = settings
-        if variant.faults is not None:
-            run_settings = attrs.evolve(settings, plan=attrs.evolve(settings.plan, kinds=tuple(variant.faults)))
-        targets = (variant.expect_violation,) if variant.expect_violation else None
-        exp = explore(protocol, config, examples=examples, seed=seed, settings=run_settings, invariants=targets)
+        checks = variant.promised(protocol)
+        exp = explore(protocol, config, examples=examples, seed=seed, settings=settings.for_variant(variant),
+                      invariants=checks)
         trace = str(save_failure(exp, traces, variant.name)) if exp.failure else None
-        checks = [variant.expect_violation] if variant.expect_violation else [i.name for i in protocol.invariants]
         for name in checks:
             if exp.failure is not None:
                 failed = {c.checker for c in exp.failure.violations}

@@ -193,3 +193,43 @@ def test_config_errors_name_the_setting_and_the_fix():
         qr.make_config({"r": "5"})
     with pytest.raises(ConfigError, match="not a valid bool"):
         qr.make_config({"read_repair": "maybe"})
+
+
+def test_storage_delete_is_durable_only_after_sync():
+    s = Storage()
+    s["a"] = 1
+    s.sync()
+    s.delete("a")
+    assert "a" not in s and s.keys() == []
+    s.lose_unsynced()
+    assert s["a"] == 1  # the delete was not synced: power loss brings the key back
+    s.delete("a")
+    s.sync()
+    s.lose_unsynced()
+    assert "a" not in s
+
+
+def test_clients_think_between_operations_so_operations_spread_over_time():
+    p = ping_protocol()
+    spans = set()
+    for seed in range(10):
+        result = simulate(p, PingConfig(), SeededChoices(seed), fault_free(clients=2, ops_per_client=4))
+        spans |= {op.call for op in result.history.operations() if op.phase == "main"}
+    assert len(spans) > 2, spans  # not every operation at virtual time 0
+
+
+def test_a_variant_naming_an_unknown_invariant_is_rejected():
+    from faultlab.protocol import Variant
+
+    with pytest.raises(ConfigError, match="names invariant 'nope'"):
+        ping_protocol(variants=(Variant("v", {}, "a variant", invariants=("nope",)),))
+
+
+def test_variant_faults_and_promises_apply_everywhere():
+    from faultlab.protocol import Variant
+
+    v = Variant("partitions-only", {}, "a claim about partitions", faults=("partition",), invariants=("always-ok",))
+    p = ping_protocol(variants=(v,))
+    assert RunSettings().for_variant(v).plan.kinds == ("partition",)
+    assert RunSettings().for_variant(None) == RunSettings()
+    assert v.promised(p) == ("always-ok",)

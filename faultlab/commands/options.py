@@ -53,12 +53,10 @@ def resolve(args: argparse.Namespace) -> tuple[Protocol, Any, Variant | None]:
 
 
 def run_settings(args: argparse.Namespace, variant: Variant | None = None) -> RunSettings:
-    kinds = parse_fault_kinds(args.faults)
-    if variant is not None and variant.faults is not None and args.faults == "all":
-        kinds = parse_fault_kinds(list(variant.faults))
-    plan = FaultPlan(kinds=kinds, swarm=not args.no_swarm, directed=not args.undirected,
+    plan = FaultPlan(kinds=parse_fault_kinds(args.faults), swarm=not args.no_swarm, directed=not args.undirected,
                      max_crashes=args.max_crashes)
-    return RunSettings(clients=args.clients, ops_per_client=args.ops, plan=plan, max_steps=args.max_steps)
+    settings = RunSettings(clients=args.clients, ops_per_client=args.ops, plan=plan, max_steps=args.max_steps)
+    return settings.for_variant(variant) if args.faults == "all" else settings
 
 
 def config_tag(config: Any) -> str:
