@@ -77,9 +77,9 @@ def test_lww_loses_writes_within_one_clock_tick():
     from faultlab.runtime import simulate
 
     config = DY.make_config(DY.variant("lww-skew").settings)
-    lost = [seed for seed in range(10)
-            if "no-lost-writes" in {c.checker for c in simulate(
-                DY, config, SeededChoices(seed), RunSettings(plan=FaultPlan(kinds=(), swarm=False))).violations}]
+    burst = RunSettings(plan=FaultPlan(kinds=(), swarm=False), think_times=(0.0,))  # clients never pause
+    lost = [seed for seed in range(20)
+            if "no-lost-writes" in {c.checker for c in simulate(DY, config, SeededChoices(seed), burst).violations}]
     assert lost, "expected a fault-free LWW run to lose a write stamped in the same tick"
 
 
