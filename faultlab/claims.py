@@ -44,8 +44,14 @@ class Claim:
     prove: Callable[[Any], list[Any]] | None = None
     measure: Callable[[int], Measurement] | None = None
     note: str = ""                 # how the sentence was turned into something checkable
+    # The verdict this suite has established and expects to keep computing (held, refuted, proved, measured).
+    # Not an input to the verdict: a run that computes anything else is flagged, so a search that stops finding
+    # a known counterexample, or a fix that makes a refuted claim hold, is seen.
+    expect: str | None = None
 
     def __attrs_post_init__(self) -> None:
+        if self.expect not in (None, "held", "refuted", "proved", "measured"):
+            raise ValueError(f"claim {self.text!r}: expect must be held, refuted, proved or measured")
         if self.method == "invariant" and (not self.variant or not self.invariants):
             raise ValueError(f"claim {self.text!r}: an invariant claim needs a variant and invariants")
         if self.method == "z3" and self.prove is None:
@@ -62,9 +68,14 @@ class ClaimResult:
     evidence: dict[str, Any]
     seconds: float
 
+    @property
+    def as_expected(self) -> bool:
+        return self.claim.expect is None or self.claim.expect == self.verdict
+
     def to_json(self) -> dict[str, Any]:
         return {"protocol": self.protocol, "section": self.claim.section, "claim": self.claim.text,
                 "method": self.claim.method, "variant": self.claim.variant, "verdict": self.verdict,
+                "expected": self.claim.expect,
                 "evidence": self.evidence, "note": self.claim.note, "seconds": round(self.seconds, 2)}
 
 

@@ -457,15 +457,15 @@ CLAIMS = (
           invariants=("consistent-read-after-write", "linearizable", "no-lost-writes"),
           note="consistent reads go to the leader, which confirms a majority still follows it (read index) before "
                "answering; judged as read-after-write and linearizability of writes plus consistent reads under "
-               "every fault kind, including leader failover"),
+               "every fault kind, including leader failover", expect="held"),
     Claim("1", "Eventually consistent by default (strong consistency costs 2Ã— read capacity)", "invariant",
           variant="default-read-as-strong", invariants=("default-read-after-write",),
           note="holding default reads to read-after-write is refuted, as the sentence says: a default read from a "
-               "follower misses an acknowledged write"),
+               "follower misses an acknowledged write", expect="refuted"),
     Claim("1", "Always available â€” writes succeed even during partial failures", "measure",
           measure=measure_write_availability,
           note="share of writes acknowledged with one zone's replica down for the whole run, each zone in turn; "
-               "not 100%: losing the leader's zone makes writes fail until failover"),
+               "not 100%: losing the leader's zone makes writes fail until failover", expect="measured"),
 )
 
 

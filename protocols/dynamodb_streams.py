@@ -412,17 +412,17 @@ INVARIANTS = (
 CLAIMS = (
     Claim("14", "**DynamoDB Streams** captures every INSERT/UPDATE/DELETE as an ordered stream of events",
           "invariant", variant="idempotent-versioned", invariants=("changes-captured",),
-          note="every acknowledged change has a record in the final stream, in real-time order per item"),
+          note="every acknowledged change has a record in the final stream, in real-time order per item", expect="held"),
     Claim("14", "Changes to the same item are processed in order", "invariant", variant="idempotent-versioned",
-          invariants=("per-key-order",), note="the handler's applied records per item have increasing seq"),
+          invariants=("per-key-order",), note="the handler's applied records per item have increasing seq", expect="held"),
     Claim("14", "Lambda functions consume the stream with exactly-once processing semantics", "invariant",
           variant="plain-handler", invariants=("exactly-once",),
           note="refuted: the poller crashes after the handler's increment and before the checkpoint; the batch is "
-               "retried and the aggregate counter double-counts. Exactly-once needs an idempotent handler."),
+               "retried and the aggregate counter double-counts. Exactly-once needs an idempotent handler.", expect="refuted"),
     Claim("14", "**Cache invalidation** | DynamoDB Stream â†’ Lambda â†’ delete from ElastiCache", "invariant",
           variant="delete-invalidation", invariants=("cache-consistent",),
           note="refuted: a reader that missed, read the old item and fills the cache after the invalidation "
-               "leaves it stale forever; versioned fills close the race"),
+               "leaves it stale forever; versioned fills close the race", expect="refuted"),
 )
 
 SPEC = Protocol(

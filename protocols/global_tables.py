@@ -184,11 +184,11 @@ CLAIMS = (
                 "last-writer-wins conflict resolution", "invariant", variant="lww-synced-clocks",
           invariants=("convergence",),
           note="after healing and settling, every region's final read of each key returns the same value; explored "
-               "without clock skew in the test and with it below: convergence holds either way"),
+               "without clock skew in the test and with it below: convergence holds either way", expect="held"),
     Claim("1", "**Removed vector clocks** â†’ replaced with last-writer-wins (simpler for most applications)",
           "invariant", variant="lww-skewed-clocks", invariants=("no-lost-writes",),
           note="refuted: with the regions' clocks apart, a write acknowledged later in real time loses to an older "
-               "one from the region whose clock runs ahead, and no client is told"),
+               "one from the region whose clock runs ahead, and no client is told", expect="refuted"),
 )
 
 SPEC = Protocol(

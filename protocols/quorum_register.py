@@ -243,10 +243,10 @@ SPEC = Protocol(
         Claim("1", "Sloppy quorum (N=3, W=2, R=2 typical)", "z3", variant="strict-quorum",
               prove=lambda cfg: prove_all(cfg.quorum_system(), [(1, 0, "read"), (1, 0, "write")]),
               note="the strict quorum underneath: with N=3, W=2, R=2 over 3 zones every read quorum meets every "
-                   "write quorum and a zone can be lost"),
+                   "write quorum and a zone can be lost", expect="proved"),
         Claim("1", "Sloppy quorum (N=3, W=2, R=2 typical)", "invariant", variant="strict-quorum",
               invariants=("read-after-write", "no-lost-writes", "linearizable"),
-              note="as a strict quorum with synced writes and read repair, under every fault kind"),
+              note="as a strict quorum with synced writes and read repair, under every fault kind", expect="held"),
     ),
     variants=(
         Variant("strict-quorum", {"n": 3, "r": 2, "w": 2}, "N=3, R=2, W=2, synced writes, read repair"),

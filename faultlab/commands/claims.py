@@ -2,7 +2,8 @@
 
 Every verdict is computed: ``proved``/``refuted`` by z3, ``held``/``refuted`` by exploration (a refutation comes
 with its shrunk trace and replay command), ``measured`` with the figure and unit. Writes ``reports/claims.md`` and
-``reports/claims.json``. Exit 0 (a refuted claim is a result, not an error), 2 if any claim is vacuous or unknown.
+``reports/claims.json``. Exit 0 when every claim computes its expected verdict (a refuted claim is a result, not an
+error), 1 when one computes another verdict than expected, 2 if any claim is vacuous or unknown.
 """
 
 from __future__ import annotations
@@ -52,11 +53,11 @@ def write_claims_report(results: list[ClaimResult], out: Path) -> list[Path]:
     json_path = out / "claims.json"
     json_path.write_text(json.dumps([r.to_json() for r in results], indent=2) + "\n", encoding="utf-8")
     lines = ["# Claims", "", "Sentences from the design document, each with the verdict faultlab computed.", "",
-             "| protocol | section | claim | method | verdict | evidence |", "|---|---|---|---|---|---|"]
+             "| protocol | section | claim | method | verdict | expected | evidence |", "|---|---|---|---|---|---|---|"]
     for r in results:
         text = r.claim.text.replace("|", "\\|")
         lines.append(f"| {r.protocol} | {r.claim.section} | {text} | {r.claim.method} | **{r.verdict}** | "
-                     f"{evidence_line(r).replace('|', '/')} |")
+                     f"{r.claim.expect or ''} | {evidence_line(r).replace('|', '/')} |")
     for r in results:
         if r.verdict == "measured" and r.evidence["table"]:
             rows = r.evidence["table"]
@@ -81,7 +82,10 @@ def run(args: argparse.Namespace) -> int:
                          indent=2))
     else:
         for r in results:
-            print(f"{r.protocol:18} §{r.claim.section:3} {r.verdict:9} {r.claim.text}")
+            flag = "" if r.as_expected else f"  [UNEXPECTED: expected {r.claim.expect}]"
+            print(f"{r.protocol:18} §{r.claim.section:3} {r.verdict:9} {r.claim.text}{flag}")
             print(f"{'':24}{evidence_line(r)}")
         print(f"{len(results)} claims; reports: {', '.join(str(p) for p in paths)}")
-    return 2 if any(r.verdict in ("vacuous", "unknown") for r in results) else 0
+    if any(r.verdict in ("vacuous", "unknown") for r in results):
+        return 2
+    return 1 if any(not r.as_expected for r in results) else 0

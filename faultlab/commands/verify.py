@@ -4,7 +4,8 @@ Prints a table (protocol, configuration, invariant, verdict, runs, time) and wri
 ``reports/verify.json``, plus a trace under ``reports/traces/`` for every refutation; then judges every claim and
 writes ``reports/claims.md`` and ``reports/claims.json``. Exit 0 when every row is as
 expected (good configurations hold or are proved, known-bad variants are refuted) and no claim is left vacuous or
-unknown, 1 otherwise. A refuted claim is a result, not a failure of the job.
+unknown and every claim computes the verdict it is expected to, 1 otherwise. A refuted claim is a result, not a
+failure of the job; a claim that stops being refuted (the search lost it) or starts being refuted is flagged.
 """
 
 from __future__ import annotations
@@ -91,12 +92,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nclaims ({len(claims)}):")
         for c in claims:
             print(f"  {c.protocol} §{c.claim.section} {c.verdict}: {c.claim.text}\n      {evidence_line(c)}")
-    undecided = [c for c in claims if c.verdict in ("vacuous", "unknown")]
+    undecided = [c for c in claims if c.verdict in ("vacuous", "unknown") or not c.as_expected]
     bad = [r for r in rows if not r.as_expected]
     print(f"{len(rows)} rows, {len(bad)} unexpected, {time.perf_counter() - start:.1f}s; "
           f"reports: {', '.join(str(p) for p in paths)}")
     for r in bad:
         print(f"UNEXPECTED: {r.protocol} {r.configuration} {r.check}: {r.verdict} (expected {r.expected}) {r.detail}")
     for c in undecided:
-        print(f"UNDECIDED CLAIM: {c.protocol} §{c.claim.section} {c.claim.text}: {c.verdict}")
+        expected = f" (expected {c.claim.expect})" if c.claim.expect else ""
+        print(f"UNEXPECTED CLAIM: {c.protocol} §{c.claim.section} {c.claim.text}: {c.verdict}{expected}")
     return 1 if bad or undecided else 0
