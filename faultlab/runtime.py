@@ -27,6 +27,7 @@ from faultlab import faults as F
 from faultlab.choices import ChoiceSource
 from faultlab.errors import ConfigError, FaultlabError
 from faultlab.history import History
+from faultlab.injector import FaultInjector
 from faultlab.network import Envelope, Network
 from faultlab.node import NodeContext, Storage
 from faultlab.protocol import Indeterminate, OperationFailed, Protocol
@@ -180,15 +181,11 @@ class Simulation:
         self.events: list[tuple] = []
         self.history = History()
         self.steps = 0
-        self.faults = 0
-        self.crashes = 0
         self.notes: collections.Counter[str] = collections.Counter()
         self.event_counts: collections.Counter[str] = collections.Counter()
         self.focus: str | None = None       # node that most recently acknowledged a client operation
         self.last_invoked: str | None = None
-        self.boost = 0
-        self.enabled: tuple[str, ...] = ()
-        self.rate = 0.0
+        self.injector = FaultInjector(self)
         self.truncated = False
         self._clients_done = 0
         self._final_done = False
@@ -223,7 +220,7 @@ class Simulation:
                 ops[(op.f, op.status)] += 1
         stats = {"steps": self.steps, "virtual_time": round(trio_time(self._clock), 6),
                  "events": dict(sorted(self.event_counts.items())), "notes": dict(sorted(self.notes.items())),
-                 "ops": ops, "enabled_faults": list(self.enabled), "fault_rate": self.rate,
+                 "ops": ops, "enabled_faults": list(self.injector.enabled), "fault_rate": self.injector.rate,
                  "truncated": self.truncated}
         return RunResult(self.protocol.name, self.config, self.settings, list(self.choices.record), self.events,
                          self.history, checks, stats, error)
@@ -234,7 +231,7 @@ class Simulation:
             self._root = root
             for n in self.node_ids:
                 self._start_node(n)
-            self._draw_swarm()
+            self.injector.draw_swarm()
             clients = [trio.CancelScope() for _ in range(self.settings.clients)]
             for i, scope in enumerate(clients):
                 root.start_soon(self._client, i, scope)
@@ -249,21 +246,6 @@ class Simulation:
             await self._drive(lambda: self._final_done, faults=False, budget=self.settings.max_steps)
             root.cancel_scope.cancel()
 
-    def _draw_swarm(self) -> None:
-        plan = self.settings.plan
-        kinds = [k for k in plan.kinds if k in self.protocol.faults]
-        if plan.swarm:
-            kinds = [k for k in kinds if self.choices.flip(0.5)]
-            self.rate = F.RATES[self.choices.choose(len(F.RATES))]
-        else:
-            self.rate = F.RATES[1]
-        enabled = list(kinds)
-        if "partition" in kinds:
-            enabled.append("heal")
-        if "crash" in kinds or "lose_unsynced" in kinds:
-            enabled.append("restart")
-        self.enabled = tuple(k for k in F.FAULT_KINDS if k in enabled)
-
     async def _drive(self, until: Callable[[], bool], *, faults: bool, budget: int | None = None) -> None:
         wait = trio.testing.wait_all_tasks_blocked
         limit = self.steps + (budget if budget is not None else self.settings.max_steps)
@@ -275,7 +257,7 @@ class Simulation:
             if self.steps >= limit:
                 self.truncated = True
                 return
-            if faults and self.enabled and self._maybe_fault():
+            if faults and self.injector.enabled and self.injector.maybe_inject():
                 continue
             env = network.oldest()
             if env is not None:
@@ -434,176 +416,8 @@ class Simulation:
         self._event(status, {"process": process, "f": f, "value": result})
         if status == "ok":
             self.focus = node
-            self.boost = 1
+            self.injector.after_ack()
         return status
-
-    # -- faults --------------------------------------------------------------------------------------------------
-    def _maybe_fault(self) -> bool:
-        rate = self.rate
-        if self.boost:
-            self.boost -= 1
-            if self.settings.plan.directed:
-                rate = max(rate, F.AFTER_ACK_RATE)
-        if self.faults >= self.settings.plan.max_faults or not self.choices.flip(rate):
-            return False
-        kind = self.enabled[self.choices.choose(len(self.enabled))]
-        applied = getattr(self, "_fault_" + kind)()
-        self.steps += 1
-        if applied:
-            self.faults += 1
-        return applied
-
-    def _targets(self, pool: list[str], *, prefer: list[str] = ()) -> list[str]:
-        """Candidate nodes, most interesting first when faults are directed, so choice 0 aims."""
-        pool = sorted(pool)
-        if not self.settings.plan.directed:
-            return pool
-        order = list(prefer)
-        if self.focus:
-            order.append(self.focus)
-        order += sorted(n for n, r in self.roles.items() if r == "leader")
-        if self.last_invoked:
-            order.append(self.last_invoked)
-        order += pool
-        seen: dict[str, None] = {}
-        for n in order:
-            if n in pool and n not in seen:
-                seen[n] = None
-        return list(seen)
-
-    def _pick_message(self) -> Envelope | None:
-        candidates = self.network.oldest_n(4)
-        if not candidates:
-            return None
-        return candidates[self.choices.choose(len(candidates))]
-
-    def _fault_drop(self) -> bool:
-        env = self._pick_message()
-        if env is None:
-            return False
-        self.network.pop(env)
-        self._event("drop", {"id": env.id, "src": env.src, "dst": env.dst})
-        return True
-
-    def _fault_duplicate(self) -> bool:
-        env = self._pick_message()
-        if env is None:
-            return False
-        copy = self.network.requeue_copy(env)
-        self._event("duplicate", {"id": env.id, "copy": copy.id, "src": env.src, "dst": env.dst})
-        return True
-
-    def _fault_delay(self) -> bool:
-        env = self._pick_message()
-        if env is None:
-            return False
-        d = F.DELAYS[self.choices.choose(len(F.DELAYS))]
-        # One message, or everything in flight to its destination (a slow node: a gray failure).
-        slow = self.choices.choose(2) == 1
-        held = [e for e in self.network.oldest_n(len(self.network)) if e.dst == env.dst] if slow else [env]
-        until = trio.current_time() + d
-        for e in held:
-            self.network.hold(e, until)
-        detail = {"id": env.id, "src": env.src, "dst": env.dst, "seconds": d}
-        if slow:
-            detail["slow_node"] = env.dst
-            detail["held"] = [e.id for e in held]
-        self._event("delay", detail)
-        return True
-
-    def _fault_partition(self) -> bool:
-        nodes = list(self.node_ids)
-        if len(nodes) < 2:
-            return False
-        shapes = [s for s in F.PARTITION_SHAPES if s != "zone" or len(set(self.zone_of.values())) > 1]
-        if len(nodes) < 3:
-            shapes = [s for s in shapes if s != "bridge"]
-        shape = shapes[self.choices.choose(len(shapes))]
-        order = self._targets(nodes)
-        bridge = None
-        if shape == "isolate":
-            t = order[self.choices.choose(len(order))]
-            sides = [[t], [n for n in nodes if n != t]]
-        elif shape == "split":
-            minority = order[: len(nodes) // 2]
-            r = self.choices.choose(len(nodes))
-            minority = (order[r:] + order[:r])[: len(nodes) // 2]
-            sides = [sorted(minority), [n for n in nodes if n not in minority]]
-        elif shape == "bridge":
-            bridge = order[self.choices.choose(len(order))]
-            rest = [n for n in order if n != bridge]
-            sides = [sorted(rest[0::2]), sorted(rest[1::2])]
-        else:
-            zones = sorted(set(self.zone_of.values()))
-            focus_zone = self.zone_of.get(order[0])
-            zones = ([focus_zone] if focus_zone in zones else []) + [z for z in zones if z != focus_zone]
-            z = zones[self.choices.choose(len(zones))]
-            sides = [[n for n in nodes if self.zone_of.get(n) == z], [n for n in nodes if self.zone_of.get(n) != z]]
-        detail = {"shape": shape, "sides": sides}
-        if bridge:
-            detail["bridge"] = bridge
-        if shape == "zone":
-            detail["zone"] = z
-        self.network.partition(sides, bridge, detail)
-        self._event("partition", detail)
-        return True
-
-    def _fault_heal(self) -> bool:
-        if not self.network.partitioned:
-            return False
-        self.network.heal()
-        self._event("heal", {})
-        return True
-
-    def _crash(self, kind: str, prefer: list[str]) -> bool:
-        live = [n for n in self.node_ids if n not in self.down]
-        if not live or self.crashes >= self.settings.plan.max_crashes:
-            return False
-        order = self._targets(live, prefer=prefer)
-        node = order[self.choices.choose(len(order))]
-        victims = [node]
-        detail: dict[str, Any] = {"node": node}
-        if kind == "lose_unsynced":
-            # Power fails for one machine, its whole zone, or the whole site: correlated loss is what makes
-            # "acknowledged before fsync" lose data, since every replica that acknowledged loses it at once.
-            scope = F.POWER_SCOPES[self.choices.choose(len(F.POWER_SCOPES))]
-            if scope == "zone" and self.zone_of.get(node) is not None:
-                victims = [n for n in live if self.zone_of.get(n) == self.zone_of[node]]
-            elif scope == "all":
-                victims = live
-            detail = {"node": node, "scope": scope, "nodes": victims,
-                      "lost_writes": sum(self.storages[n].lose_unsynced() for n in victims)}
-        self.crashes += 1
-        for n in victims:
-            self.down.add(n)
-            self.scopes[n].cancel()
-            self.contexts[n]._dead = True
-        self._event(kind, detail)
-        return True
-
-    def _fault_crash(self) -> bool:
-        return self._crash("crash", [])
-
-    def _fault_lose_unsynced(self) -> bool:
-        unsynced = [n for n in self.node_ids if self.storages[n].has_unsynced and n not in self.down]
-        return self._crash("lose_unsynced", unsynced)
-
-    def _fault_restart(self) -> bool:
-        if not self.down:
-            return False
-        down = sorted(self.down)
-        node = down[self.choices.choose(len(down))]
-        self._start_node(node)
-        self._event("restart", {"node": node})
-        return True
-
-    def _fault_skew(self) -> bool:
-        order = self._targets(list(self.node_ids), prefer=[self.last_invoked] if self.last_invoked else [])
-        node = order[self.choices.choose(len(order))]
-        offset = F.SKEWS[self.choices.choose(len(F.SKEWS))]
-        self.skew[node] = offset
-        self._event("skew", {"node": node, "offset": offset})
-        return True
 
 
 def trio_time(clock: trio.testing.MockClock | None) -> float:

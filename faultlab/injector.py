@@ -1,0 +1,230 @@
+"""Fault injection: the swarm draw at the start of a run, and at every step the decision to inject a fault.
+
+The :class:`FaultInjector` reads and changes the :class:`~faultlab.runtime.Simulation` it serves (its network, nodes
+and clocks) and takes every decision from the run's choice source. It aims: target lists put the most interesting
+node first (the one that just acknowledged, the leader, a node with unsynced writes), so that choice 0, the one
+shrinking moves toward, is the aimed fault. See :mod:`faultlab.faults` for the vocabulary and the rates.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from faultlab import faults as F
+from faultlab.network import Envelope
+
+if TYPE_CHECKING:
+    from faultlab.runtime import Simulation
+
+
+class FaultInjector:
+    """Draws which fault kinds a run enables and injects faults step by step, within the plan's budgets."""
+
+    def __init__(self, sim: Simulation):
+        self.sim = sim
+        self.enabled: tuple[str, ...] = ()
+        self.rate = 0.0
+        self.faults = 0
+        self.crashes = 0
+        self.boost = 0  # steps left at the raised rate after a client acknowledgement
+
+    def after_ack(self) -> None:
+        """A client operation was just acknowledged: aim the next step (crash right after the ack)."""
+        self.boost = 1
+
+    def draw_swarm(self) -> None:
+        sim = self.sim
+        plan = sim.settings.plan
+        kinds = [k for k in plan.kinds if k in sim.protocol.faults]
+        if plan.swarm:
+            kinds = [k for k in kinds if sim.choices.flip(0.5)]
+            self.rate = F.RATES[sim.choices.choose(len(F.RATES))]
+        else:
+            self.rate = F.RATES[1]
+        enabled = list(kinds)
+        if "partition" in kinds:
+            enabled.append("heal")
+        if "crash" in kinds or "lose_unsynced" in kinds:
+            enabled.append("restart")
+        self.enabled = tuple(k for k in F.FAULT_KINDS if k in enabled)
+
+    def maybe_inject(self) -> bool:
+        sim = self.sim
+        rate = self.rate
+        if self.boost:
+            self.boost -= 1
+            if sim.settings.plan.directed:
+                rate = max(rate, F.AFTER_ACK_RATE)
+        if self.faults >= sim.settings.plan.max_faults or not sim.choices.flip(rate):
+            return False
+        kind = self.enabled[sim.choices.choose(len(self.enabled))]
+        applied = getattr(self, "fault_" + kind)()
+        sim.steps += 1
+        if applied:
+            self.faults += 1
+        return applied
+
+    def _targets(self, pool: list[str], *, prefer: list[str] = ()) -> list[str]:
+        """Candidate nodes, most interesting first when faults are directed, so choice 0 aims."""
+        sim = self.sim
+        pool = sorted(pool)
+        if not sim.settings.plan.directed:
+            return pool
+        order = list(prefer)
+        if sim.focus:
+            order.append(sim.focus)
+        order += sorted(n for n, r in sim.roles.items() if r == "leader")
+        if sim.last_invoked:
+            order.append(sim.last_invoked)
+        order += pool
+        seen: dict[str, None] = {}
+        for n in order:
+            if n in pool and n not in seen:
+                seen[n] = None
+        return list(seen)
+
+    def _pick_message(self) -> Envelope | None:
+        sim = self.sim
+        candidates = sim.network.oldest_n(4)
+        if not candidates:
+            return None
+        return candidates[sim.choices.choose(len(candidates))]
+
+    def fault_drop(self) -> bool:
+        sim = self.sim
+        env = self._pick_message()
+        if env is None:
+            return False
+        sim.network.pop(env)
+        sim._event("drop", {"id": env.id, "src": env.src, "dst": env.dst})
+        return True
+
+    def fault_duplicate(self) -> bool:
+        sim = self.sim
+        env = self._pick_message()
+        if env is None:
+            return False
+        copy = sim.network.requeue_copy(env)
+        sim._event("duplicate", {"id": env.id, "copy": copy.id, "src": env.src, "dst": env.dst})
+        return True
+
+    def fault_delay(self) -> bool:
+        sim = self.sim
+        env = self._pick_message()
+        if env is None:
+            return False
+        d = F.DELAYS[sim.choices.choose(len(F.DELAYS))]
+        # One message, or everything in flight to its destination (a slow node: a gray failure).
+        slow = sim.choices.choose(2) == 1
+        held = [e for e in sim.network.oldest_n(len(sim.network)) if e.dst == env.dst] if slow else [env]
+        until = trio.current_time() + d
+        for e in held:
+            sim.network.hold(e, until)
+        detail = {"id": env.id, "src": env.src, "dst": env.dst, "seconds": d}
+        if slow:
+            detail["slow_node"] = env.dst
+            detail["held"] = [e.id for e in held]
+        sim._event("delay", detail)
+        return True
+
+    def fault_partition(self) -> bool:
+        sim = self.sim
+        nodes = list(sim.node_ids)
+        if len(nodes) < 2:
+            return False
+        shapes = [s for s in F.PARTITION_SHAPES if s != "zone" or len(set(sim.zone_of.values())) > 1]
+        if len(nodes) < 3:
+            shapes = [s for s in shapes if s != "bridge"]
+        shape = shapes[sim.choices.choose(len(shapes))]
+        order = self._targets(nodes)
+        bridge = None
+        if shape == "isolate":
+            t = order[sim.choices.choose(len(order))]
+            sides = [[t], [n for n in nodes if n != t]]
+        elif shape == "split":
+            minority = order[: len(nodes) // 2]
+            r = sim.choices.choose(len(nodes))
+            minority = (order[r:] + order[:r])[: len(nodes) // 2]
+            sides = [sorted(minority), [n for n in nodes if n not in minority]]
+        elif shape == "bridge":
+            bridge = order[sim.choices.choose(len(order))]
+            rest = [n for n in order if n != bridge]
+            sides = [sorted(rest[0::2]), sorted(rest[1::2])]
+        else:
+            zones = sorted(set(sim.zone_of.values()))
+            focus_zone = sim.zone_of.get(order[0])
+            zones = ([focus_zone] if focus_zone in zones else []) + [z for z in zones if z != focus_zone]
+            z = zones[sim.choices.choose(len(zones))]
+            sides = [[n for n in nodes if sim.zone_of.get(n) == z], [n for n in nodes if sim.zone_of.get(n) != z]]
+        detail = {"shape": shape, "sides": sides}
+        if bridge:
+            detail["bridge"] = bridge
+        if shape == "zone":
+            detail["zone"] = z
+        sim.network.partition(sides, bridge, detail)
+        sim._event("partition", detail)
+        return True
+
+    def fault_heal(self) -> bool:
+        sim = self.sim
+        if not sim.network.partitioned:
+            return False
+        sim.network.heal()
+        sim._event("heal", {})
+        return True
+
+    def _crash(self, kind: str, prefer: list[str]) -> bool:
+        sim = self.sim
+        live = [n for n in sim.node_ids if n not in sim.down]
+        if not live or self.crashes >= sim.settings.plan.max_crashes:
+            return False
+        order = self._targets(live, prefer=prefer)
+        node = order[sim.choices.choose(len(order))]
+        victims = [node]
+        detail: dict[str, Any] = {"node": node}
+        if kind == "lose_unsynced":
+            # Power fails for one machine, its whole zone, or the whole site: correlated loss is what makes
+            # "acknowledged before fsync" lose data, since every replica that acknowledged loses it at once.
+            scope = F.POWER_SCOPES[sim.choices.choose(len(F.POWER_SCOPES))]
+            if scope == "zone" and sim.zone_of.get(node) is not None:
+                victims = [n for n in live if sim.zone_of.get(n) == sim.zone_of[node]]
+            elif scope == "all":
+                victims = live
+            detail = {"node": node, "scope": scope, "nodes": victims,
+                      "lost_writes": sum(sim.storages[n].lose_unsynced() for n in victims)}
+        self.crashes += 1
+        for n in victims:
+            sim.down.add(n)
+            sim.scopes[n].cancel()
+            sim.contexts[n]._dead = True
+        sim._event(kind, detail)
+        return True
+
+    def fault_crash(self) -> bool:
+        return self._crash("crash", [])
+
+    def fault_lose_unsynced(self) -> bool:
+        sim = self.sim
+        unsynced = [n for n in sim.node_ids if sim.storages[n].has_unsynced and n not in sim.down]
+        return self._crash("lose_unsynced", unsynced)
+
+    def fault_restart(self) -> bool:
+        sim = self.sim
+        if not sim.down:
+            return False
+        down = sorted(sim.down)
+        node = down[sim.choices.choose(len(down))]
+        sim._start_node(node)
+        sim._event("restart", {"node": node})
+        return True
+
+    def fault_skew(self) -> bool:
+        sim = self.sim
+        order = self._targets(list(sim.node_ids), prefer=[sim.last_invoked] if sim.last_invoked else [])
+        node = order[sim.choices.choose(len(order))]
+        offset = F.SKEWS[sim.choices.choose(len(F.SKEWS))]
+        sim.skew[node] = offset
+        sim._event("skew", {"node": node, "offset": offset})
+        return True
