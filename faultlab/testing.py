@@ -17,8 +17,8 @@ from hypothesis import settings as hyp_settings
 
 from faultlab.explore import Exploration, explore
 from faultlab.protocol import Protocol
+from faultlab.report.run import save_run
 from faultlab.runtime import RunSettings
-from faultlab.trace import write_trace
 
 TRACE_DIR = Path(os.environ.get("FAULTLAB_TRACE_DIR", "reports/traces"))
 _SESSION_SEED = random.SystemRandom().randrange(2**31)
@@ -32,8 +32,8 @@ def session_seed() -> int:
 def _write(exp: Exploration, tag: str) -> Path:
     assert exp.failure is not None
     path = TRACE_DIR / f"{exp.protocol.name}-{tag}-seed{exp.seed}.json"
-    return write_trace(exp.failure, path, {"engine": "hypothesis", "seed": exp.seed, "examples": exp.examples,
-                                           "found_after": exp.found_after, "variant": tag})
+    return save_run(exp.failure, path, {"engine": "hypothesis", "seed": exp.seed, "examples": exp.examples,
+                                        "found_after": exp.found_after, "variant": tag})
 
 
 def _config(protocol: Protocol, variant: str | None, overrides: dict[str, Any] | None):

@@ -22,7 +22,7 @@ from faultlab.commands.options import (
 )
 from faultlab.explore import Exploration, explore
 from faultlab.profiles import get_profile
-from faultlab.trace import write_trace
+from faultlab.report.run import save_run
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,7 +47,7 @@ def save_failure(exp: Exploration, out: Path, variant: str | None) -> Path:
     path = out / trace_name(exp.protocol.name, variant, exp.config, exp.seed)
     source = {"engine": "hypothesis", "seed": exp.seed, "examples": exp.examples, "found_after": exp.found_after,
               "variant": variant}
-    return write_trace(exp.failure, path, source)
+    return save_run(exp.failure, path, source)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         for c in exp.failure.violations:
             print(f"  {c.checker}: violated\n    {c.explanation}")
         print(f"  trace:  {path}")
+        print(f"  timeline: {path.with_suffix('.html')}")
         print(f"  replay: faultlab replay {path}")
     elif exp.verdict == "vacuous":
         print("  (exit 2: a run where nothing happened is not a pass; raise --examples or --ops, or check --faults)",

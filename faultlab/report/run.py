@@ -1,0 +1,25 @@
+"""What a failing run leaves behind: its trace (to replay) and its timeline page (to look at), side by side.
+
+``x.json`` is the trace; ``x.html`` draws the history with the first violated invariant's witness marked, so a
+person can open the counterexample in a browser before replaying it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from faultlab.report.timeline import write_timeline
+from faultlab.runtime import RunResult
+from faultlab.trace import write_trace
+
+
+def save_run(result: RunResult, path: Path, source: dict[str, Any] | None = None) -> Path:
+    """Write the trace at ``path`` and its timeline at ``path`` with ``.html``; returns the trace path."""
+    trace = write_trace(result, path, source)
+    violated = result.violations[0] if result.violations else None
+    title = f"{result.protocol}: " + (f"{violated.checker} violated" if violated else result.verdict)
+    if result.error:
+        title += f" (the protocol raised {result.error})"
+    write_timeline(result.history, violated, trace.with_suffix(".html"), title=title)
+    return trace
