@@ -36,6 +36,7 @@ def test_check_bad_configuration_exits_1_writes_trace_and_replays(capsys, tmp_pa
     assert code == 1, out
     (trace,) = tmp_path.glob("*.json")
     assert f"faultlab replay {trace}" in out
+    assert "lane" in trace.with_suffix(".html").read_text()  # the timeline page beside the trace
     code, out, _ = run(capsys, "replay", str(trace))
     assert code == 1
     assert "verdict violated" in out and "deliver" in out
