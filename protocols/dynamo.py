@@ -9,18 +9,27 @@ within a timeout is replaced by the next node of the extended list, which stores
 stand-ins) and merge the first R answers. Versioning (:mod:`protocols.dynamo_versions`): with ``vclock`` a write
 first reads R replicas and carries the merged clock, so concurrent writes become siblings that a read returns as a
 list for the client to reconcile; with ``lww`` a write is stamped with the coordinator's clock ``ctx.now()`` and
-the largest stamp wins. A periodic anti-entropy push of each key to its preferred replicas (a stand-in for the
-paper's Merkle-tree sync: it ships a key only while the peer's acknowledged state differs) makes replicas converge.
-Every replica syncs a write to disk before acknowledging it.
+the largest stamp wins. Anti-entropy (:mod:`protocols.dynamo_merkle`): every period each pair of replicas compares
+Merkle trees over the keys both replicate, top-down over messages, descending only into subtrees whose hashes
+differ, then swaps the entries of the differing leaves (``anti_entropy_repair``). Membership
+(:mod:`protocols.dynamo_gossip`, on unless ``gossip=false``): each node gossips its view of heartbeats and
+incarnations to a random peer every period and believes a node failed when its heartbeat has not advanced for
+``FAIL_AFTER`` (``member_failed``, ``member_recovered``); a sloppy coordinator skips preferred replicas it believes
+failed, handing their writes to stand-ins at once instead of after a timeout, and tries stand-ins believed up
+first. Every replica syncs a write to disk before acknowledging it.
 
 Claims and what the suite finds. Strict quorum with R + W > N and vector clocks holds read-after-write, no lost
 acknowledged writes and convergence under drops, duplicates, delays, partitions, crashes, power loss and skew.
 Sloppy quorums do not intersect: a write acknowledged by stand-ins on one side of a partition is missed by a read
 quorum on the other, so "Sloppy quorum (N=3, W=2, R=2 typical)" does not give read-after-write (refuted, variant
 ``sloppy-vclock``), though no acknowledged write is lost once hints are handed off. Last-writer-wins silently drops
-a later write stamped by a clock that runs behind: ``lww-skew`` loses acknowledged writes. Not claimed:
-availability of the coordinator a client picked (a crashed coordinator answers nothing), and membership changes
-(the ring is fixed for a run; its data movement is measured, not simulated).
+a later write stamped by a clock that runs behind: ``lww-skew`` loses acknowledged writes. Measured: Merkle
+comparison finds one differing key among N with about 2 log2 N hash comparisons (full comparison: N); any one
+crashed node is detected by every live node, and gossip spreads a join, a leave or a failure in about log2 N
+rounds. Not claimed: availability of the coordinator a client picked (a crashed coordinator answers nothing),
+agreement on membership (views may differ for a while; they are used only to skip nodes, never for safety), and
+joins and leaves during a run (the ring is fixed for a run; joins and leaves are simulated in the gossip
+measurement and the ring's data movement is measured, not run).
 """
 
 from __future__ import annotations
@@ -33,6 +42,8 @@ from faultlab.errors import ConfigError
 from faultlab.protocol import Indeterminate, Invariant, OperationFailed, Protocol, Variant, Witness
 from invariants.durability import check_no_lost_writes
 from invariants.session import check_read_after_write
+from protocols.dynamo_gossip import Gossip, GossipReply, Membership
+from protocols.dynamo_merkle import MerkleDiff, MerkleTree
 from protocols.dynamo_ring import measure_movement, node_names, ring_of
 from protocols.dynamo_siblings import check_sibling_convergence, resolve_siblings
 from protocols.dynamo_versions import Version, client_value, context_of, merge
@@ -40,7 +51,11 @@ from protocols.dynamo_versions import Version, client_value, context_of, merge
 KEYS = ("a", "b", "c")    # the workload's keys: few, so that concurrent writes to one key are common
 REPLICA_TIMEOUT = 0.8     # how long a coordinator waits for replicas before it treats the missing ones as down
 HANDOFF_PERIOD = 2.0      # seconds between attempts to hand hints back to their intended replicas
-ANTI_ENTROPY_PERIOD = 3.0  # seconds between anti-entropy pushes
+ANTI_ENTROPY_PERIOD = 3.0  # seconds between Merkle-tree comparisons with each peer
+MERKLE_DEPTH = 3          # levels below the root of each anti-entropy tree: 8 leaves, ample for the workload's keys
+GOSSIP_PERIOD = 2.0       # seconds between a node's gossip exchanges (and heartbeat bumps)
+SUSPECT_AFTER = 6.0       # seconds without a newer heartbeat before a node is suspect
+FAIL_AFTER = 10.0         # ... and before it is believed failed (coordinators skip it)
 COUNTER = ("counter",)    # storage key of this node's write counter (the second half of every dot it makes)
 
 
@@ -95,13 +110,25 @@ class HandoffAck:
 
 
 @attrs.frozen
-class Sync:
-    entries: tuple[tuple[str, tuple[Version, ...]], ...]  # (key, versions): the sender's state of keys both hold
+class TreeQuery:
+    level: int                 # of the Merkle tree over the keys the sender and receiver both replicate
+    indices: tuple[int, ...]   # nodes of that level whose hashes the sender wants
 
 
 @attrs.frozen
-class SyncAck:
-    entries: tuple[tuple[str, tuple[Version, ...]], ...]  # the receiver's state of those keys after merging
+class TreeHashes:
+    hashes: tuple[bytes, ...]
+
+
+@attrs.frozen
+class LeafSync:
+    leaves: tuple[int, ...]    # the leaves that differ
+    entries: tuple[tuple[str, tuple[Version, ...]], ...]  # the sender's (key, versions) in those leaves
+
+
+@attrs.frozen
+class LeafSyncAck:
+    entries: tuple[tuple[str, tuple[Version, ...]], ...]  # the receiver's state of those leaves after merging
 
 
 # -- configuration ---------------------------------------------------------------------------------------------------
@@ -116,6 +143,8 @@ class DynamoConfig:
                                                                "quorum over the top-N preferred replicas only"})
     conflict: str = attrs.field(default="vclock", metadata={"help": "vclock (siblings) or lww (last writer wins "
                                                                     "on the coordinator's clock)"})
+    gossip: bool = attrs.field(default=True, metadata={"help": "gossip membership: a sloppy coordinator skips nodes "
+                                                               "its view believes failed; false: it tries every node"})
 
     def __attrs_post_init__(self) -> None:
         if not 1 <= self.nodes <= 16:
@@ -145,11 +174,15 @@ class DynamoNode:
     def __init__(self, ctx):
         self.ctx = ctx
         self.cfg: DynamoConfig = ctx.config
-        self.synced: dict[tuple[str, str], tuple[Version, ...]] = {}  # (peer, key) -> state the peer acknowledged
+        self.members = Membership(ctx.id, ctx.incarnation, ctx.nodes, ctx.now(), suspect_after=SUSPECT_AFTER,
+                                  fail_after=FAIL_AFTER)
+        self.noted_failed: set[str] = set()  # members this incarnation noted as failed, so a note marks a change
 
     async def run(self) -> None:
         self.ctx.spawn(self._handoff_loop)
         self.ctx.spawn(self._anti_entropy_loop)
+        if self.cfg.gossip:
+            self.ctx.spawn(self._gossip_loop)
         while True:
             env = await self.ctx.recv()
             msg = env.msg
@@ -162,10 +195,15 @@ class DynamoNode:
                 for key, versions in msg.entries:
                     self._store(key, versions, None)
                 self.ctx.reply(env, HandoffAck(tuple(k for k, _ in msg.entries)))
-            elif isinstance(msg, Sync):
+            elif isinstance(msg, TreeQuery):
+                self.ctx.reply(env, TreeHashes(self._tree(env.src).hashes(msg.level, msg.indices)))
+            elif isinstance(msg, LeafSync):
                 for key, versions in msg.entries:
-                    self._store(key, versions, None)
-                self.ctx.reply(env, SyncAck(tuple((k, self._data(k)) for k, _ in msg.entries)))
+                    self._store(key, versions, None, repaired_by=env.src)
+                self.ctx.reply(env, LeafSyncAck(self._leaf_entries(env.src, msg.leaves)))
+            elif isinstance(msg, Gossip):
+                self.members.merge(msg.view, self.ctx.now())
+                self.ctx.reply(env, GossipReply(self.members.view()))
             elif isinstance(msg, ClientPut):
                 # A duplicated request must not run twice: re-run later, it would read the newer writes and
                 # supersede them with this old value. Written values are unique, so (key, value) names the request.
@@ -189,7 +227,7 @@ class DynamoNode:
         held = [v for intended, k, versions in self._hints() if k == key for v in versions]
         return merge(self.cfg.conflict, [*self._data(key), *held])
 
-    def _store(self, key: str, versions: tuple[Version, ...], hint: str | None) -> None:
+    def _store(self, key: str, versions: tuple[Version, ...], hint: str | None, repaired_by: str | None = None) -> None:
         slot = ("data", key) if hint is None else ("hint", hint, key)
         before = self.ctx.storage.get(slot, ())
         after = merge(self.cfg.conflict, [*before, *versions])
@@ -197,6 +235,8 @@ class DynamoNode:
             return
         self.ctx.storage[slot] = after
         self.ctx.storage.sync()  # durable before the acknowledgement that follows
+        if repaired_by is not None:
+            self.ctx.note("anti_entropy_repair", key=key, peer=repaired_by)
         if hint is not None:
             self.ctx.note("hinted_write", key=key, intended=hint)
         elif len(after) > 1 and len(after) > len(before):
@@ -218,32 +258,82 @@ class DynamoNode:
                 self.ctx.storage.sync()
                 self.ctx.note("handoff", to=intended, keys=[k for k, _ in entries])
 
+    # -- anti-entropy (protocols.dynamo_merkle) ------------------------------------------------------------------
+    def _shared(self, peer: str) -> dict[str, tuple[Version, ...]]:
+        """This replica's state of the keys whose N preferred replicas include both it and ``peer``."""
+        pair = {self.ctx.id, peer}
+        return {slot[1]: versions for slot, versions in sorted(self.ctx.storage.items())
+                if slot[0] == "data" and versions and pair <= set(self.cfg.walk(slot[1])[: self.cfg.n])}
+
+    def _tree(self, peer: str) -> MerkleTree:
+        return MerkleTree.of(self._shared(peer), MERKLE_DEPTH)
+
+    def _leaf_entries(self, peer: str, leaves: tuple[int, ...]) -> tuple[tuple[str, tuple[Version, ...]], ...]:
+        shared = self._shared(peer)
+        return tuple((k, shared[k]) for k in MerkleTree.of(shared, MERKLE_DEPTH).keys_in(leaves))
+
     async def _anti_entropy_loop(self) -> None:
+        # Each pair syncs both ways in one exchange, so only its smaller node starts it: half the messages.
         while True:
             await trio.sleep(ANTI_ENTROPY_PERIOD)
-            outgoing: dict[str, list[tuple[str, tuple[Version, ...]]]] = {}
-            for slot, versions in sorted(self.ctx.storage.items()):
-                if slot[0] != "data" or not versions:
-                    continue
-                key = slot[1]
-                for peer in self.cfg.walk(key)[: self.cfg.n]:
-                    if peer != self.ctx.id and self.synced.get((peer, key)) != versions:
-                        outgoing.setdefault(peer, []).append((key, versions))
-            if not outgoing:
-                continue
-            replies = await self.ctx.gather({p: Sync(tuple(e)) for p, e in outgoing.items()}, need=len(outgoing),
-                                            timeout=REPLICA_TIMEOUT)
-            for peer, reply in sorted(replies.items()):
-                for key, versions in reply.entries:
-                    self.synced[(peer, key)] = versions
+            for peer in self.ctx.peers:
+                if peer > self.ctx.id and peer not in self._believed_failed():
+                    await self._sync_with(peer)
+
+    async def _sync_with(self, peer: str) -> None:
+        """Compare trees with ``peer`` top-down, then swap the entries of the leaves that differ."""
+        diff = MerkleDiff(self._tree(peer))
+        while (query := diff.query()) is not None:
+            reply = await self.ctx.call(peer, TreeQuery(*query), timeout=REPLICA_TIMEOUT)
+            if reply is None:
+                return  # unreachable: the next period tries again
+            diff.answer(reply.hashes)
+        if not diff.differing_leaves:
+            return
+        leaves = diff.differing_leaves
+        reply = await self.ctx.call(peer, LeafSync(leaves, self._leaf_entries(peer, leaves)), timeout=REPLICA_TIMEOUT)
+        if reply is not None:
+            for key, versions in reply.entries:
+                self._store(key, versions, None, repaired_by=peer)
+
+    # -- membership (protocols.dynamo_gossip) ---------------------------------------------------------------------
+    def _believed_failed(self) -> frozenset[str]:
+        return self.members.failed(self.ctx.now()) if self.cfg.gossip else frozenset()
+
+    async def _gossip_loop(self) -> None:
+        while True:
+            await trio.sleep(GOSSIP_PERIOD)
+            now = self.ctx.now()
+            self.members.tick(now)
+            failed = self.members.failed(now)
+            for member in sorted(failed - self.noted_failed):
+                self.ctx.note("member_failed", member=member)
+            for member in sorted(self.noted_failed - failed):
+                self.ctx.note("member_recovered", member=member)
+            self.noted_failed = set(failed)
+            targets = self.members.gossip_targets()
+            peer = targets[self.ctx.choose(len(targets))]
+            reply = await self.ctx.call(peer, Gossip(self.members.view()), timeout=REPLICA_TIMEOUT)
+            if reply is not None:
+                self.members.merge(reply.view, self.ctx.now())
 
     # -- coordination --------------------------------------------------------------------------------------------
+    def _extended(self, key: str) -> tuple[list[str], list[str], list[str]]:
+        """The key's preferred replicas split into (believed up, believed failed), and its stand-ins in the order a
+        sloppy coordinator tries them: the ones believed up first, then the rest as a last resort."""
+        walk, down = self.cfg.walk(key), self._believed_failed() - {self.ctx.id}
+        preferred = walk[: self.cfg.n]
+        stand_ins = walk[self.cfg.n:]
+        return ([p for p in preferred if p not in down], [p for p in preferred if p in down],
+                [s for s in stand_ins if s not in down] + [s for s in stand_ins if s in down])
+
     async def _fetch(self, key: str) -> tuple[Version, ...] | None:
         """Merge the answers of R replicas (sloppy: stand-ins fill in for silent preferred ones); None if fewer."""
         walk, cfg = self.cfg.walk(key), self.cfg
-        replies = await self.ctx.gather(walk[: cfg.n], Get(key), need=cfg.r, timeout=REPLICA_TIMEOUT)
-        if len(replies) < cfg.r and cfg.sloppy and walk[cfg.n:]:
-            more = await self.ctx.gather(walk[cfg.n:], Get(key), need=cfg.r - len(replies), timeout=REPLICA_TIMEOUT)
+        up, _, stand_ins = self._extended(key) if cfg.sloppy else (list(walk[: cfg.n]), [], [])
+        replies = await self.ctx.gather(up, Get(key), need=cfg.r, timeout=REPLICA_TIMEOUT)
+        if len(replies) < cfg.r and cfg.sloppy and stand_ins:
+            more = await self.ctx.gather(stand_ins, Get(key), need=cfg.r - len(replies), timeout=REPLICA_TIMEOUT)
             replies.update(more)
         if len(replies) < cfg.r:
             return None
@@ -252,13 +342,13 @@ class DynamoNode:
     async def _replicate(self, key: str, version: Version) -> int:
         """Send the write to the N preferred replicas (sloppy: stand-ins for silent ones); returns the acks."""
         walk, cfg = self.cfg.walk(key), self.cfg
-        preferred = walk[: cfg.n]
-        acks = await self.ctx.gather(preferred, Put(key, (version,), None), need=cfg.n if cfg.sloppy else cfg.w,
-                                     timeout=REPLICA_TIMEOUT)
         if not cfg.sloppy:
+            acks = await self.ctx.gather(walk[: cfg.n], Put(key, (version,), None), need=cfg.w,
+                                         timeout=REPLICA_TIMEOUT)
             return len(acks)
-        missing = [p for p in preferred if p not in acks]
-        stand_ins = list(walk[cfg.n:])
+        up, down, stand_ins = self._extended(key)
+        acks = await self.ctx.gather(up, Put(key, (version,), None), need=len(up), timeout=REPLICA_TIMEOUT)
+        missing = down + [p for p in up if p not in acks]  # believed failed: a stand-in holds the write at once
         total = len(acks)
         while missing and stand_ins:
             batch = dict(zip(stand_ins, missing, strict=False))  # stand-in -> the preferred replica it holds for
@@ -337,6 +427,24 @@ def _measure_availability(seed: int):
     return measure_availability(seed)
 
 
+def _measure_merkle(seed: int):
+    from protocols.dynamo_merkle import measure_comparisons
+
+    return measure_comparisons(seed)
+
+
+def _measure_detection(seed: int):
+    from protocols.dynamo_gossip import measure_detection_everywhere
+
+    return measure_detection_everywhere(seed)
+
+
+def _measure_gossip(seed: int):
+    from protocols.dynamo_gossip import measure_gossip_rounds
+
+    return measure_gossip_rounds(seed)
+
+
 SECTION = "1"
 SLOPPY_TEXT = "Sloppy quorum (N=3, W=2, R=2 typical)"
 
@@ -365,6 +473,8 @@ SPEC = Protocol(
                 "sloppy only: a stand-in stored a write for an unreachable preferred replica"),
         Witness("hint handed off", lambda run: not run.config.sloppy or run.note_count("handoff") > 0,
                 "sloppy only: a stand-in delivered a hint back to its intended replica"),
+        Witness("anti-entropy repaired a replica", lambda run: run.note_count("anti_entropy_repair") > 0,
+                "a Merkle comparison found a differing leaf and the exchange changed a replica"),
         Witness("siblings created", lambda run: run.config.conflict != "vclock" or run.note_count("siblings") > 0,
                 "vclock only: concurrent writes were kept side by side on a replica"),
     ),
@@ -399,5 +509,21 @@ SPEC = Protocol(
         Claim(SECTION, "last-writer-wins for simplicity", "invariant", variant="lww-skew",
               invariants=("no-lost-writes",),
               note="under clock skew a later write with a lower timestamp is dropped: expected refuted"),
+        Claim(SECTION, "Merkle trees identify differences with O(log N) comparisons", "measure",
+              measure=_measure_merkle,
+              note="pure computation on the Merkle code the anti-entropy runs (dynamo_merkle): hashes compared to "
+                   "find 1 (and 8) differing keys among N = 2^6..2^14, tree depth log2 N; figure = comparisons / "
+                   "log2 N for one key, flat if O(log N); full data comparison is N"),
+        Claim(SECTION, "Merkle trees for replica synchronization", "invariant", variant="strict-vclock",
+              invariants=("convergence", "no-lost-writes"),
+              note="with Merkle anti-entropy the final reads of every key agree after healing; the exploration is "
+                   "vacuous unless some run repaired a replica through it (witness)"),
+        Claim(SECTION, "Decentralized â€” no single point of failure", "measure", measure=_measure_detection,
+              note="row 'Failure detection', 'Why' column; seeded round-based runs of the gossip code the nodes "
+                   "run (dynamo_gossip): crash each of 8 nodes in turn, the first contact of joiners included; "
+                   "figure = fraction of (crashed, live observer) pairs where the observer marked it failed"),
+        Claim(SECTION, "Gossip protocol", "measure", measure=_measure_gossip,
+              note="seeded round-based runs of the same gossip code for N = 4..64: rounds until every node knows "
+                   "of a join, a leave and (beyond the timeout) a crash; figure = join rounds / log2 N"),
     ),
 )
