@@ -189,8 +189,15 @@ class _Search:
         forcible = required if self.heuristics else [0] * n
         bit = [1 << i for i in range(n)]
         trans: list[dict[int, int]] = [{} for _ in range(n)]
-        shifted: list[int] = []  # state id << n: the state's part of a cache key
-        transition = self.transition
+        shifted = [0]  # state id << n: the state's part of a cache key
+        # The model's inputs, read once: a transition not yet known calls the model and interns the new state inline
+        # (a method call per step costs as much as the rest of the step).
+        step = self.model.step
+        fs = [op.f for op in self.ops]
+        inputs = [op.input for op in self.ops]
+        outputs = self.outputs
+        states = self.states
+        state_ids = self.state_ids
         stuck = self.stuck
         cache: Any = set() if self.memoize else _NoCache()
         calls: list[tuple[int, int, int, int]] = []  # (call node, state before, linearized before, forced)
@@ -211,11 +218,19 @@ class _Search:
             if op >= 0:
                 ps = prev_same[op]
                 if ps < 0 or linearized & bit[ps]:
-                    ns = trans[op].get(state, -2)
+                    to = trans[op]
+                    ns = to.get(state, -2)
                     if ns == -2:
-                        ns = trans[op][state] = transition(op, state)
-                        while len(shifted) < len(self.states):
-                            shifted.append(len(shifted) << n)
+                        legal, new = step(states[state], fs[op], inputs[op], outputs[op])
+                        if legal:
+                            ns = state_ids.get(new, -1)
+                            if ns < 0:
+                                ns = state_ids[new] = len(states)
+                                states.append(new)
+                                shifted.append(ns << n)
+                        else:
+                            ns = -1
+                        to[state] = ns
                     if ns >= 0:
                         new_linearized = linearized | bit[op]
                         key = new_linearized | shifted[ns]
