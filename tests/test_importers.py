@@ -136,3 +136,51 @@ def test_missing_file_and_unknown_format(tmp_path):
 def test_empty_files_in_any_format_are_empty_histories(tmp_path):
     for fmt in FORMATS:
         assert len(load_history(_write(tmp_path, "empty", "\n  \n"), fmt)) == 0
+
+
+def _read_maps_plainly(text: str) -> list:
+    """The maps as the whole-file ``edn_format`` path reads them, bypassing the shape path."""
+    from faultlab.importers import edn
+
+    saved = edn._read_maps_by_shape
+    edn._read_maps_by_shape = lambda text: None
+    try:
+        return edn.read_maps(text, "history")
+    finally:
+        edn._read_maps_by_shape = saved
+
+
+@pytest.mark.parametrize("text", [
+    '{:process 6, :type :invoke, :f :append, :key "0", :value "x 6 0 y"}\n{:process -6, :type :ok, :value nil}',
+    '{:s "a \\"quoted\\" \\\\ string, with {braces} and 12", :n +3, :m -0, :v [1 "2" [3 :k4]], :f 1.5, :r 1/2}',
+    '{:sym a-1, :kw :x2, :big 12345678901234567890, :list (1 2), :nested {:a "b"}, :t true, :nil nil}',
+])
+def test_reading_by_shape_gives_what_parsing_each_map_gives(text):
+    from faultlab.importers.edn import _read_maps_by_shape
+
+    assert _read_maps_by_shape(text) == _read_maps_plainly(text)
+
+
+@pytest.mark.parametrize("text", [
+    '{:c \\", :s "x"}',  # a character literal: a quote outside a string
+    '{:s "x"} ; a comment "y"',
+    '{:t #inst "2020-01-01T00:00:00Z"}',
+    '{:set #{"b" "a"}}',
+    '{"k" 1}',  # a literal as a map key
+    '{:a 1\n :b 2}',  # a map that spans lines
+    '{:s "faultlab-edn-hole-0"}',
+])
+def test_lines_the_shape_path_cannot_vouch_for_take_the_plain_path(text):
+    from faultlab.importers.edn import _read_maps_by_shape
+
+    assert _read_maps_by_shape(text) is None
+
+
+@needs_data
+def test_porcupine_kv_files_read_by_shape_as_by_parsing_each_map():
+    from faultlab.importers.edn import _read_maps_by_shape
+
+    for path in sorted((PORCUPINE / "kv").glob("*.txt")):
+        text = path.read_text()
+        by_shape = _read_maps_by_shape(text)
+        assert by_shape is not None and by_shape == _read_maps_plainly(text), path.name

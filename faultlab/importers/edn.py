@@ -1,12 +1,20 @@
 """EDN reading shared by the Jepsen and porcupine-kv importers, using the ``edn_format`` library.
 
-The whole file is parsed in one call (parsing line by line is five times slower), then each map is given the line
-it came from for error messages. Only when the file does not parse is it read again line by line, to name the line.
+A file of one map per line is read by shape: each line's string and integer literals are cut out, leaving its shape
+(``{:process _, :type :invoke, :f :append, :key _, :value _}``); ``edn_format`` parses every distinct shape once and
+every distinct literal once, in two batched calls, and each line is rebuilt from its shape and its literals. A
+porcupine kv file has a dozen shapes, so this reads it about five times faster than parsing every map. It gives the
+same values as parsing each map, because an EDN map's value is made of its elements' values and a string or
+integer literal reads the same on its own. Any line the cutting cannot vouch for (a character literal, a comment,
+a tag, a discard, a map that spans lines) sends the whole file to the plain path: one ``edn_format`` call over all
+of it (parsing line by line is five times slower), each map then given the line it came from. Only when the file
+does not parse is it read again line by line, to name the line.
 """
 
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,8 +45,18 @@ def _key(k: Any) -> str:
     return k if isinstance(k, str) else str(k)
 
 
+# A string literal (escapes included) or a whole integer token: the parts of a line cut out of its shape.
+_LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![\w.+\-*!?$%&=<>:#/\'])[-+]?\d+(?![\w.#/:])')
+# What a shape may still contain for the cutting to be trusted: no quote, backslash, comment, tag or discard.
+_SHAPE_CHARS = re.compile(r"[{}\[\]() \t,:\w\-.+*!?$%&=<>/]*")
+_HOLE = "faultlab-edn-hole-"  # a symbol name that stands for a cut-out literal; a file containing it takes the plain path
+
+
 def read_maps(text: str, source: str) -> list[tuple[int, dict]]:
     """The maps in ``text`` (one per line, or one vector of them), each with its 1-based line number."""
+    by_shape = _read_maps_by_shape(text)
+    if by_shape is not None:
+        return by_shape
     stripped = text.strip()
     is_vector = stripped.startswith("[")
     try:
@@ -56,6 +74,72 @@ def read_maps(text: str, source: str) -> list[tuple[int, dict]]:
                                      f"got {edn_format.dumps(item)[:60]!r}")
         maps.append((line, plain(item)))
     return maps
+
+
+def _read_maps_by_shape(text: str) -> list[tuple[int, dict]] | None:
+    """One map per line, read shape by shape (see the module docstring); None when the file is not that simple."""
+    if _HOLE in text:
+        return None
+    lines, shapes, literals = [], {}, {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        if line[0] != "{" or line[-1] != "}":
+            return None
+        cut: list[str] = []
+
+        def hole(m: re.Match, cut: list[str] = cut) -> str:
+            cut.append(m.group())
+            return f" {_HOLE}{len(cut) - 1} "
+
+        shape = _LITERAL.sub(hole, line)
+        if not _SHAPE_CHARS.fullmatch(shape):
+            return None
+        shapes.setdefault(shape, len(shapes))
+        for literal in cut:
+            literals.setdefault(literal, len(literals))
+        lines.append((number, shape, cut))
+    if not lines:
+        return None
+    try:
+        parsed_shapes = edn_format.loads("[" + "\n".join(shapes) + "]")
+        parsed_literals = edn_format.loads("[" + "\n".join(literals) + "]") if literals else []
+    except Exception:  # let the plain path parse it and name the line
+        return None
+    if len(parsed_shapes) != len(shapes) or len(parsed_literals) != len(literals):
+        return None
+    templates = []
+    for parsed in parsed_shapes:
+        if not isinstance(parsed, Mapping):
+            return None
+        templates.append(plain(parsed))
+    values = [plain(v) for v in parsed_literals]
+    maps = []
+    for number, shape, cut in lines:
+        filled = _fill(templates[shapes[shape]], [values[literals[c]] for c in cut])
+        if filled is None:
+            return None
+        maps.append((number, filled))
+    return maps
+
+
+def _fill(template: Any, values: list) -> Any:
+    """``template`` with each hole symbol replaced by its value; None if a hole is not where a value can be."""
+    if isinstance(template, str):
+        if template.startswith(_HOLE):
+            return values[int(template[len(_HOLE):])]
+        return template
+    if isinstance(template, dict):
+        filled = {}
+        for k, v in template.items():
+            if k.startswith(_HOLE):  # a literal used as a map key: plain() made it a string key; keep the plain path
+                return None
+            filled[k] = _fill(v, values)
+        return filled
+    if isinstance(template, list):
+        return [_fill(v, values) for v in template]
+    return template
 
 
 def _raise_at_line(text: str, source: str, error: Exception) -> None:
