@@ -126,19 +126,13 @@ class _Violation(Exception):
         self.result = result
 
 
-def _fails(result: RunResult, invariants: tuple[str, ...] | None) -> bool:
-    if invariants is None:
-        return result.verdict == "violated"
-    return any(c.checker in invariants for c in result.violations)
-
-
 def explore(protocol: Protocol, config: Any, *, examples: int = 150, seed: int = 0,
             settings: RunSettings | None = None, shrink: bool = True, invariants: tuple[str, ...] | None = None,
             on_run: Callable[[int], None] | None = None) -> Exploration:
     """Explore up to ``examples`` schedules with Hypothesis; stop at and shrink the first violation.
 
-    ``invariants`` limits what counts as a failure (by checker name), so that shrinking keeps the violation a
-    known-bad variant is about instead of drifting to another one.
+    ``invariants`` names what is judged (default: the protocol's default set), so that shrinking keeps the
+    violation a known-bad variant is about instead of drifting to another one.
     """
     settings = settings or RunSettings()
     exp = Exploration(protocol, config, settings, seed, examples, Coverage())
@@ -151,13 +145,13 @@ def explore(protocol: Protocol, config: Any, *, examples: int = 150, seed: int =
     @hyp_seed(seed)
     @given(st.data())
     def search(data):
-        result = simulate(protocol, config, HypothesisChoices(data), settings)
+        result = simulate(protocol, config, HypothesisChoices(data), settings, invariants)
         state["runs"] += 1
         if exp.found_after is None:
             exp.coverage.add(result, protocol)
             if on_run is not None:
                 on_run(state["runs"])
-        if _fails(result, invariants):
+        if result.verdict == "violated":
             if exp.found_after is None:
                 exp.found_after = state["runs"]
             raise _Violation(result)
@@ -182,9 +176,9 @@ def explore_seeded(protocol: Protocol, config: Any, *, examples: int, seed: int 
     exp = Exploration(protocol, config, settings, seed, examples, Coverage())
     start = time.perf_counter()
     for i in range(examples):
-        result = simulate(protocol, config, SeededChoices(seed * 1_000_003 + i), settings)
+        result = simulate(protocol, config, SeededChoices(seed * 1_000_003 + i), settings, invariants)
         exp.coverage.add(result, protocol)
-        if _fails(result, invariants):
+        if result.verdict == "violated":
             exp.failure, exp.found_after = result, i + 1
             break
     exp.runs_total = exp.coverage.runs

@@ -31,6 +31,9 @@ class Invariant:
     name: str
     check: Callable[[History, Any], Any]
     description: str = ""
+    # False for a property no configuration promises, kept to judge a claim or a variant that names it (default
+    # reads held to read-after-write): it is checked only when asked for by name.
+    by_default: bool = True
 
 
 @attrs.frozen
@@ -65,7 +68,7 @@ class Variant:
             return (self.expect_violation,)
         if self.invariants is not None:
             return tuple(self.invariants)
-        return tuple(i.name for i in protocol.invariants)
+        return protocol.default_invariants()
 
 
 ClientFn = Callable[[Any, str, Any], Awaitable[Any]]
@@ -137,6 +140,17 @@ class Protocol:
                 if name not in names:
                     raise ConfigError(f"{self.name}: variant {v.name!r} names invariant {name!r}, which the protocol "
                                       f"does not have; its invariants are: {', '.join(sorted(names))}")
+
+    def default_invariants(self) -> tuple[str, ...]:
+        return tuple(i.name for i in self.invariants if i.by_default)
+
+    def judged(self, names: Sequence[str] | None) -> tuple[str, ...]:
+        """The invariants a run judges: ``names`` (validated) or the protocol's default set."""
+        if names is None:
+            return self.default_invariants()
+        for name in names:
+            self.invariant(name)
+        return tuple(names)
 
     def invariant(self, name: str) -> Invariant:
         for inv in self.invariants:

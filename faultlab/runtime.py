@@ -84,6 +84,7 @@ class RunResult:
     checks: list[Any]
     stats: dict[str, Any]
     error: str | None = None
+    judged: tuple[str, ...] = ()
 
     @property
     def violations(self) -> list[Any]:
@@ -160,8 +161,10 @@ def _deterministic_trio(seed: int) -> None:
 class Simulation:
     """One run of ``protocol`` under ``config`` and ``settings``, every decision taken from ``choices``."""
 
-    def __init__(self, protocol: Protocol, config: Any, settings: RunSettings, choices: ChoiceSource):
+    def __init__(self, protocol: Protocol, config: Any, settings: RunSettings, choices: ChoiceSource,
+                 invariants: tuple[str, ...] | None = None):
         self.protocol = protocol
+        self.judged = protocol.judged(invariants)
         self.config = config
         self.settings = settings
         self.choices = choices
@@ -213,7 +216,8 @@ class Simulation:
             error = _describe_error(group)
         except Exception as e:  # an exception in protocol code is a finding, replayable like any other
             error = _describe_error(e)
-        checks = [] if error else [inv.check(self.history, self.config) for inv in self.protocol.invariants]
+        checks = [] if error else [inv.check(self.history, self.config) for inv in self.protocol.invariants
+                                   if inv.name in self.judged]
         ops: collections.Counter[tuple[str, str]] = collections.Counter()
         for op in self.history.operations():
             if op.phase == "main":
@@ -223,7 +227,7 @@ class Simulation:
                  "ops": ops, "enabled_faults": list(self.injector.enabled), "fault_rate": self.injector.rate,
                  "truncated": self.truncated}
         return RunResult(self.protocol.name, self.config, self.settings, list(self.choices.record), self.events,
-                         self.history, checks, stats, error)
+                         self.history, checks, stats, error, self.judged)
 
     # -- phases --------------------------------------------------------------------------------------------------
     async def _main(self) -> None:
@@ -438,6 +442,8 @@ def _describe_error(e: BaseException) -> str:
     return f"{type(leaf).__name__}: {leaf}{where}"
 
 
-def simulate(protocol: Protocol, config: Any, choices: ChoiceSource, settings: RunSettings | None = None) -> RunResult:
-    """Run ``protocol`` once; the convenience entry point for tests and the explorer."""
-    return Simulation(protocol, config, settings or RunSettings(), choices).run()
+def simulate(protocol: Protocol, config: Any, choices: ChoiceSource, settings: RunSettings | None = None,
+             invariants: tuple[str, ...] | None = None) -> RunResult:
+    """Run ``protocol`` once, judging ``invariants`` (default: the protocol's default set); the entry point for
+    tests and the explorer."""
+    return Simulation(protocol, config, settings or RunSettings(), choices, invariants).run()

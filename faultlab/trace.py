@@ -84,6 +84,7 @@ def trace_document(result: RunResult, source: dict[str, Any] | None = None) -> d
         "source": source or {},
         "verdict": result.verdict,
         "error": result.error,
+        "invariants": list(result.judged),
         "checks": [c.to_json() for c in result.checks],
         "stats": stats,
         "choices": result.choices,
@@ -193,7 +194,10 @@ def replay(trace: Trace, protocol: Protocol) -> RunResult:
         raise TraceFileError(f"{trace.path}: bad \"settings\": {e}") from None
     choices = ReplayChoices(doc["choices"])
     try:
-        result = simulate(protocol, config, choices, settings)
+        judged = doc.get("invariants")
+        if judged is not None and not (isinstance(judged, list) and all(isinstance(n, str) for n in judged)):
+            raise TraceFileError(f"{trace.path}: \"invariants\" must be a list of invariant names")
+        result = simulate(protocol, config, choices, settings, tuple(judged) if judged is not None else None)
     except ChoicesExhausted as e:
         raise _divergence(trace, str(e)) from None
     recorded = doc["events"]

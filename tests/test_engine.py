@@ -233,3 +233,16 @@ def test_variant_faults_and_promises_apply_everywhere():
     assert RunSettings().for_variant(v).plan.kinds == ("partition",)
     assert RunSettings().for_variant(None) == RunSettings()
     assert v.promised(p) == ("always-ok",)
+
+
+def test_an_invariant_no_configuration_promises_is_judged_only_when_named():
+    always_broken = Invariant("strong-default-reads", lambda h, cfg: CheckResult.violation("strong-default-reads", "x"),
+                              by_default=False)
+    p = ping_protocol(invariants=(Invariant("always-ok", lambda h, cfg: CheckResult.holds("always-ok")),
+                                  always_broken))
+    settings = fault_free(clients=1, ops_per_client=1)
+    assert simulate(p, PingConfig(), SeededChoices(0), settings).verdict == "ok"
+    named = simulate(p, PingConfig(), SeededChoices(0), settings, invariants=("strong-default-reads",))
+    assert named.verdict == "violated" and named.judged == ("strong-default-reads",)
+    with pytest.raises(ConfigError, match="has no invariant 'nope'"):
+        simulate(p, PingConfig(), SeededChoices(0), settings, invariants=("nope",))
