@@ -107,7 +107,7 @@ def judge(protocol: Any, claim: Claim, *, examples: int, seed: int, traces: Any)
     evidence: dict[str, Any] = {"runs": exp.coverage.runs, "faults_in_runs": faults,
                                 "invariants": list(claim.invariants)}
     if exp.failure is not None:
-        from faultlab.commands.check import save_failure
+        from faultlab.report.run import save_failure
 
         path = save_failure(exp, traces, claim.variant)
         evidence.update(found_after=exp.found_after, trace=str(path), replay=f"faultlab replay {path}",

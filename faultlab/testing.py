@@ -17,7 +17,7 @@ from hypothesis import settings as hyp_settings
 
 from faultlab.explore import Exploration, explore
 from faultlab.protocol import Protocol
-from faultlab.report.run import save_run
+from faultlab.report.run import save_failure
 from faultlab.runtime import RunSettings
 
 TRACE_DIR = Path(os.environ.get("FAULTLAB_TRACE_DIR", "reports/traces"))
@@ -29,11 +29,8 @@ def session_seed() -> int:
     return 0 if hyp_settings.default.derandomize else _SESSION_SEED
 
 
-def _write(exp: Exploration, tag: str) -> Path:
-    assert exp.failure is not None
-    path = TRACE_DIR / f"{exp.protocol.name}-{tag}-seed{exp.seed}.json"
-    return save_run(exp.failure, path, {"engine": "hypothesis", "seed": exp.seed, "examples": exp.examples,
-                                        "found_after": exp.found_after, "variant": tag})
+def _write(exp: Exploration, tag: str | None) -> Path:
+    return save_failure(exp, TRACE_DIR, tag)
 
 
 def _config(protocol: Protocol, variant: str | None, overrides: dict[str, Any] | None):
@@ -56,7 +53,7 @@ def assert_holds(protocol: Protocol, *, variant: str | None = None, overrides: d
     exp = explore(protocol, _config(protocol, variant, overrides), examples=examples, seed=seed, settings=settings,
                   invariants=v.promised(protocol) if v else None)
     if exp.failure is not None:
-        path = _write(exp, variant or "custom")
+        path = _write(exp, variant)
         names = ", ".join(c.checker for c in exp.failure.violations) or exp.failure.error
         details = "\n".join(f"  {c.checker}: {c.explanation}" for c in exp.failure.violations)
         raise AssertionError(f"{protocol.name} {variant or ''}: {names} violated after {exp.found_after} runs "

@@ -16,7 +16,9 @@ from typing import Any
 import attrs
 
 from faultlab.explore import explore
+from faultlab.proofs import proofs_for
 from faultlab.protocol import Protocol, config_to_json
+from faultlab.report.run import save_failure
 from faultlab.runtime import RunSettings
 
 
@@ -49,9 +51,6 @@ class Row:
 def verify_protocol(protocol: Protocol, *, examples: int, seed: int, traces: Path,
                     settings: RunSettings | None = None,
                     progress: Callable[[str], None] = lambda label: None) -> list[Row]:
-    from faultlab.commands.check import save_failure
-    from faultlab.commands.prove import proofs_for
-
     rows: list[Row] = []
     settings = settings or RunSettings()
     for variant in protocol.variants:

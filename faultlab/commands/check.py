@@ -15,14 +15,13 @@ from pathlib import Path
 from faultlab.commands.options import (
     add_engine_arguments,
     add_protocol_arguments,
-    config_tag,
     describe_config,
     resolve,
     run_settings,
 )
-from faultlab.explore import Exploration, explore
+from faultlab.explore import explore
 from faultlab.profiles import get_profile
-from faultlab.report.run import save_run
+from faultlab.report.run import save_failure
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,18 +35,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     add_engine_arguments(p)
     p.set_defaults(run=run)
-
-
-def trace_name(protocol_name: str, variant: str | None, config, seed: int) -> str:
-    return f"{protocol_name}-{variant or 'custom'}-{config_tag(config)}-seed{seed}.json"
-
-
-def save_failure(exp: Exploration, out: Path, variant: str | None) -> Path:
-    assert exp.failure is not None
-    path = out / trace_name(exp.protocol.name, variant, exp.config, exp.seed)
-    source = {"engine": "hypothesis", "seed": exp.seed, "examples": exp.examples, "found_after": exp.found_after,
-              "variant": variant}
-    return save_run(exp.failure, path, source)
 
 
 def run(args: argparse.Namespace) -> int:

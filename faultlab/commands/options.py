@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from typing import Any
 
@@ -57,12 +56,6 @@ def run_settings(args: argparse.Namespace, variant: Variant | None = None) -> Ru
                      max_crashes=args.max_crashes)
     settings = RunSettings(clients=args.clients, ops_per_client=args.ops, plan=plan, max_steps=args.max_steps)
     return settings.for_variant(variant) if args.faults == "all" else settings
-
-
-def config_tag(config: Any) -> str:
-    """A short stable name for a configuration, for file names."""
-    text = json.dumps(config_to_json(config), sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
 def describe_config(protocol: Protocol, config: Any) -> str:
