@@ -200,6 +200,7 @@ class _Search:
         state_ids = self.state_ids
         stuck = self.stuck
         cache: Any = set() if self.memoize else _NoCache()
+        changes = [0] * n
         calls: list[tuple[int, int, int, int]] = []  # (call node, state before, linearized before, forced)
         linearized = 0
         state = 0
@@ -255,6 +256,26 @@ class _Search:
                                 nxt[p] = q
                                 prv[q] = p
                             node = nxt[0]
+                            # Look ahead among the calls now open (those before the first return) for a required op
+                            # already known to be legal here without changing the state, and take it first: it is
+                            # forced (see above), so its siblings are never tried. Sound because the only ops that
+                            # must precede an open call are ones whose return comes before it, and those are all
+                            # linearized already. Only cached transitions are looked at (a model call per open op
+                            # per new state costs more than it saves on kv); ``changes`` skips ops seen to change it.
+                            n2 = node
+                            while True:
+                                o2 = node_op[n2]
+                                if o2 < 0:
+                                    break
+                                if forcible[o2] and not changes[o2]:
+                                    t2 = trans[o2]
+                                    ns2 = t2.get(state, -2)
+                                    if ns2 == state:
+                                        node = n2
+                                        break
+                                    if ns2 >= 0:
+                                        changes[o2] = 1
+                                n2 = nxt[n2]
                             continue
                         if forced:  # that configuration was explored and failed, so this one fails: backtrack
                             node = 0
