@@ -42,20 +42,15 @@ from faultlab.errors import ConfigError
 from faultlab.protocol import Indeterminate, Invariant, OperationFailed, Protocol, Variant, Witness
 from invariants.durability import check_no_lost_writes
 from invariants.session import check_read_after_write
-from protocols.dynamo_gossip import Gossip, GossipReply, Membership
-from protocols.dynamo_merkle import MerkleDiff, MerkleTree
+from protocols.dynamo_antientropy import LeafSync, MerkleAntiEntropy, TreeQuery
+from protocols.dynamo_gossip import Gossip
+from protocols.dynamo_membership import REPLICA_TIMEOUT, RingMembership, Transfer
 from protocols.dynamo_ring import measure_movement, node_names, ring_of
 from protocols.dynamo_siblings import check_sibling_convergence, resolve_siblings
 from protocols.dynamo_versions import Version, client_value, context_of, merge
 
 KEYS = ("a", "b", "c")    # the workload's keys: few, so that concurrent writes to one key are common
-REPLICA_TIMEOUT = 0.8     # how long a coordinator waits for replicas before it treats the missing ones as down
 HANDOFF_PERIOD = 2.0      # seconds between attempts to hand hints back to their intended replicas
-ANTI_ENTROPY_PERIOD = 3.0  # seconds between Merkle-tree comparisons with each peer
-MERKLE_DEPTH = 3          # levels below the root of each anti-entropy tree: 8 leaves, ample for the workload's keys
-GOSSIP_PERIOD = 2.0       # seconds between a node's gossip exchanges (and heartbeat bumps)
-SUSPECT_AFTER = 6.0       # seconds without a newer heartbeat before a node is suspect
-FAIL_AFTER = 10.0         # ... and before it is believed failed (coordinators skip it)
 COUNTER = ("counter",)    # storage key of this node's write counter (the second half of every dot it makes)
 
 
@@ -109,32 +104,10 @@ class HandoffAck:
     keys: tuple[str, ...]
 
 
-@attrs.frozen
-class TreeQuery:
-    level: int                 # of the Merkle tree over the keys the sender and receiver both replicate
-    indices: tuple[int, ...]   # nodes of that level whose hashes the sender wants
-
-
-@attrs.frozen
-class TreeHashes:
-    hashes: tuple[bytes, ...]
-
-
-@attrs.frozen
-class LeafSync:
-    leaves: tuple[int, ...]    # the leaves that differ
-    entries: tuple[tuple[str, tuple[Version, ...]], ...]  # the sender's (key, versions) in those leaves
-
-
-@attrs.frozen
-class LeafSyncAck:
-    entries: tuple[tuple[str, tuple[Version, ...]], ...]  # the receiver's state of those leaves after merging
-
-
 # -- configuration ---------------------------------------------------------------------------------------------------
 @attrs.frozen
 class DynamoConfig:
-    nodes: int = attrs.field(default=5, metadata={"help": "cluster size (nodes n1..nK on the ring)"})
+    nodes: int = attrs.field(default=5, metadata={"help": "cluster size (nodes n1..nK on the ring at the start)"})
     n: int = attrs.field(default=3, metadata={"help": "replicas per key (length of the preference list used)"})
     r: int = attrs.field(default=2, metadata={"help": "read quorum: replies a read waits for"})
     w: int = attrs.field(default=2, metadata={"help": "write quorum: acknowledgements a write waits for"})
@@ -145,6 +118,10 @@ class DynamoConfig:
                                                                     "on the coordinator's clock)"})
     gossip: bool = attrs.field(default=True, metadata={"help": "gossip membership: a sloppy coordinator skips nodes "
                                                                "its view believes failed; false: it tries every node"})
+    churn: bool = attrs.field(default=False, metadata={"help": "nodes join and leave during the run: `spares` more "
+                                                               "nodes join, the last `leaves` initial members leave"})
+    spares: int = attrs.field(default=1, metadata={"help": "with churn: nodes outside the ring that join it"})
+    leaves: int = attrs.field(default=1, metadata={"help": "with churn: initial members that leave gracefully"})
 
     def __attrs_post_init__(self) -> None:
         if not 1 <= self.nodes <= 16:
@@ -158,52 +135,73 @@ class DynamoConfig:
             raise ConfigError(f"dynamo: vnodes={self.vnodes} must be at least 1")
         if self.conflict not in ("vclock", "lww"):
             raise ConfigError(f"dynamo: conflict={self.conflict!r} must be vclock or lww, e.g. --set conflict=lww")
+        if self.churn:
+            if not self.gossip:
+                raise ConfigError("dynamo: churn=true announces joins and leaves through gossip; set gossip=true")
+            if self.sloppy:
+                raise ConfigError("dynamo: churn=true is implemented for strict quorums only (hints for a node that "
+                                  "left are not re-targeted); set sloppy=false")
+            if self.spares < 0 or self.nodes + self.spares > 16:
+                raise ConfigError(f"dynamo: spares={self.spares} must be >= 0 with nodes + spares <= 16")
+            if not 0 <= self.leaves <= self.nodes - self.n:
+                raise ConfigError(f"dynamo: leaves={self.leaves} must be between 0 and nodes - n = "
+                                  f"{self.nodes - self.n}, so that N={self.n} replicas remain")
 
     def node_ids(self) -> tuple[str, ...]:
+        """Every node the engine runs: the initial members, then (with churn) the spares."""
+        return node_names(self.nodes + (self.spares if self.churn else 0))
+
+    def members(self) -> tuple[str, ...]:
+        """The ring at the start of a run."""
         return node_names(self.nodes)
 
+    def leavers(self) -> tuple[str, ...]:
+        return self.members()[self.nodes - self.leaves:] if self.churn else ()
+
     def walk(self, key: str) -> tuple[str, ...]:
-        """The key's extended preference list: the top N are preferred, the rest are stand-ins in order."""
-        return ring_of(self.node_ids(), self.vnodes).walk(key)
+        """The key's extended preference list on the initial ring: the top N are preferred, the rest stand-ins."""
+        return ring_of(self.members(), self.vnodes).walk(key)
 
 
 # -- the node --------------------------------------------------------------------------------------------------------
-class DynamoNode:
-    """A storage node: replica for the keys whose preference lists name it, stand-in for others, coordinator."""
+class DynamoNode(RingMembership, MerkleAntiEntropy):
+    """A storage node: replica for the keys whose preference lists name it, stand-in for others, coordinator.
+
+    Membership, routing and churn come from :class:`protocols.dynamo_membership.RingMembership`, anti-entropy from
+    :class:`protocols.dynamo_antientropy.MerkleAntiEntropy`; this class is the replica and the coordinator.
+    """
 
     def __init__(self, ctx):
         self.ctx = ctx
         self.cfg: DynamoConfig = ctx.config
-        self.members = Membership(ctx.id, ctx.incarnation, ctx.nodes, ctx.now(), suspect_after=SUSPECT_AFTER,
-                                  fail_after=FAIL_AFTER)
-        self.noted_failed: set[str] = set()  # members this incarnation noted as failed, so a note marks a change
+        self._init_membership()
 
     async def run(self) -> None:
         self.ctx.spawn(self._handoff_loop)
         self.ctx.spawn(self._anti_entropy_loop)
-        if self.cfg.gossip:
-            self.ctx.spawn(self._gossip_loop)
+        self._start_membership()
         while True:
             env = await self.ctx.recv()
             msg = env.msg
             if isinstance(msg, Put):
-                self._store(msg.key, msg.versions, msg.hint)
-                self.ctx.reply(env, PutAck(msg.key))
+                if msg.hint is not None or self._serves(env, msg.key):
+                    self._store(msg.key, msg.versions, msg.hint)
+                    self.ctx.reply(env, PutAck(msg.key))
             elif isinstance(msg, Get):
-                self.ctx.reply(env, GetReply(self._served(msg.key)))
+                if self._serves(env, msg.key):
+                    self.ctx.reply(env, GetReply(self._served(msg.key)))
             elif isinstance(msg, Handoff):
                 for key, versions in msg.entries:
                     self._store(key, versions, None)
                 self.ctx.reply(env, HandoffAck(tuple(k for k, _ in msg.entries)))
-            elif isinstance(msg, TreeQuery):
-                self.ctx.reply(env, TreeHashes(self._tree(env.src).hashes(msg.level, msg.indices)))
-            elif isinstance(msg, LeafSync):
-                for key, versions in msg.entries:
-                    self._store(key, versions, None, repaired_by=env.src)
-                self.ctx.reply(env, LeafSyncAck(self._leaf_entries(env.src, msg.leaves)))
+            elif isinstance(msg, (TreeQuery, LeafSync)):
+                self._handle_anti_entropy(env)
             elif isinstance(msg, Gossip):
-                self.members.merge(msg.view, self.ctx.now())
-                self.ctx.reply(env, GossipReply(self.members.view()))
+                self._handle_gossip(env)
+            elif isinstance(msg, Transfer):
+                self._handle_transfer(env)
+            elif not self.active:
+                self.ctx.reply(env, ClientReply("fail"))  # not a ring member: it coordinates nothing
             elif isinstance(msg, ClientPut):
                 # A duplicated request must not run twice: re-run later, it would read the newer writes and
                 # supersede them with this old value. Written values are unique, so (key, value) names the request.
@@ -216,6 +214,14 @@ class DynamoNode:
                 self.ctx.spawn(self._read, env)
 
     # -- replica state -------------------------------------------------------------------------------------------
+    def _serves(self, env, key: str) -> bool:
+        """Whether this replica answers for ``key``: with churn, only for keys it owns in its own view (the
+        coordinator's view may be stale), so no write is acknowledged by a node that handed the key on."""
+        if self._owns(key):
+            return True
+        self.ctx.note("stale_route_refused", key=key, coordinator=env.src)
+        return False
+
     def _data(self, key: str) -> tuple[Version, ...]:
         return self.ctx.storage.get(("data", key), ())
 
@@ -242,7 +248,7 @@ class DynamoNode:
         elif len(after) > 1 and len(after) > len(before):
             self.ctx.note("siblings", key=key, values=[v.value for v in after])
 
-    # -- periodic tasks ------------------------------------------------------------------------------------------
+    # -- hinted handoff --------------------------------------------------------------------------------------------
     async def _handoff_loop(self) -> None:
         while True:
             await trio.sleep(HANDOFF_PERIOD)
@@ -258,70 +264,11 @@ class DynamoNode:
                 self.ctx.storage.sync()
                 self.ctx.note("handoff", to=intended, keys=[k for k, _ in entries])
 
-    # -- anti-entropy (protocols.dynamo_merkle) ------------------------------------------------------------------
-    def _shared(self, peer: str) -> dict[str, tuple[Version, ...]]:
-        """This replica's state of the keys whose N preferred replicas include both it and ``peer``."""
-        pair = {self.ctx.id, peer}
-        return {slot[1]: versions for slot, versions in sorted(self.ctx.storage.items())
-                if slot[0] == "data" and versions and pair <= set(self.cfg.walk(slot[1])[: self.cfg.n])}
-
-    def _tree(self, peer: str) -> MerkleTree:
-        return MerkleTree.of(self._shared(peer), MERKLE_DEPTH)
-
-    def _leaf_entries(self, peer: str, leaves: tuple[int, ...]) -> tuple[tuple[str, tuple[Version, ...]], ...]:
-        shared = self._shared(peer)
-        return tuple((k, shared[k]) for k in MerkleTree.of(shared, MERKLE_DEPTH).keys_in(leaves))
-
-    async def _anti_entropy_loop(self) -> None:
-        # Each pair syncs both ways in one exchange, so only its smaller node starts it: half the messages.
-        while True:
-            await trio.sleep(ANTI_ENTROPY_PERIOD)
-            for peer in self.ctx.peers:
-                if peer > self.ctx.id and peer not in self._believed_failed():
-                    await self._sync_with(peer)
-
-    async def _sync_with(self, peer: str) -> None:
-        """Compare trees with ``peer`` top-down, then swap the entries of the leaves that differ."""
-        diff = MerkleDiff(self._tree(peer))
-        while (query := diff.query()) is not None:
-            reply = await self.ctx.call(peer, TreeQuery(*query), timeout=REPLICA_TIMEOUT)
-            if reply is None:
-                return  # unreachable: the next period tries again
-            diff.answer(reply.hashes)
-        if not diff.differing_leaves:
-            return
-        leaves = diff.differing_leaves
-        reply = await self.ctx.call(peer, LeafSync(leaves, self._leaf_entries(peer, leaves)), timeout=REPLICA_TIMEOUT)
-        if reply is not None:
-            for key, versions in reply.entries:
-                self._store(key, versions, None, repaired_by=peer)
-
-    # -- membership (protocols.dynamo_gossip) ---------------------------------------------------------------------
-    def _believed_failed(self) -> frozenset[str]:
-        return self.members.failed(self.ctx.now()) if self.cfg.gossip else frozenset()
-
-    async def _gossip_loop(self) -> None:
-        while True:
-            await trio.sleep(GOSSIP_PERIOD)
-            now = self.ctx.now()
-            self.members.tick(now)
-            failed = self.members.failed(now)
-            for member in sorted(failed - self.noted_failed):
-                self.ctx.note("member_failed", member=member)
-            for member in sorted(self.noted_failed - failed):
-                self.ctx.note("member_recovered", member=member)
-            self.noted_failed = set(failed)
-            targets = self.members.gossip_targets()
-            peer = targets[self.ctx.choose(len(targets))]
-            reply = await self.ctx.call(peer, Gossip(self.members.view()), timeout=REPLICA_TIMEOUT)
-            if reply is not None:
-                self.members.merge(reply.view, self.ctx.now())
-
     # -- coordination --------------------------------------------------------------------------------------------
     def _extended(self, key: str) -> tuple[list[str], list[str], list[str]]:
         """The key's preferred replicas split into (believed up, believed failed), and its stand-ins in the order a
         sloppy coordinator tries them: the ones believed up first, then the rest as a last resort."""
-        walk, down = self.cfg.walk(key), self._believed_failed() - {self.ctx.id}
+        walk, down = self.walk(key), self._believed_failed() - {self.ctx.id}
         preferred = walk[: self.cfg.n]
         stand_ins = walk[self.cfg.n:]
         return ([p for p in preferred if p not in down], [p for p in preferred if p in down],
@@ -329,7 +276,7 @@ class DynamoNode:
 
     async def _fetch(self, key: str) -> tuple[Version, ...] | None:
         """Merge the answers of R replicas (sloppy: stand-ins fill in for silent preferred ones); None if fewer."""
-        walk, cfg = self.cfg.walk(key), self.cfg
+        walk, cfg = self.walk(key), self.cfg
         up, _, stand_ins = self._extended(key) if cfg.sloppy else (list(walk[: cfg.n]), [], [])
         replies = await self.ctx.gather(up, Get(key), need=cfg.r, timeout=REPLICA_TIMEOUT)
         if len(replies) < cfg.r and cfg.sloppy and stand_ins:
@@ -341,7 +288,7 @@ class DynamoNode:
 
     async def _replicate(self, key: str, version: Version) -> int:
         """Send the write to the N preferred replicas (sloppy: stand-ins for silent ones); returns the acks."""
-        walk, cfg = self.cfg.walk(key), self.cfg
+        walk, cfg = self.walk(key), self.cfg
         if not cfg.sloppy:
             acks = await self.ctx.gather(walk[: cfg.n], Put(key, (version,), None), need=cfg.w,
                                          timeout=REPLICA_TIMEOUT)

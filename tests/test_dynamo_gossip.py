@@ -9,8 +9,10 @@ import attrs
 import trio
 
 import protocols.dynamo as dynamo
+import protocols.dynamo_membership as dynamo_membership
 from faultlab.choices import SeededChoices
 from faultlab.faults import FaultPlan
+from faultlab.node import Storage
 from faultlab.runtime import RunSettings, simulate
 from protocols.dynamo_gossip import Membership, measure_detection_everywhere, measure_gossip_rounds
 
@@ -96,7 +98,7 @@ def test_the_protocol_detects_a_crashed_node_at_every_node_that_stayed_up():
     """In engine runs of dynamo: whenever a node stays down longer than the failure timeout plus six gossip periods
     (time for its last heartbeat to reach everyone, which is random), every other node notes it failed before it
     restarts, and notes it recovered after."""
-    window = dynamo.FAIL_AFTER + 6 * dynamo.GOSSIP_PERIOD
+    window = dynamo_membership.FAIL_AFTER + 6 * dynamo_membership.GOSSIP_PERIOD
     checked = recovered = 0
     for seed in range(30):
         result = simulate(SLOW_DY, DY.make_config({}), SeededChoices(seed), LONG_CRASH)
@@ -128,6 +130,7 @@ class _Ctx:
     def __init__(self, me, t):
         self.id, self.incarnation, self.config = me, 1, DY.make_config({})
         self.nodes = self.config.node_ids()
+        self.storage = Storage()
         self.t = t
 
     def now(self):
