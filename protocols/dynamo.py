@@ -26,10 +26,16 @@ quorum on the other, so "Sloppy quorum (N=3, W=2, R=2 typical)" does not give re
 a later write stamped by a clock that runs behind: ``lww-skew`` loses acknowledged writes. Measured: Merkle
 comparison finds one differing key among N with about 2 log2 N hash comparisons (full comparison: N); any one
 crashed node is detected by every live node, and gossip spreads a join, a leave or a failure in about log2 N
-rounds. Not claimed: availability of the coordinator a client picked (a crashed coordinator answers nothing),
-agreement on membership (views may differ for a while; they are used only to skip nodes, never for safety), and
-joins and leaves during a run (the ring is fixed for a run; joins and leaves are simulated in the gossip
-measurement and the ring's data movement is measured, not run).
+rounds. Churn (``churn=true``, :mod:`protocols.dynamo_membership`): spares join through a seed member and
+the last members leave gracefully during the run, every node routes on the ring of its own view, and ring changes
+move keys to their new owners (durable, retried transfers; Merkle anti-entropy over the new ranges). Under every
+fault no acknowledged write is lost and replicas converge (``strict-vclock-churn``), and a join or a leave moves
+about 1/N of the replica copies in runs (:mod:`protocols.dynamo_movement`). Read-after-write does not hold under
+churn even with strict quorums: views disagree for a few gossip rounds, and a write quorum on the old ring misses a
+read quorum on the new one, which includes a joiner that has not received its keys yet (refuted,
+``strict-vclock-churn-stale-read``). Not claimed: availability of the coordinator a client picked (a crashed
+coordinator, a spare not yet joined or a node that left answers nothing or ``fail``), agreement on membership, and
+churn with sloppy quorums (hints for a node that left are not re-targeted; the configuration is rejected).
 """
 
 from __future__ import annotations
@@ -374,6 +380,12 @@ def _measure_availability(seed: int):
     return measure_availability(seed)
 
 
+def _measure_churn_movement(seed: int):
+    from protocols.dynamo_movement import measure_churn_movement
+
+    return measure_churn_movement(seed)
+
+
 def _measure_merkle(seed: int):
     from protocols.dynamo_merkle import measure_comparisons
 
@@ -422,6 +434,12 @@ SPEC = Protocol(
                 "sloppy only: a stand-in delivered a hint back to its intended replica"),
         Witness("anti-entropy repaired a replica", lambda run: run.note_count("anti_entropy_repair") > 0,
                 "a Merkle comparison found a differing leaf and the exchange changed a replica"),
+        Witness("node joined", lambda run: not run.config.churn or run.note_count("member_joined") > 0,
+                "churn only: a spare joined the ring through a seed member"),
+        Witness("node left", lambda run: not run.config.churn or run.note_count("member_left") > 0,
+                "churn only: a member handed its keys off and left the ring"),
+        Witness("keys transferred", lambda run: not run.config.churn or run.note_count("key_transfer") > 0,
+                "churn only: a ring change moved keys to their new owners"),
         Witness("siblings created", lambda run: run.config.conflict != "vclock" or run.note_count("siblings") > 0,
                 "vclock only: concurrent writes were kept side by side on a replica"),
     ),
@@ -435,11 +453,27 @@ SPEC = Protocol(
         Variant("lww-skew", {"sloppy": False, "conflict": "lww"},
                 "last-writer-wins on coordinator clocks: a later write stamped by a clock that runs behind is "
                 "silently dropped", expect_violation="no-lost-writes", faults=("skew", "delay")),
+        Variant("strict-vclock-churn", {"sloppy": False, "conflict": "vclock", "churn": True},
+                "strict quorum N=3, R=2, W=2, vector clocks, while a spare joins 5 members and one member leaves: "
+                "no acknowledged write is lost and replicas converge (read-after-write is not promised: see "
+                "strict-vclock-churn-stale-read)", invariants=("no-lost-writes", "convergence")),
+        Variant("strict-vclock-churn-stale-read", {"sloppy": False, "conflict": "vclock", "churn": True,
+                                                   "spares": 2},
+                "strict quorums taken on two different rings do not intersect: while views disagree after a "
+                "join, a write acknowledged by the old owners is missed by a read of the new ones (the joiner "
+                "answers before its keys reach it)", expect_violation="read-after-write",
+                faults=("partition", "delay")),
     ),
     claims=(
         Claim(SECTION, "Adding/removing nodes only moves ~1/N of data", "measure", measure=measure_movement,
               note="pure computation on this module's ring (64 virtual nodes, 20,000 keys): fraction of keys whose "
                    "owner changes when a node joins or leaves, times N; 1.0 means exactly 1/N"),
+        Claim(SECTION, "Adding/removing nodes only moves ~1/N of data", "measure", measure=_measure_churn_movement,
+              expect="measured",
+              note="row 'Consistent hashing (virtual nodes)', in runs: seeded fault-free runs with churn=true (a "
+                   "spare joins 5 members; one of 5 leaves), 40 keys written; replica copies actually transferred "
+                   "to a node that gained the key, over keys x N present when the ring changed, times the ring "
+                   "size; 1.0 means exactly 1/N"),
         Claim(SECTION, "Sloppy quorum allows writes even when some replicas are temporarily down", "measure",
               measure=_measure_availability,
               note="seeded simulation runs with crash faults: fraction of writes acknowledged, bucketed by how many "
@@ -449,6 +483,10 @@ SPEC = Protocol(
                    "expected refuted: stand-ins outside the top N do not intersect a read quorum"),
         Claim(SECTION, SLOPPY_TEXT, "invariant", variant="strict-vclock", invariants=("read-after-write",),
               note="the same sentence for a strict quorum (sloppy=false): expected held"),
+        Claim(SECTION, SLOPPY_TEXT, "invariant", variant="strict-vclock-churn-stale-read",
+              invariants=("read-after-write",), expect="refuted",
+              note="the same sentence for a strict quorum while nodes join and leave: expected refuted, because a "
+                   "coordinator routes on its own view and views disagree for a few gossip rounds after a change"),
         Claim(SECTION, "Vector clocks allow concurrent writes without coordination", "invariant",
               variant="sloppy-vclock", invariants=("no-lost-writes", "convergence"),
               note="concurrent writes are kept as siblings or superseded by a write that saw them, so none is lost, "
