@@ -79,11 +79,11 @@ class ClaimResult:
                 "evidence": self.evidence, "note": self.claim.note, "seconds": round(self.seconds, 2)}
 
 
-def judge(protocol: Any, claim: Claim, *, examples: int, seed: int, traces: Any) -> ClaimResult:
+def judge(protocol: Any, claim: Claim, *, examples: int, seed: int, traces: Any, cache: Any = None) -> ClaimResult:
     """Compute a claim's verdict; nothing here is hard-coded: every verdict comes from a run, a proof or a figure."""
     import time
 
-    from faultlab.explore import FAULT_EVENT, explore
+    from faultlab.explore import FAULT_EVENT, ExplorationCache
     from faultlab.runtime import RunSettings
 
     start = time.perf_counter()
@@ -100,7 +100,7 @@ def judge(protocol: Any, claim: Claim, *, examples: int, seed: int, traces: Any)
         evidence = {"proofs": [p.to_json() for p in proofs]}
         return ClaimResult(protocol.name, claim, verdict, evidence, time.perf_counter() - start)
     settings = RunSettings().for_variant(variant)
-    exp = explore(protocol, config, examples=examples, seed=seed, settings=settings,
+    exp = (cache or ExplorationCache()).explore(protocol, config, examples=examples, seed=seed, settings=settings,
                   invariants=tuple(claim.invariants))
     faults = {k: exp.coverage.runs_with_event.get(ev, 0) for k, ev in FAULT_EVENT.items()
               if exp.coverage.runs_with_event.get(ev)}

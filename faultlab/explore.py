@@ -126,6 +126,27 @@ class _Violation(Exception):
         self.result = result
 
 
+class ExplorationCache:
+    """Explorations already done in this process, by everything that determines them.
+
+    An exploration is a function of (protocol, configuration, engine settings, judged invariants, examples, seed), so
+    ``faultlab verify`` can judge a claim about the same variant and invariants as a verify row without exploring
+    (and shrinking) it twice.
+    """
+
+    def __init__(self) -> None:
+        self._done: dict[tuple, Exploration] = {}
+
+    def explore(self, protocol: Protocol, config: Any, **kwargs: Any) -> Exploration:
+        settings = kwargs.get("settings") or RunSettings()
+        invariants = protocol.judged(kwargs.get("invariants"))
+        key = (protocol.name, config, settings, tuple(sorted(invariants)), kwargs.get("examples", 150),
+               kwargs.get("seed", 0), kwargs.get("shrink", True))
+        if key not in self._done:
+            self._done[key] = explore(protocol, config, **{**kwargs, "invariants": invariants})
+        return self._done[key]
+
+
 def explore(protocol: Protocol, config: Any, *, examples: int = 150, seed: int = 0,
             settings: RunSettings | None = None, shrink: bool = True, invariants: tuple[str, ...] | None = None,
             on_run: Callable[[int], None] | None = None) -> Exploration:

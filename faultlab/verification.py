@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from faultlab.explore import explore
+from faultlab.explore import ExplorationCache
 from faultlab.proofs import proofs_for
 from faultlab.protocol import Protocol, config_to_json
 from faultlab.report.run import save_failure
@@ -49,7 +49,7 @@ class Row:
 
 
 def verify_protocol(protocol: Protocol, *, examples: int, seed: int, traces: Path,
-                    settings: RunSettings | None = None,
+                    settings: RunSettings | None = None, cache: ExplorationCache | None = None,
                     progress: Callable[[str], None] = lambda label: None) -> list[Row]:
     rows: list[Row] = []
     settings = settings or RunSettings()
@@ -58,8 +58,8 @@ def verify_protocol(protocol: Protocol, *, examples: int, seed: int, traces: Pat
         label = f"{protocol.name} {variant.name}"
         progress(label)
         checks = variant.promised(protocol)
-        exp = explore(protocol, config, examples=examples, seed=seed, settings=settings.for_variant(variant),
-                      invariants=checks)
+        exp = (cache or ExplorationCache()).explore(protocol, config, examples=examples, seed=seed,
+                                                    settings=settings.for_variant(variant), invariants=checks)
         trace = str(save_failure(exp, traces, variant.name)) if exp.failure else None
         for name in checks:
             if exp.failure is not None:

@@ -29,8 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def judge_all(protocols, *, examples: int, seed: int, out: Path) -> list[ClaimResult]:
-    return [judge(p, c, examples=examples, seed=seed, traces=out / "traces") for p in protocols for c in p.claims]
+def judge_all(protocols, *, examples: int, seed: int, out: Path, cache=None) -> list[ClaimResult]:
+    return [judge(p, c, examples=examples, seed=seed, traces=out / "traces", cache=cache)
+            for p in protocols for c in p.claims]
 
 
 def evidence_line(r: ClaimResult) -> str:

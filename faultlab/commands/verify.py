@@ -21,6 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from faultlab.commands.claims import evidence_line, judge_all, write_claims_report
+from faultlab.explore import ExplorationCache
 from faultlab.profiles import get_profile
 from faultlab.registry import all_protocols, get_protocol
 from faultlab.verification import Row, verify_protocol
@@ -89,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     protocols = [get_protocol(n) for n in args.protocols] if args.protocols else all_protocols()
     console = Console(stderr=True)
     rows: list[Row] = []
+    cache = ExplorationCache()  # a claim about the same variant and invariants as a row reuses its exploration
     total = sum(len(p.variants) for p in protocols)
     start = time.perf_counter()
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -99,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
                 bar.update(task, description=label)
             before = len(rows)
             rows += verify_protocol(protocol, examples=examples, seed=args.seed, traces=args.out / "traces",
-                                    progress=step)
+                                    cache=cache, progress=step)
             bar.advance(task, len(protocol.variants))
             if not console.is_terminal:
                 print(f"verified {protocol.name}: {len(rows) - before} rows", file=sys.stderr)
@@ -112,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
                       "" if r.runs is None else str(r.runs), f"{r.seconds}", style=style)
     Console(width=160).print(table)
     paths = write_reports(rows, args.out, profile=profile.name, examples=examples, seed=args.seed)
-    claims = judge_all([p for p in protocols if p.claims], examples=examples, seed=args.seed, out=args.out)
+    claims = judge_all([p for p in protocols if p.claims], examples=examples, seed=args.seed, out=args.out,
+                       cache=cache)
     if claims:
         paths += write_claims_report(claims, args.out)
         print(f"\nclaims ({len(claims)}):")
