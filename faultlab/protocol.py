@@ -83,6 +83,8 @@ class Protocol:
       given as ``--set key=value``; it validates itself in ``__attrs_post_init__`` raising :class:`ConfigError`.
     * ``nodes(config) -> {node_id: factory}``; ``factory(ctx)`` returns an object with ``async def run()``.
     * ``zones(config) -> {node_id: zone}`` (optional): lets a partition cut a whole availability zone.
+    * ``client_nodes(config) -> [node_id]`` (optional): the nodes clients may send operations to, e.g. not spares
+      that have yet to join.
     * ``client(api, f, value)``: performs one operation through ``api`` (:class:`faultlab.runtime.ClientAPI`) and
       returns its result, or raises :class:`OperationFailed` / :class:`Indeterminate`.
     * ``workload(choices, op_index) -> (f, value)``: the next operation for a client.
@@ -100,6 +102,7 @@ class Protocol:
     variants: Sequence[Variant] = ()
     final_ops: Callable[[Any], list[tuple[str, Any, str | None]]] = lambda config: []
     zones: Callable[[Any], dict[str, str]] | None = None
+    client_nodes: Callable[[Any], Sequence[str]] | None = None  # nodes clients may call (default: every node)
     faults: Sequence[str] = ("drop", "duplicate", "delay", "partition", "crash", "restart", "skew", "lose_unsynced")
     quorum_system: Callable[[Any], Any] | None = None
     claims: Sequence[Any] = ()  # faultlab.claims.Claim, judged by `faultlab claims`

@@ -172,6 +172,12 @@ class Simulation:
         self.factories = factories
         self.node_ids: tuple[str, ...] = tuple(sorted(factories))
         self.zone_of: dict[str, str] = dict(protocol.zones(config)) if protocol.zones else {}
+        self.client_nodes: tuple[str, ...] = self.node_ids
+        if protocol.client_nodes is not None:
+            self.client_nodes = tuple(protocol.client_nodes(config))
+            unknown = sorted(set(self.client_nodes) - set(self.node_ids))
+            if not self.client_nodes or unknown:
+                raise ConfigError(f"{protocol.name}: client_nodes must name some of its nodes; unknown: {unknown}")
         self.network = Network(self.node_ids)
         self.skew: dict[str, float] = {}
         self.roles: dict[str, str | None] = {}
@@ -386,7 +392,7 @@ class Simulation:
                             await trio.sleep(think)
                     f, value = self.protocol.workload(self.choices, self._op_counter)
                     self._op_counter += 1
-                    node = self.node_ids[self.choices.choose(len(self.node_ids))]
+                    node = self.client_nodes[self.choices.choose(len(self.client_nodes))]
                     status = await self._perform(process, endpoint, node, f, value, "main")
                     if status == "info":
                         process += self.settings.clients  # the crashed process never returns; a new one takes over
@@ -398,7 +404,7 @@ class Simulation:
         self._endpoints[endpoint] = {}
         base = 1000 * (self.settings.clients + 1)
         for k, (f, value, node) in enumerate(self.protocol.final_ops(self.config)):
-            await self._perform(base + k, endpoint, node or self.node_ids[0], f, value, "final")
+            await self._perform(base + k, endpoint, node or self.client_nodes[0], f, value, "final")
         self._final_done = True
 
     async def _perform(self, process: int, endpoint: str, node: str, f: str, value: Any, phase: str) -> str:

@@ -246,3 +246,13 @@ def test_an_invariant_no_configuration_promises_is_judged_only_when_named():
     assert named.verdict == "violated" and named.judged == ("strong-default-reads",)
     with pytest.raises(ConfigError, match="has no invariant 'nope'"):
         simulate(p, PingConfig(), SeededChoices(0), settings, invariants=("nope",))
+
+
+def test_clients_call_only_the_nodes_the_protocol_allows():
+    p = ping_protocol(nodes=lambda cfg: {"p0": Pinger, "p1": Pinger, "spare": Pinger},
+                      client_nodes=lambda cfg: ["p0", "p1"])
+    for seed in range(10):
+        result = simulate(p, PingConfig(), SeededChoices(seed), fault_free(clients=2, ops_per_client=4))
+        assert {op.node for op in result.history.operations()} <= {"p0", "p1"}
+    with pytest.raises(ConfigError, match="unknown: \\['nope'\\]"):
+        simulate(ping_protocol(client_nodes=lambda cfg: ["nope"]), PingConfig(), SeededChoices(0), fault_free())
