@@ -13,17 +13,12 @@ import json
 from pathlib import Path
 
 from faultlab.claims import ClaimResult, judge
-from faultlab.profiles import get_profile
-from faultlab.registry import all_protocols, get_protocol
+from faultlab.commands.options import add_scope_arguments, resolve_scope
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("claims", help="judge the design document's claims, protocol by protocol")
-    p.add_argument("protocols", nargs="*", help="only these protocols (default: all)")
-    p.add_argument("--profile", help="dev, ci or thorough")
-    p.add_argument("--examples", type=int, help="schedules per explored claim (default: the profile's)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, default=Path("reports"))
+    add_scope_arguments(p, "explored claim")
     p.add_argument("--json", action="store_true", help="print a JSON list of {protocol, section, claim, verdict, "
                                                        "evidence}")
     p.set_defaults(run=run)
@@ -72,9 +67,7 @@ def write_claims_report(results: list[ClaimResult], out: Path) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    profile = get_profile(args.profile)
-    examples = args.examples if args.examples is not None else profile.examples
-    protocols = [get_protocol(n) for n in args.protocols] if args.protocols else all_protocols()
+    _, examples, protocols = resolve_scope(args)
     results = judge_all(protocols, examples=examples, seed=args.seed, out=args.out)
     paths = write_claims_report(results, args.out)
     if args.json:

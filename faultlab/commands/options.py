@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 from faultlab.errors import ConfigError
 from faultlab.faults import FaultPlan, parse_fault_kinds
+from faultlab.profiles import Profile, get_profile
 from faultlab.protocol import Protocol, Variant, config_to_json
-from faultlab.registry import get_protocol
+from faultlab.registry import all_protocols, get_protocol
 from faultlab.runtime import RunSettings
 
 
@@ -64,3 +66,20 @@ def describe_config(protocol: Protocol, config: Any) -> str:
     now = config_to_json(config)
     diff = [f"{k}={json.dumps(v)}" for k, v in now.items() if default.get(k) != v]
     return " ".join(diff) or "defaults"
+
+
+def add_scope_arguments(p: argparse.ArgumentParser, what: str) -> None:
+    """Options of the commands that sweep protocols (verify, claims)."""
+    p.add_argument("protocols", nargs="*", help="only these protocols (default: all)")
+    p.add_argument("--profile", help="dev, ci or thorough (default: ci when CI is set, else dev)")
+    p.add_argument("--examples", type=int, help=f"schedules per {what} (default: the profile's)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path("reports"), help="report directory (default reports/)")
+
+
+def resolve_scope(args: argparse.Namespace) -> tuple[Profile, int, list[Protocol]]:
+    """The profile, the number of schedules per exploration and the protocols a sweep covers."""
+    profile = get_profile(args.profile)
+    examples = args.examples if args.examples is not None else profile.examples
+    protocols = [get_protocol(n) for n in args.protocols] if args.protocols else all_protocols()
+    return profile, examples, protocols

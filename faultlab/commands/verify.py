@@ -21,19 +21,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from faultlab.commands.claims import evidence_line, judge_all, write_claims_report
+from faultlab.commands.options import add_scope_arguments, resolve_scope
 from faultlab.explore import ExplorationCache
-from faultlab.profiles import get_profile
-from faultlab.registry import all_protocols, get_protocol
 from faultlab.verification import Row, verify_protocol
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("verify", help="verify every protocol and write reports (the main job)")
-    p.add_argument("protocols", nargs="*", help="only these protocols (default: all)")
-    p.add_argument("--profile", help="dev, ci or thorough (default: ci when CI is set, else dev)")
-    p.add_argument("--examples", type=int, help="schedules per configuration (default: the profile's)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, default=Path("reports"), help="report directory (default reports/)")
+    add_scope_arguments(p, "configuration")
     p.set_defaults(run=run)
 
 
@@ -85,9 +80,7 @@ def write_reports(rows: list[Row], out: Path, *, profile: str, examples: int, se
 
 
 def run(args: argparse.Namespace) -> int:
-    profile = get_profile(args.profile)
-    examples = args.examples if args.examples is not None else profile.examples
-    protocols = [get_protocol(n) for n in args.protocols] if args.protocols else all_protocols()
+    profile, examples, protocols = resolve_scope(args)
     console = Console(stderr=True)
     rows: list[Row] = []
     cache = ExplorationCache()  # a claim about the same variant and invariants as a row reuses its exploration
