@@ -1,7 +1,7 @@
 """The fault vocabulary and the plan that decides, step by step, which fault (if any) to inject.
 
 Names are one vocabulary across code, traces, CLI flags and reports. ``deliver`` is the boring event; the others are
-faults: ``drop``, ``duplicate``, ``delay`` (hold a message back, so it arrives after newer ones), ``partition``
+faults: ``drop``, ``duplicate`` (between nodes only: a client's connection never delivers a request twice), ``delay`` (hold a message back, so it arrives after newer ones), ``partition``
 (shapes: isolate one node, split in two, a bridge node that sees both sides, cut a whole zone), ``heal``, ``crash``,
 ``restart``, ``skew`` (move one node's clock) and ``lose_unsynced`` (a crash that also loses the node's unsynced
 durable writes: power loss).

@@ -4,7 +4,8 @@ Messages wait in send order. The driver delivers the oldest one unless it choose
 message, ``duplicate`` delivers it and queues a copy behind everything else, ``delay`` holds it back for a stretch of
 virtual time, after which it re-enters the queue behind newer messages (that is how messages get reordered).
 A partition is a set of cut links between nodes; a message sent over a cut link, or still in flight when its link
-is cut, is lost. Client endpoints are never partitioned from nodes: as in Jepsen, clients stand outside the cluster.
+is cut, is lost. Client endpoints are never partitioned from nodes: as in Jepsen, clients stand outside the cluster;
+their requests can be lost or delayed but are never duplicated (see the injector).
 """
 
 from __future__ import annotations
