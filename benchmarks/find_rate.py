@@ -21,7 +21,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("protocols", nargs="*")
     ap.add_argument("--seeds", type=int, default=20)
-    ap.add_argument("--examples", type=int, default=100, help="the dev profile budget (ci uses 200)")
+    ap.add_argument("--examples", type=int, default=150, help="the dev profile budget (ci uses 200)")
     ap.add_argument("--shrink", action="store_true")
     ap.add_argument("--variant")
     args = ap.parse_args()

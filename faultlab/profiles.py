@@ -33,7 +33,7 @@ class Profile:
 
 
 PROFILES = {
-    "dev": Profile("dev", 100, False, True, "fast feedback while editing; keeps failures in .hypothesis/"),
+    "dev": Profile("dev", 150, False, True, "fast feedback while editing; keeps failures in .hypothesis/"),
     "ci": Profile("ci", 200, True, False, "deterministic: the same schedules every run, no database"),
     "thorough": Profile("thorough", 2000, False, True, "long randomized exploration for nightly runs"),
 }
