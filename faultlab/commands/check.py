@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the exploration (default 0)")
     p.add_argument("--profile", help="dev, ci or thorough (default: ci when CI is set, else dev)")
     p.add_argument("--out", type=Path, default=Path("reports/traces"), help="where traces go")
-    p.add_argument("--invariant", action="append", help="only these invariants count as failures (repeatable)")
+    p.add_argument("--invariant", action="append",
+                   help="judge only these invariants (repeatable; default: what --variant promises, else all)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     add_engine_arguments(p)
     p.set_defaults(run=run)
@@ -41,9 +42,10 @@ def run(args: argparse.Namespace) -> int:
     protocol, config, variant = resolve(args)
     settings = run_settings(args, variant)
     examples = args.examples if args.examples is not None else get_profile(args.profile).examples
-    invariants = tuple(args.invariant) if args.invariant else None
-    for name in invariants or ():
-        protocol.invariant(name)  # unknown names fail early with the list of valid ones
+    # What is judged: --invariant, else what the variant promises (or breaks, for a known-bad one), else the
+    # protocol's default set. Unknown names fail early with the list of valid ones.
+    invariants = protocol.judged(tuple(args.invariant) if args.invariant else
+                                 variant.promised(protocol) if variant else None)
     exp = explore(protocol, config, examples=examples, seed=args.seed, settings=settings, invariants=invariants)
     path = save_failure(exp, args.out, variant.name if variant else None) if exp.failure else None
     code = {"refuted": 1, "held": 0, "vacuous": 2}[exp.verdict]
