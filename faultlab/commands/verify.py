@@ -1,6 +1,7 @@
 """``faultlab verify``: the main job. Every protocol's good configurations, known-bad variants and proofs.
 
-Prints a table (protocol, configuration, invariant, verdict, runs, time) and writes ``reports/verify.md`` and
+Prints a table (protocol, configuration, invariant, verdict, runs, time) and writes ``reports/index.html`` (the
+page to open), ``reports/verify.md`` and
 ``reports/verify.json``, plus a trace under ``reports/traces/`` for every refutation; then judges every claim and
 writes ``reports/claims.md`` and ``reports/claims.json``. Exit 0 when every row is as
 expected (good configurations hold or are proved, known-bad variants are refuted) and no claim is left vacuous or
@@ -23,6 +24,8 @@ from rich.table import Table
 from faultlab.commands.claims import evidence_line, judge_all, write_claims_report
 from faultlab.commands.options import add_scope_arguments, resolve_scope
 from faultlab.explore import ExplorationCache
+from faultlab.faults import INJECTABLE
+from faultlab.report.summary import write_index
 from faultlab.verification import Row, verify_protocol
 
 
@@ -32,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-FAULT_KINDS = ("drop", "duplicate", "delay", "partition", "crash", "skew", "lose_unsynced")
+FAULT_KINDS = INJECTABLE
 
 
 def coverage_section(rows: list[Row]) -> list[str]:
@@ -114,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nclaims ({len(claims)}):")
         for c in claims:
             print(f"  {c.protocol} §{c.claim.section} {c.verdict}: {c.claim.text}\n      {evidence_line(c)}")
+    paths.insert(0, write_index(rows, claims, args.out, profile=profile.name, examples=examples, seed=args.seed,
+                                evidence=evidence_line))
     undecided = [c for c in claims if c.verdict in ("vacuous", "unknown") or not c.as_expected]
     bad = [r for r in rows if not r.as_expected]
     print(f"{len(rows)} rows, {len(bad)} unexpected, {time.perf_counter() - start:.1f}s; "
