@@ -15,7 +15,7 @@ from typing import Any
 
 from hypothesis import settings as hyp_settings
 
-from faultlab.explore import Exploration, explore
+from faultlab.explore import Exploration, budget_for, explore
 from faultlab.protocol import Protocol
 from faultlab.report.run import save_failure
 from faultlab.runtime import RunSettings
@@ -70,7 +70,7 @@ def assert_refuted(protocol: Protocol, *, variant: str, invariant: str | None = 
     """Explore a known-bad variant and fail unless its expected invariant is violated; returns the shrunk run."""
     v = protocol.variant(variant)
     invariant = invariant or v.expect_violation
-    examples = examples or hyp_settings.default.max_examples
+    examples = examples or budget_for(v, hyp_settings.default.max_examples)
     seed = session_seed() if seed is None else seed
     exp = explore(protocol, _config(protocol, variant, None), examples=examples, seed=seed,
                   settings=settings or RunSettings().for_variant(v), invariants=(invariant,) if invariant else None)

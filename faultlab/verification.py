@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from faultlab.explore import ExplorationCache
+from faultlab.explore import ExplorationCache, budget_for
 from faultlab.proofs import proofs_for
 from faultlab.protocol import Protocol, config_to_json
 from faultlab.report.run import save_failure
@@ -58,7 +58,7 @@ def verify_protocol(protocol: Protocol, *, examples: int, seed: int, traces: Pat
         label = f"{protocol.name} {variant.name}"
         progress(label)
         checks = variant.promised(protocol)
-        exp = (cache or ExplorationCache()).explore(protocol, config, examples=examples, seed=seed,
+        exp = (cache or ExplorationCache()).explore(protocol, config, examples=budget_for(variant, examples), seed=seed,
                                                     settings=settings.for_variant(variant), invariants=checks)
         trace = str(save_failure(exp, traces, variant.name)) if exp.failure else None
         for name in checks:

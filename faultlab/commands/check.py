@@ -19,7 +19,7 @@ from faultlab.commands.options import (
     resolve,
     run_settings,
 )
-from faultlab.explore import explore
+from faultlab.explore import budget_for, explore
 from faultlab.profiles import get_profile
 from faultlab.report.run import save_failure
 
@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     protocol, config, variant = resolve(args)
     settings = run_settings(args, variant)
-    examples = args.examples if args.examples is not None else get_profile(args.profile).examples
+    examples = args.examples if args.examples is not None else budget_for(variant, get_profile(args.profile).examples)
     # What is judged: --invariant, else what the variant promises (or breaks, for a known-bad one), else the
     # protocol's default set. Unknown names fail early with the list of valid ones.
     invariants = protocol.judged(tuple(args.invariant) if args.invariant else
