@@ -251,7 +251,6 @@ class Simulation:
             await trio.testing.wait_all_tasks_blocked()
             self._recover()
             await self._settle(self.protocol.settle_time)
-            self.steps_main = self.steps
             root.start_soon(self._final_client)
             await self._drive(lambda: self._final_done, faults=False, budget=self.settings.max_steps)
             root.cancel_scope.cancel()
