@@ -256,3 +256,21 @@ def test_clients_call_only_the_nodes_the_protocol_allows():
         assert {op.node for op in result.history.operations()} <= {"p0", "p1"}
     with pytest.raises(ConfigError, match="unknown: \\['nope'\\]"):
         simulate(ping_protocol(client_nodes=lambda cfg: ["nope"]), PingConfig(), SeededChoices(0), fault_free())
+
+
+def test_client_requests_are_never_duplicated():
+    """A connection loses or delays a request but never delivers it twice (a retry is a new operation): the thorough
+    profile once 'refuted' the correct quorum register through a duplicated, late client write."""
+    from faultlab.registry import get_protocol
+
+    qr = get_protocol("quorum-register")
+    nodes = set(qr.make_config({}).replicas())
+    duplicates = 0
+    for seed in range(20):
+        result = simulate(qr, qr.make_config({}), SeededChoices(seed),
+                          RunSettings(plan=FaultPlan(kinds=("duplicate",), swarm=False)))
+        for kind, _, payload in result.events:
+            if kind == "duplicate":
+                duplicates += 1
+                assert payload["src"] in nodes and payload["dst"] in nodes, payload
+    assert duplicates > 0  # messages between nodes are still duplicated
