@@ -91,6 +91,7 @@ class Exploration:
     failure: RunResult | None = None
     found_after: int | None = None
     runs_total: int = 0
+    shrunk: bool = True
     seconds: float = 0.0
 
     def expected_witnesses(self) -> list[str]:
@@ -112,8 +113,9 @@ class Exploration:
     def summary(self) -> str:
         if self.failure is not None:
             names = ", ".join(c.checker for c in self.failure.violations) or "no-exception"
-            return (f"refuted: {names} violated after {self.found_after} runs; shrunk to "
-                    f"{len(self.failure.events)} events, {len(self.failure.history.operations())} operations")
+            size = f"{len(self.failure.events)} events, {len(self.failure.history.operations())} operations"
+            how = "shrunk to" if self.shrunk else "not shrunk:"
+            return f"refuted: {names} violated after {self.found_after} runs; {how} {size}"
         if self.verdict == "vacuous":
             return f"vacuous: no violation in {self.coverage.runs} runs, but never seen: " \
                    f"{', '.join(self.missing_witnesses())}"
@@ -167,7 +169,7 @@ def explore(protocol: Protocol, config: Any, *, examples: int = 150, seed: int =
     violation a known-bad variant is about instead of drifting to another one.
     """
     settings = settings or RunSettings()
-    exp = Exploration(protocol, config, settings, seed, examples, Coverage())
+    exp = Exploration(protocol, config, settings, seed, examples, Coverage(), shrunk=shrink)
     state = {"runs": 0}
     phases = SIMULATION_PHASES if shrink else tuple(p for p in SIMULATION_PHASES if p.name != "shrink")
 
@@ -205,7 +207,7 @@ def explore_seeded(protocol: Protocol, config: Any, *, examples: int, seed: int 
                    settings: RunSettings | None = None, invariants: tuple[str, ...] | None = None) -> Exploration:
     """The same search from a seeded PRNG, without Hypothesis: faster, but the failure found is not shrunk."""
     settings = settings or RunSettings()
-    exp = Exploration(protocol, config, settings, seed, examples, Coverage())
+    exp = Exploration(protocol, config, settings, seed, examples, Coverage(), shrunk=False)
     start = time.perf_counter()
     for i in range(examples):
         result = simulate(protocol, config, SeededChoices(seed * 1_000_003 + i), settings, invariants)

@@ -92,3 +92,12 @@ def test_prove_exit_codes(capsys):
     assert code == 0 and out.count("proved") == 4
     code, out, _ = run(capsys, "prove", "quorum-register", "--set", "r=1", "--set", "w=1")
     assert code == 1 and "refuted" in out and "counterexample" in out
+
+
+def test_no_shrink_stops_at_the_first_violation_and_keeps_the_shrunk_trace_apart(capsys, tmp_path):
+    code, out, _ = run(capsys, "check", "quorum-register", "--variant", "stale-read", "--no-shrink",
+                       "--out", str(tmp_path))
+    assert code == 1 and "not shrunk:" in out
+    (trace,) = tmp_path.glob("*.json")
+    assert trace.name.endswith("-unshrunk.json")
+    assert run(capsys, "replay", str(trace), "--quiet")[0] == 1

@@ -33,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("reports/traces"), help="where traces go")
     p.add_argument("--invariant", action="append",
                    help="judge only these invariants (repeatable; default: what --variant promises, else all)")
+    p.add_argument("--no-shrink", action="store_true",
+                   help="stop at the first violation without shrinking it (faster; the trace is longer)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     add_engine_arguments(p)
     p.set_defaults(run=run)
@@ -46,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     # protocol's default set. Unknown names fail early with the list of valid ones.
     invariants = protocol.judged(tuple(args.invariant) if args.invariant else
                                  variant.promised(protocol) if variant else None)
-    exp = explore(protocol, config, examples=examples, seed=args.seed, settings=settings, invariants=invariants)
+    exp = explore(protocol, config, examples=examples, seed=args.seed, settings=settings, invariants=invariants,
+                  shrink=not args.no_shrink)
     path = save_failure(exp, args.out, variant.name if variant else None) if exp.failure else None
     code = {"refuted": 1, "held": 0, "vacuous": 2}[exp.verdict]
     if args.json:

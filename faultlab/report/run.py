@@ -35,9 +35,12 @@ def trace_name(protocol_name: str, variant: str | None, config, seed: int) -> st
 
 def save_failure(exp: Exploration, out: Path, variant: str | None) -> Path:
     assert exp.failure is not None
-    path = out / trace_name(exp.protocol.name, variant, exp.config, exp.seed)
+    name = trace_name(exp.protocol.name, variant, exp.config, exp.seed)
+    if not exp.shrunk:  # never overwrite the shrunk trace of the same seed with a longer one
+        name = name.replace(".json", "-unshrunk.json")
+    path = out / name
     source = {"engine": "hypothesis", "seed": exp.seed, "examples": exp.examples, "found_after": exp.found_after,
-              "variant": variant}
+              "variant": variant, "shrunk": exp.shrunk}
     return save_run(exp.failure, path, source)
 
 
