@@ -18,7 +18,9 @@ effect and before the checkpoint runs the side effect again (the counter double-
 (``idempotent_handler``: the aggregate remembers applied record ids) makes the effect exactly-once. Cache
 invalidation by delete has a race: a reader that missed, read the old item and fills the cache after the
 invalidation leaves the cache stale indefinitely; a versioned cache (fills and invalidations carry the item's
-sequence number, the cache keeps the highest) closes it.
+sequence number, the cache keeps the highest) closes it. Records live in the shard for ``retention`` seconds only: a
+consumer down for longer (the poller crashed, or its handler failing against a crashed node so the batch is retried)
+finds them expired and skips them, and those acknowledged changes are never processed (``short-retention``).
 """
 
 from __future__ import annotations
@@ -366,6 +368,33 @@ def check_exactly_once_effects(history: History, config=None) -> CheckResult:
     return CheckResult.holds(checker, f"{len(seen)} records each applied exactly once.")
 
 
+def check_changes_processed(history: History, config=None) -> CheckResult:
+    """Every acknowledged write was applied by the handler at least once: the aggregate's audit after recovery holds
+    a record of its (key, value). Judges what retention is for (a change expiring from the shard before the event
+    source mapping read it is a lost change), not the final stream, which a short retention empties by design.
+
+    Values are unique per run, so a write's value names its record. Deletes are not judged one by one: a delete of an
+    absent item changes nothing and leaves no record, so an acknowledged delete need not have one."""
+    checker = "changes-processed"
+    audit_op = _final(history, "audit")
+    if audit_op is None:
+        return CheckResult.undecided(checker, "The aggregate was never read after recovery.")
+    applied = {(a["key"], a["value"]) for a in audit_op.output["applied"] if a["value"] is not None}
+    acked = [op for op in history.operations() if op.f == "write" and op.phase == "main" and op.is_ok]
+    for op in acked:
+        key, value = op.input
+        if (key, value) not in applied:
+            return CheckResult.violation(
+                checker, f"Let W = {op.describe()}, an acknowledged change of item {key!r}. Then the aggregate read "
+                         f"after recovery and settling ({audit_op.describe().split(' -> ')[0]}) shows "
+                         f"{len(audit_op.output['applied'])} applied records, none of value {value!r}: the handler "
+                         f"never processed the change (its record expired from the shard before a batch holding it "
+                         f"succeeded, or was never captured): a contradiction!",
+                key=key, value=value, applied=len(audit_op.output["applied"]),
+                ops=[op.call_index, audit_op.call_index])
+    return CheckResult.holds(checker, f"{len(acked)} acknowledged writes were each processed by the handler.")
+
+
 def _as_consumed(history: History) -> History:
     """The audit (records in the order the handler applied them) as a ``consume`` of a batch, for per-key order."""
     out = History()
@@ -404,6 +433,8 @@ def _per_key_order(h, cfg):
 INVARIANTS = (
     Invariant("changes-captured", check_changes_captured,
               "every acknowledged change has a stream record, in per-item order"),
+    Invariant("changes-processed", check_changes_processed,
+              "every acknowledged write was applied by the handler at least once (none expired unread)"),
     Invariant("per-key-order", _per_key_order, "the handler applies each item's records in increasing seq"),
     Invariant("exactly-once", check_exactly_once_effects, "each record's side effect happened exactly once"),
     Invariant("cache-consistent", check_cache_consistent, "after settling, the cache agrees with the table"),
@@ -423,6 +454,14 @@ CLAIMS = (
           variant="delete-invalidation", invariants=("cache-consistent",),
           note="refuted: a reader that missed, read the old item and fills the cache after the invalidation "
                "leaves it stale forever; versioned fills close the race", expect="refuted"),
+    Claim("14", "**Retention** | 24 hours | Longer | 24h is enough for near-real-time processing; use Kinesis for "
+                "longer", "invariant", variant="short-retention", invariants=("changes-processed",),
+          note="refuted, scaled down: with the retention shorter than an outage of the consumer (2 s here, 24 h in the "
+               "document; the poller crashed, or a node its handler calls, so the batch is retried) records expire "
+               "from the shard before a batch holding them succeeds, and those acknowledged changes never reach "
+               "the handler: the poller skips them. The default 24 h retention holds "
+               "changes-processed; enough only while the consumer is never down longer than the retention.",
+          expect="refuted"),
 )
 
 SPEC = Protocol(
@@ -449,6 +488,10 @@ SPEC = Protocol(
         Variant("delete-invalidation", {"versioned_cache": False},
                 "the handler deletes the cache entry; a concurrent miss can refill it with the old item",
                 expect_violation="cache-consistent"),
+        Variant("short-retention", {"retention": 2.0},
+                "records expire 2 s after the change: a consumer down (crashed poller, or a handler retrying against a "
+                "crashed node) for longer loses them unprocessed",
+                expect_violation="changes-processed", faults=("crash",)),
     ),
     claims=CLAIMS,
 )

@@ -1,12 +1,15 @@
 """dynamodb-streams: the idempotent, versioned design holds under faults with batches processed and retried; the
-document's exactly-once claim and its delete-based cache invalidation are refuted with shrunk counterexamples."""
+document's exactly-once claim, its delete-based cache invalidation and its "24h is enough" retention (scaled down: a
+consumer down longer than the retention) are refuted with shrunk counterexamples."""
 
 from __future__ import annotations
 
 from faultlab.faults import FaultPlan
+from faultlab.history import History
 from faultlab.registry import get_protocol
 from faultlab.runtime import RunSettings
 from faultlab.testing import assert_holds, assert_refuted
+from protocols.dynamodb_streams import check_changes_processed
 
 DS = get_protocol("dynamodb-streams")
 SEED_TEXT = "/work/shared/seed/000_8af3a54bd7f46296.txt"
@@ -19,6 +22,7 @@ def test_idempotent_versioned_design_holds_and_processes_and_retries_batches():
     assert cov.runs_with_note["batch_retry"] > 0
     assert cov.runs_with_event["crash"] > 0 and cov.ops["write:ok"] > 0 and cov.ops["cached-read:ok"] > 0
     assert not exp.missing_witnesses()
+    assert "changes-processed" in DS.variant("idempotent-versioned").promised(DS)
 
 
 def test_exactly_once_is_refuted_by_a_crash_between_side_effect_and_checkpoint():
@@ -42,3 +46,42 @@ def test_claims_quote_the_document():
     text = open(SEED_TEXT, encoding="utf-8").read()
     for claim in DS.claims:
         assert claim.section == "14" and claim.text in text, claim.text
+
+
+def test_short_retention_loses_changes_a_down_consumer_never_read():
+    exp = assert_refuted(DS, variant="short-retention", examples=300)
+    failure = exp.failure
+    (v,) = [c for c in failure.violations if c.checker == "changes-processed"]
+    assert v.witness["value"] is not None
+    assert failure.count("crash") >= 1 and failure.note_count("records_expired") >= 1
+    assert len(failure.history.operations()) <= 14
+
+
+def _record(rid: int, key: str, value: int) -> dict:
+    return {"id": rid, "key": key, "seq": rid, "kind": "MODIFY", "value": value, "at": 0.0}
+
+
+def _history(applied: list[dict]) -> History:
+    return History.from_intervals([
+        (0, "write", ["k1", 1], 0.0, 0.1, "ok", 1),
+        (1, "write", ["k2", 2], 0.2, 0.3, "ok", 2),
+        (2, "write", ["k1", 3], 0.4, None, "info", None),  # never acknowledged: need not be processed
+        (3, "delete", "k2", 0.5, 0.6, "ok", None),
+        (9, "audit", None, 20.0, 20.1, "ok", {"count": len(applied), "applied": applied}, "final"),
+    ])
+
+
+def test_changes_processed_holds_when_every_acknowledged_write_was_applied():
+    result = check_changes_processed(_history([_record(1, "k1", 1), _record(2, "k2", 2), _record(2, "k2", 2)]))
+    assert result.ok, result
+
+
+def test_changes_processed_is_violated_by_an_acknowledged_write_never_applied():
+    result = check_changes_processed(_history([_record(1, "k1", 1)]))
+    assert result.violated and result.witness["key"] == "k2" and result.witness["value"] == 2
+    assert "contradiction" in result.explanation
+
+
+def test_changes_processed_is_unknown_without_an_audit():
+    assert check_changes_processed(History.from_intervals([(0, "write", ["k1", 1], 0.0, 0.1, "ok", 1)])).verdict \
+        .value == "unknown"
