@@ -83,7 +83,8 @@ def judge(protocol: Any, claim: Claim, *, examples: int, seed: int, traces: Any,
     """Compute a claim's verdict; nothing here is hard-coded: every verdict comes from a run, a proof or a figure."""
     import time
 
-    from faultlab.explore import FAULT_EVENT, ExplorationCache, budget_for
+    from faultlab.explore import ExplorationCache, budget_for
+    from faultlab.faults import INJECTABLE
     from faultlab.runtime import RunSettings
 
     start = time.perf_counter()
@@ -102,8 +103,7 @@ def judge(protocol: Any, claim: Claim, *, examples: int, seed: int, traces: Any,
     settings = RunSettings().for_variant(variant)
     exp = (cache or ExplorationCache()).explore(protocol, config, examples=budget_for(variant, examples), seed=seed,
                                                 settings=settings, invariants=tuple(claim.invariants))
-    faults = {k: exp.coverage.runs_with_event.get(ev, 0) for k, ev in FAULT_EVENT.items()
-              if exp.coverage.runs_with_event.get(ev)}
+    faults = {k: exp.coverage.runs_with_event[k] for k in INJECTABLE if exp.coverage.runs_with_event.get(k)}
     evidence: dict[str, Any] = {"runs": exp.coverage.runs, "faults_in_runs": faults,
                                 "invariants": list(claim.invariants)}
     if exp.failure is not None:

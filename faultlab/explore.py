@@ -5,7 +5,7 @@ up to ``examples`` schedules of one protocol configuration, each from a Hypothes
 (which faults, notes and operations happened, in how many runs) and stops at the first run that violates an
 invariant, which Hypothesis then shrinks toward a fault-free FIFO run. The result says:
 
-* ``refuted``: a violation, with the shrunk run (write it with :func:`faultlab.trace.write_trace`);
+* ``refuted``: a violation, with the shrunk run (write it with :func:`faultlab.report.run.save_failure`);
 * ``held``: no violation in N runs, and every witness of activity was seen (writes acknowledged, reads returned,
   each enabled fault kind injected at least once);
 * ``vacuous``: no violation, but some witness was never seen: the exploration proved nothing about it, and it
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import collections
 import time
-from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -30,13 +29,10 @@ from hypothesis.errors import Flaky
 
 from faultlab.choices import HypothesisChoices, SeededChoices
 from faultlab.errors import FaultlabError
+from faultlab.faults import INJECTABLE
 from faultlab.profiles import _SUPPRESS, SIMULATION_PHASES
 from faultlab.protocol import Protocol
 from faultlab.runtime import RunResult, RunSettings, simulate
-
-# Events that show a fault kind was really injected (recovery heals/restarts do not count as faults).
-FAULT_EVENT = {"drop": "drop", "duplicate": "duplicate", "delay": "delay", "partition": "partition",
-               "crash": "crash", "skew": "skew", "lose_unsynced": "lose_unsynced"}
 
 
 @attrs.define
@@ -101,7 +97,8 @@ class Exploration:
 
     def missing_witnesses(self) -> list[str]:
         seen = set(self.coverage.witnesses)
-        seen |= {f"{k} injected" for k, ev in FAULT_EVENT.items() if self.coverage.runs_with_event.get(ev)}
+        # an injected fault leaves an event of its own name (recovery's heal and restart are not faults)
+        seen |= {f"{k} injected" for k in INJECTABLE if self.coverage.runs_with_event.get(k)}
         return [w for w in self.expected_witnesses() if w not in seen]
 
     @property
@@ -161,8 +158,8 @@ class ExplorationCache:
 
 
 def explore(protocol: Protocol, config: Any, *, examples: int = 150, seed: int = 0,
-            settings: RunSettings | None = None, shrink: bool = True, invariants: tuple[str, ...] | None = None,
-            on_run: Callable[[int], None] | None = None) -> Exploration:
+            settings: RunSettings | None = None, shrink: bool = True,
+            invariants: tuple[str, ...] | None = None) -> Exploration:
     """Explore up to ``examples`` schedules with Hypothesis; stop at and shrink the first violation.
 
     ``invariants`` names what is judged (default: the protocol's default set), so that shrinking keeps the
@@ -183,8 +180,6 @@ def explore(protocol: Protocol, config: Any, *, examples: int = 150, seed: int =
         state["runs"] += 1
         if exp.found_after is None:
             exp.coverage.add(result, protocol)
-            if on_run is not None:
-                on_run(state["runs"])
         if result.verdict == "violated":
             if exp.found_after is None:
                 exp.found_after = state["runs"]

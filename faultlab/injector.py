@@ -29,9 +29,11 @@ class FaultInjector:
         self.faults = 0
         self.crashes = 0
         self.boost = 0  # steps left at the raised rate after a client acknowledgement
+        self.focus: str | None = None  # the node that most recently acknowledged a client operation
 
-    def after_ack(self) -> None:
-        """A client operation was just acknowledged: aim the next step (crash right after the ack)."""
+    def after_ack(self, node: str) -> None:
+        """``node`` just acknowledged a client operation: aim the next step at it (crash right after the ack)."""
+        self.focus = node
         self.boost = 1
 
     def draw_swarm(self) -> None:
@@ -73,8 +75,8 @@ class FaultInjector:
         if not sim.settings.plan.directed:
             return pool
         order = list(prefer)
-        if sim.focus:
-            order.append(sim.focus)
+        if self.focus:
+            order.append(self.focus)
         order += sorted(n for n, r in sim.roles.items() if r == "leader")
         if sim.last_invoked:
             order.append(sim.last_invoked)
@@ -153,7 +155,6 @@ class FaultInjector:
             t = order[sim.choices.choose(len(order))]
             sides = [[t], [n for n in nodes if n != t]]
         elif shape == "split":
-            minority = order[: len(nodes) // 2]
             r = sim.choices.choose(len(nodes))
             minority = (order[r:] + order[:r])[: len(nodes) // 2]
             sides = [sorted(minority), [n for n in nodes if n not in minority]]
@@ -172,7 +173,7 @@ class FaultInjector:
             detail["bridge"] = bridge
         if shape == "zone":
             detail["zone"] = z
-        sim.network.partition(sides, bridge, detail)
+        sim.network.partition(sides, bridge)
         sim._event("partition", detail)
         return True
 
@@ -205,9 +206,7 @@ class FaultInjector:
                       "lost_writes": sum(sim.storages[n].lose_unsynced() for n in victims)}
         self.crashes += 1
         for n in victims:
-            sim.down.add(n)
-            sim.scopes[n].cancel()
-            sim.contexts[n]._dead = True
+            sim._stop_node(n)
         sim._event(kind, detail)
         return True
 

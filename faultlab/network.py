@@ -10,7 +10,7 @@ their requests can be lost or delayed but are never duplicated (see the injector
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -41,7 +41,6 @@ class Network:
         self._held: dict[int, Envelope] = {}   # delayed: re-enter the queue at deliver_at
         self._cut: frozenset[tuple[str, str]] = frozenset()
         self._next_id = 0
-        self.partition_shape: dict | None = None
 
     # -- sending -------------------------------------------------------------------------------------------------
     def send(self, src: str, dst: str, msg: Any, reply_to: int | None, now: float) -> tuple[Envelope, bool]:
@@ -100,15 +99,11 @@ class Network:
             self._queue[e.id] = e
         return due
 
-    def all_envelopes(self) -> Iterator[Envelope]:
-        yield from self._queue.values()
-        yield from self._held.values()
-
     # -- partitions ----------------------------------------------------------------------------------------------
     def is_cut(self, src: str, dst: str) -> bool:
         return (src, dst) in self._cut
 
-    def partition(self, sides: list[list[str]], bridge: str | None = None, shape: dict | None = None) -> None:
+    def partition(self, sides: list[list[str]], bridge: str | None = None) -> None:
         """Cut every link between nodes on different sides; a ``bridge`` node keeps links to every side."""
         side_of = {n: i for i, side in enumerate(sides) for n in side}
         cut = set()
@@ -119,11 +114,9 @@ class Network:
                 if side_of.get(a, -1) != side_of.get(b, -2):
                     cut.add((a, b))
         self._cut = frozenset(cut)
-        self.partition_shape = shape
 
     def heal(self) -> None:
         self._cut = frozenset()
-        self.partition_shape = None
 
     @property
     def partitioned(self) -> bool:

@@ -192,7 +192,6 @@ class Simulation:
         self.steps = 0
         self.notes: collections.Counter[str] = collections.Counter()
         self.event_counts: collections.Counter[str] = collections.Counter()
-        self.focus: str | None = None       # node that most recently acknowledged a client operation
         self.last_invoked: str | None = None
         self.injector = FaultInjector(self)
         self.truncated = False
@@ -228,7 +227,7 @@ class Simulation:
         for op in self.history.operations():
             if op.phase == "main":
                 ops[(op.f, op.status)] += 1
-        stats = {"steps": self.steps, "virtual_time": round(trio_time(self._clock), 6),
+        stats = {"steps": self.steps, "virtual_time": round(self._clock.current_time(), 6),
                  "events": dict(sorted(self.event_counts.items())), "notes": dict(sorted(self.notes.items())),
                  "ops": ops, "enabled_faults": list(self.injector.enabled), "fault_rate": self.injector.rate,
                  "truncated": self.truncated}
@@ -250,21 +249,24 @@ class Simulation:
                 scope.cancel()
             await trio.testing.wait_all_tasks_blocked()
             self._recover()
-            await self._settle(self.protocol.settle_time)
+            settled = trio.current_time() + self.protocol.settle_time
+            await self._drive(lambda: False, faults=False, horizon=settled)
             root.start_soon(self._final_client)
-            await self._drive(lambda: self._final_done, faults=False, budget=self.settings.max_steps)
+            await self._drive(lambda: self._final_done, faults=False)
             root.cancel_scope.cancel()
 
-    async def _drive(self, until: Callable[[], bool], *, faults: bool, budget: int | None = None) -> None:
+    async def _drive(self, until: Callable[[], bool], *, faults: bool, horizon: float | None = None) -> None:
+        """Deliver, inject and advance time until ``until()``; with a ``horizon``, run until that virtual time
+        instead (settling), which is not a truncation when it is reached."""
         wait = trio.testing.wait_all_tasks_blocked
-        limit = self.steps + (budget if budget is not None else self.settings.max_steps)
+        limit = self.steps + self.settings.max_steps
         network = self.network
         while True:
             await wait()
             if until():
                 return
             if self.steps >= limit:
-                self.truncated = True
+                self.truncated = self.truncated or horizon is None
                 return
             if faults and self.injector.enabled and self.injector.maybe_inject():
                 continue
@@ -272,8 +274,11 @@ class Simulation:
             if env is not None:
                 network.pop(env)
                 self._deliver(env)
-            elif not self._advance_time(self.settings.max_time):
-                self.truncated = True
+            elif not self._advance_time(self.settings.max_time if horizon is None else horizon):
+                if horizon is None:
+                    self.truncated = True
+                else:
+                    self._jump_to(horizon)
                 return
 
     def _recover(self) -> None:
@@ -283,19 +288,6 @@ class Simulation:
         for n in sorted(self.down):
             self._start_node(n)
             self._event("restart", {"node": n, "why": "recovery"})
-
-    async def _settle(self, duration: float) -> None:
-        end = trio.current_time() + duration
-        limit = self.steps + self.settings.max_steps
-        while self.steps < limit:
-            await trio.testing.wait_all_tasks_blocked()
-            env = self.network.oldest()
-            if env is not None:
-                self.network.pop(env)
-                self._deliver(env)
-            elif not self._advance_time(end):
-                self._jump_to(end)
-                return
 
     # -- time ----------------------------------------------------------------------------------------------------
     def _advance_time(self, horizon: float) -> bool:
@@ -326,6 +318,12 @@ class Simulation:
         self.scopes[nid] = scope
         self.down.discard(nid)
         self._root.start_soon(self._node_main, ctx, scope)
+
+    def _stop_node(self, nid: str) -> None:
+        """Crash: cancel everything the incarnation was doing; what it still tries to send goes nowhere."""
+        self.down.add(nid)
+        self.scopes[nid].cancel()
+        self.contexts[nid]._dead = True
 
     async def _node_main(self, ctx: NodeContext, scope: trio.CancelScope) -> None:
         with scope:
@@ -424,13 +422,8 @@ class Simulation:
         self.history.complete(process, status, result, trio.current_time())
         self._event(status, {"process": process, "f": f, "value": result})
         if status == "ok":
-            self.focus = node
-            self.injector.after_ack()
+            self.injector.after_ack(node)
         return status
-
-
-def trio_time(clock: trio.testing.MockClock | None) -> float:
-    return clock.current_time() if clock is not None else 0.0
 
 
 def _first_leaf(group: BaseExceptionGroup) -> BaseException:

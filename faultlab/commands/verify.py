@@ -24,8 +24,7 @@ from rich.table import Table
 from faultlab.commands.claims import evidence_line, judge_all, write_claims_report
 from faultlab.commands.options import add_scope_arguments, resolve_scope
 from faultlab.explore import ExplorationCache
-from faultlab.faults import INJECTABLE
-from faultlab.report.summary import write_index
+from faultlab.report.summary import FAULT_KINDS, coverage_rows, write_index
 from faultlab.verification import Row, verify_protocol
 
 
@@ -35,28 +34,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-FAULT_KINDS = INJECTABLE
-
-
 def coverage_section(rows: list[Row]) -> list[str]:
-    """Per explored configuration: in how many runs each fault kind was injected, what the protocol noted
-    (failovers, hinted writes, ...) and how operations ended: a held verdict is only as good as this table."""
-    seen: dict[tuple[str, str], dict] = {}
-    for r in rows:
-        if r.coverage and (r.protocol, r.configuration) not in seen:
-            seen[(r.protocol, r.configuration)] = r.coverage
-    if not seen:
+    table = coverage_rows(rows)
+    if not table:
         return []
     lines = ["", "## Fault and invariant coverage", "",
              "Runs in which each fault kind was injected, protocol events noted, and operation outcomes, per explored "
              "configuration (up to the first violation for refuted ones).", "",
              "| protocol | configuration | runs | " + " | ".join(FAULT_KINDS) + " | noted (runs) | operations |",
              "|---|---|---|" + "---|" * len(FAULT_KINDS) + "---|---|"]
-    for (protocol, configuration), cov in seen.items():
-        faults = " | ".join(str(cov["runs_with_event"].get(k, 0)) for k in FAULT_KINDS)
-        notes = ", ".join(f"{k} ({n})" for k, n in cov["runs_with_note"].items()) or "-"
-        ops = ", ".join(f"{k} {n}" for k, n in cov["ops"].items())
-        lines.append(f"| {protocol} | {configuration} | {cov['runs']} | {faults} | {notes} | {ops} |")
+    for c in table:
+        faults = " | ".join(str(n) for n in c["faults"])
+        lines.append(f"| {c['protocol']} | {c['configuration']} | {c['runs']} | {faults} | {c['notes']} | {c['ops']} |")
     return lines
 
 

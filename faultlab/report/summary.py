@@ -28,6 +28,21 @@ def _link(trace: str | None, out: Path) -> str | None:
     return os.path.relpath(Path(trace).with_suffix(".html"), out)
 
 
+def coverage_rows(rows: list[Any]) -> list[dict[str, Any]]:
+    """One row per explored configuration (its first verify row carries the coverage): the runs in which each fault
+    kind was injected, what the protocol noted and how operations ended. A held verdict is only as good as this."""
+    out, seen = [], set()
+    for r in rows:
+        if r.coverage and (r.protocol, r.configuration) not in seen:
+            seen.add((r.protocol, r.configuration))
+            cov = r.coverage
+            out.append({"protocol": r.protocol, "configuration": r.configuration, "runs": cov["runs"],
+                        "faults": [cov["runs_with_event"].get(k, 0) for k in FAULT_KINDS],
+                        "notes": ", ".join(f"{k} ({n})" for k, n in cov["runs_with_note"].items()) or "-",
+                        "ops": ", ".join(f"{k} {n}" for k, n in cov["ops"].items())})
+    return out
+
+
 def write_index(rows: list[Any], claims: list[Any], out: Path, *, profile: str, examples: int, seed: int,
                 evidence: Any) -> Path:
     """Write ``out/index.html`` from verify rows and judged claims; ``evidence(claim) -> str`` words each claim."""
@@ -44,15 +59,7 @@ def write_index(rows: list[Any], claims: list[Any], out: Path, *, profile: str, 
             measurements.append({"protocol": c.protocol, "text": c.claim.text, "summary": c.evidence["summary"],
                                  "columns": columns, "rows": [[row.get(k, "") for k in columns] for row in table]})
     row_views = [{**r.to_json(), "timeline": _link(r.trace, out)} for r in rows]
-    coverage, seen = [], set()
-    for r in rows:
-        if r.coverage and (r.protocol, r.configuration) not in seen:
-            seen.add((r.protocol, r.configuration))
-            cov = r.coverage
-            coverage.append({"protocol": r.protocol, "configuration": r.configuration, "runs": cov["runs"],
-                             "faults": [cov["runs_with_event"].get(k, 0) for k in FAULT_KINDS],
-                             "notes": ", ".join(f"{k} ({n})" for k, n in cov["runs_with_note"].items()) or "-",
-                             "ops": ", ".join(f"{k} {n}" for k, n in cov["ops"].items())})
+    coverage = coverage_rows(rows)
     unexpected = sum(not r.as_expected for r in rows) + sum(not c.as_expected for c in claims)
     html = _ENV.get_template("report.html.j2").render(
         profile=profile, examples=examples, seed=seed, counts=sorted(counts.items()), unexpected=unexpected,
