@@ -167,14 +167,8 @@ def prove_read_write_intersection(system: Any) -> ProofResult:
     n, r, w = len(qs.replicas), qs.read_quorum, qs.write_quorum
     claim = f"Every read quorum ({r} of the {n} replicas) shares a replica with every write quorum ({w} of {n})."
     started = time.perf_counter()
-    solver = z3.Solver()
-    in_read = _membership(qs, "read")
-    in_write = _membership(qs, "write")
-    _add_disjoint_quorums(solver, in_read, r, in_write, w)
-    outcome = solver.check()
+    solver, outcome, (read, write) = _disjoint_quorums(qs, ("read", r), ("write", w))
     if outcome == z3.sat:
-        model = solver.model()
-        read, write = _members(model, qs, in_read), _members(model, qs, in_write)
         return _refuted(claim, started, {"read_quorum": list(read), "write_quorum": list(write)},
                         f"Let a write go to {_set(write)} and a later read to {_set(read)}. These share no replica "
                         f"({r} + {w} <= {n}), so the read can miss the acknowledged write and return a stale value.")
@@ -193,14 +187,8 @@ def prove_write_write_intersection(system: Any) -> ProofResult:
     n, w = len(qs.replicas), qs.write_quorum
     claim = f"Every two write quorums ({w} of the {n} replicas each) share a replica."
     started = time.perf_counter()
-    solver = z3.Solver()
-    in_first = _membership(qs, "write_a")
-    in_second = _membership(qs, "write_b")
-    _add_disjoint_quorums(solver, in_first, w, in_second, w)
-    outcome = solver.check()
+    solver, outcome, (first, second) = _disjoint_quorums(qs, ("write_a", w), ("write_b", w))
     if outcome == z3.sat:
-        model = solver.model()
-        first, second = _members(model, qs, in_first), _members(model, qs, in_second)
         return _refuted(claim, started, {"write_quorum": list(first), "other_write_quorum": list(second)},
                         f"Let one write go to {_set(first)} and a concurrent write to {_set(second)}. These share "
                         f"no replica ({w} + {w} <= {n}), so neither writer can learn of the other's write and "
@@ -292,6 +280,19 @@ def _check_failure_budget(qs: QuorumSystem, zones: int, nodes: int) -> None:
     if nodes > len(qs.replicas):
         raise ConfigError(f"prove_tolerates: nodes={nodes} but the system has only {len(qs.replicas)} replicas; "
                           f"pass nodes from 0 to {len(qs.replicas)}.")
+
+
+def _disjoint_quorums(qs: QuorumSystem, a: tuple[str, int], b: tuple[str, int]
+                      ) -> tuple[z3.Solver, z3.CheckSatResult, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Ask z3 for two quorums of the given sizes that share no replica; their members when it finds them."""
+    solver = z3.Solver()
+    first, second = _membership(qs, a[0]), _membership(qs, b[0])
+    _add_disjoint_quorums(solver, first, a[1], second, b[1])
+    outcome = solver.check()
+    if outcome != z3.sat:
+        return solver, outcome, ((), ())
+    model = solver.model()
+    return solver, outcome, (_members(model, qs, first), _members(model, qs, second))
 
 
 def _membership(qs: QuorumSystem, label: str) -> dict[str, z3.BoolRef]:
