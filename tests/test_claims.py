@@ -3,7 +3,6 @@ the one the suite established is flagged."""
 
 from __future__ import annotations
 
-import attrs
 import pytest
 
 from faultlab.claims import Claim, Measurement, judge
@@ -41,4 +40,5 @@ def test_claims_are_validated():
         Claim("1", "x", "invariant")
     with pytest.raises(ValueError, match="expect must be"):
         Claim("1", "x", "measure", measure=lambda s: None, expect="true")
-    assert attrs.has(Claim)
+    with pytest.raises(ValueError, match="needs measure="):
+        Claim("1", "x", "measure")

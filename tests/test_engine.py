@@ -102,7 +102,7 @@ def test_skew_moves_only_the_node_clock():
     assert result.stats["virtual_time"] < 30.0
 
 
-def test_crash_loses_volatile_state_and_restart_reads_durable_state():
+def test_lose_unsynced_drops_only_the_writes_not_yet_synced():
     s = Storage()
     s["a"] = 1
     s.sync()
