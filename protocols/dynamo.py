@@ -503,7 +503,7 @@ SPEC = Protocol(
               invariants=("convergence", "no-lost-writes"),
               note="with Merkle anti-entropy the final reads of every key agree after healing; the exploration is "
                    "vacuous unless some run repaired a replica through it (witness)"),
-        Claim(SECTION, "Decentralized â€” no single point of failure", "measure", measure=_measure_detection,
+        Claim(SECTION, "Decentralized — no single point of failure", "measure", measure=_measure_detection,
               note="row 'Failure detection', 'Why' column; seeded round-based runs of the gossip code the nodes "
                    "run (dynamo_gossip): crash each of 8 nodes in turn, the first contact of joiners included; "
                    "figure = fraction of (crashed, live observer) pairs where the observer marked it failed"),

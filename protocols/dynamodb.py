@@ -1,7 +1,7 @@
 """One DynamoDB partition: an item replicated three ways across zones, a leader, quorum-acknowledged writes.
 
 Seed section 1 (DynamoDB, "Evolution to DynamoDB"): "`ConsistentRead=true` reads from leader", and in the tradeoffs
-"Always available â€” writes succeed even during partial failures" and "Eventually consistent by default". This
+"Always available — writes succeed even during partial failures" and "Eventually consistent by default". This
 module is the replication group behind one partition, in the Raft style DynamoDB's Multi-Paxos groups resemble:
 
 * the leader appends a write to its log, syncs it, replicates the whole log to both followers and acknowledges the
@@ -454,11 +454,11 @@ CLAIMS = (
           note="consistent reads go to the leader, which confirms a majority still follows it (read index) before "
                "answering; judged as read-after-write and linearizability of writes plus consistent reads under "
                "every fault kind, including leader failover", expect="held"),
-    Claim("1", "Eventually consistent by default (strong consistency costs 2Ã— read capacity)", "invariant",
+    Claim("1", "Eventually consistent by default (strong consistency costs 2× read capacity)", "invariant",
           variant="default-read-as-strong", invariants=("default-read-after-write",),
           note="holding default reads to read-after-write is refuted, as the sentence says: a default read from a "
                "follower misses an acknowledged write", expect="refuted"),
-    Claim("1", "Always available â€” writes succeed even during partial failures", "measure",
+    Claim("1", "Always available — writes succeed even during partial failures", "measure",
           measure=measure_write_availability,
           note="share of writes acknowledged with one zone's replica down for the whole run, each zone in turn; "
                "not 100%: losing the leader's zone makes writes fail until failover", expect="measured"),

@@ -450,7 +450,7 @@ CLAIMS = (
           variant="plain-handler", invariants=("exactly-once",),
           note="refuted: the poller crashes after the handler's increment and before the checkpoint; the batch is "
                "retried and the aggregate counter double-counts. Exactly-once needs an idempotent handler.", expect="refuted"),
-    Claim("14", "**Cache invalidation** | DynamoDB Stream â†’ Lambda â†’ delete from ElastiCache", "invariant",
+    Claim("14", "**Cache invalidation** | DynamoDB Stream → Lambda → delete from ElastiCache", "invariant",
           variant="delete-invalidation", invariants=("cache-consistent",),
           note="refuted: a reader that missed, read the old item and fills the cache after the invalidation "
                "leaves it stale forever; versioned fills close the race", expect="refuted"),

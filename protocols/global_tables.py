@@ -1,9 +1,9 @@
 """DynamoDB Global Tables: every region accepts writes and replicates them to the others through its stream,
 conflicts resolved by last-writer-wins on the writing region's clock.
 
-Seed sections 20 (Multi-Region Active-Active: "go active-active with DynamoDB Global Tables â€” both regions serve
-reads and writes, with last-writer-wins conflict resolution") and 1 ("Added Global Tables â†’ multi-region
-active-active replication"; "Removed vector clocks â†’ replaced with last-writer-wins").
+Seed sections 20 (Multi-Region Active-Active: "go active-active with DynamoDB Global Tables — both regions serve
+reads and writes, with last-writer-wins conflict resolution") and 1 ("Added Global Tables → multi-region
+active-active replication"; "Removed vector clocks → replaced with last-writer-wins").
 
 Each region node keeps its items as ``(value, timestamp, region)`` and a stream of its local writes. A client write
 is stamped with the region's clock (``ctx.now()``, which a ``skew`` fault moves), applied locally if it is newer
@@ -180,12 +180,12 @@ def final_ops(config: GlobalTablesConfig) -> list[tuple[str, object, str]]:
 
 # -- spec ------------------------------------------------------------------------------------------------------------
 CLAIMS = (
-    Claim("20", "go active-active with DynamoDB Global Tables â€” both regions serve reads and writes, with "
+    Claim("20", "go active-active with DynamoDB Global Tables — both regions serve reads and writes, with "
                 "last-writer-wins conflict resolution", "invariant", variant="lww-synced-clocks",
           invariants=("convergence",),
           note="after healing and settling, every region's final read of each key returns the same value; explored "
                "without clock skew in the test and with it below: convergence holds either way", expect="held"),
-    Claim("1", "**Removed vector clocks** â†’ replaced with last-writer-wins (simpler for most applications)",
+    Claim("1", "**Removed vector clocks** → replaced with last-writer-wins (simpler for most applications)",
           "invariant", variant="lww-skewed-clocks", invariants=("no-lost-writes",),
           note="refuted: with the regions' clocks apart, a write acknowledged later in real time loses to an older "
                "one from the region whose clock runs ahead, and no client is told", expect="refuted"),

@@ -42,3 +42,24 @@ def test_claims_are_validated():
         Claim("1", "x", "measure", measure=lambda s: None, expect="true")
     with pytest.raises(ValueError, match="needs measure="):
         Claim("1", "x", "measure")
+
+
+def _section(document: str, number: str) -> str:
+    """The text of section ``number`` ("## 14. ..." up to the next "## " heading)."""
+    import re
+
+    m = re.search(rf"^## {re.escape(number)}\. .*?(?=^## |\Z)", document, re.M | re.S)
+    assert m, f"the design document has no section {number}"
+    return m.group(0)
+
+
+def _every_claim():
+    from faultlab.registry import all_protocols
+
+    return [pytest.param(p, c, id=f"{p.name}-{i}") for p in all_protocols() for i, c in enumerate(p.claims)]
+
+
+@pytest.mark.parametrize(("protocol", "claim"), _every_claim())
+def test_every_claim_quotes_its_section_of_the_design_document_exactly(design_document, protocol, claim):
+    assert claim.text in _section(design_document, claim.section), \
+        f"{protocol.name}: {claim.text!r} is not quoted exactly from section {claim.section}"
