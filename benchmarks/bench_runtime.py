@@ -22,8 +22,8 @@ from faultlab.explore import explore, explore_seeded
 from faultlab.faults import FaultPlan
 from faultlab.protocol import Invariant, Protocol
 from faultlab.registry import get_protocol
+from faultlab.result import CheckResult
 from faultlab.runtime import RunSettings, simulate
-from invariants.result import CheckResult
 
 
 @attrs.frozen

@@ -112,7 +112,7 @@ def judge(protocol: Any, claim: Claim, *, examples: int, seed: int, traces: Any,
         path = save_failure(exp, traces, claim.variant)
         evidence.update(found_after=exp.found_after, trace=str(path), replay=f"faultlab replay {path}",
                         events=len(exp.failure.events), operations=len(exp.failure.history.operations()),
-                        violations=[c.to_json() for c in exp.failure.violations if c.checker in claim.invariants],
+                        violations=[c.to_json() for c in exp.failure.violations if c.invariant in claim.invariants],
                         error=exp.failure.error)
         verdict = "refuted"
     else:

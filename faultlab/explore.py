@@ -46,6 +46,10 @@ class Coverage:
     runs_with_note: collections.Counter = attrs.Factory(collections.Counter)
     ops: collections.Counter = attrs.Factory(collections.Counter)
     witnesses: collections.Counter = attrs.Factory(collections.Counter)
+    # per judged invariant: runs that judged it, exercised it (had something to judge), left it undecided, broke it
+    judged: collections.Counter = attrs.Factory(collections.Counter)
+    exercised: collections.Counter = attrs.Factory(collections.Counter)
+    undecided: collections.Counter = attrs.Factory(collections.Counter)
     violations: collections.Counter = attrs.Factory(collections.Counter)
     steps: int = 0
 
@@ -63,8 +67,11 @@ class Coverage:
         for w in protocol.witnesses:
             if w.seen(result):
                 self.witnesses[w.name] += 1
-        for c in result.violations:
-            self.violations[c.checker] += 1
+        for c in result.checks:
+            self.judged[c.name] += 1
+            self.exercised[c.name] += c.exercised
+            self.undecided[c.name] += c.unknown
+            self.violations[c.name] += c.violated
         if result.error:
             self.violations["no-exception"] += 1
 
@@ -73,7 +80,10 @@ class Coverage:
                 "runs_with_event": dict(sorted(self.runs_with_event.items())),
                 "notes": dict(sorted(self.notes.items())), "runs_with_note": dict(sorted(self.runs_with_note.items())),
                 "ops": dict(sorted(self.ops.items())), "witnesses": dict(sorted(self.witnesses.items())),
-                "violations": dict(sorted(self.violations.items()))}
+                "invariants": {name: {"judged": n, "exercised": self.exercised[name],
+                                      "undecided": self.undecided[name], "violated": self.violations[name]}
+                               for name, n in sorted(self.judged.items())},
+                "violations": {k: n for k, n in sorted(self.violations.items()) if n}}
 
 
 @attrs.define
@@ -89,6 +99,7 @@ class Exploration:
     runs_total: int = 0
     shrunk: bool = True
     seconds: float = 0.0
+    invariants: tuple[str, ...] = ()  # what every run judged
 
     def expected_witnesses(self) -> list[str]:
         names = [w.name for w in self.protocol.witnesses]
@@ -99,20 +110,30 @@ class Exploration:
         seen = set(self.coverage.witnesses)
         # an injected fault leaves an event of its own name (recovery's heal and restart are not faults)
         seen |= {f"{k} injected" for k in INJECTABLE if self.coverage.runs_with_event.get(k)}
-        return [w for w in self.expected_witnesses() if w not in seen]
+        missing = [w for w in self.expected_witnesses() if w not in seen]
+        # an invariant no run gave anything to judge was never shown to hold
+        return missing + [f"{name} exercised" for name in self.invariants if not self.coverage.exercised[name]]
 
     @property
     def verdict(self) -> str:
         if self.failure is not None:
             return "refuted"
+        if any(self.coverage.undecided.values()):
+            return "unknown"
         return "vacuous" if self.missing_witnesses() else "held"
+
+    def undecided_summary(self) -> str:
+        return ", ".join(f"{name} in {n}" for name, n in sorted(self.coverage.undecided.items()) if n)
 
     def summary(self) -> str:
         if self.failure is not None:
-            names = ", ".join(c.checker for c in self.failure.violations) or "no-exception"
+            names = ", ".join(c.name for c in self.failure.violations) or "no-exception"
             size = f"{len(self.failure.events)} events, {len(self.failure.history.operations())} operations"
             how = "shrunk to" if self.shrunk else "not shrunk:"
             return f"refuted: {names} violated after {self.found_after} runs; {how} {size}"
+        if self.verdict == "unknown":
+            return f"unknown: no violation in {self.coverage.runs} runs, but some checks ran out of budget " \
+                   f"undecided ({self.undecided_summary()} runs): nothing is shown for those runs"
         if self.verdict == "vacuous":
             return f"vacuous: no violation in {self.coverage.runs} runs, but never seen: " \
                    f"{', '.join(self.missing_witnesses())}"
@@ -166,7 +187,8 @@ def explore(protocol: Protocol, config: Any, *, examples: int = 150, seed: int =
     violation a known-bad variant is about instead of drifting to another one.
     """
     settings = settings or RunSettings()
-    exp = Exploration(protocol, config, settings, seed, examples, Coverage(), shrunk=shrink)
+    invariants = protocol.judged(invariants)
+    exp = Exploration(protocol, config, settings, seed, examples, Coverage(), shrunk=shrink, invariants=invariants)
     state = {"runs": 0}
     phases = SIMULATION_PHASES if shrink else tuple(p for p in SIMULATION_PHASES if p.name != "shrink")
 
@@ -202,7 +224,8 @@ def explore_seeded(protocol: Protocol, config: Any, *, examples: int, seed: int 
                    settings: RunSettings | None = None, invariants: tuple[str, ...] | None = None) -> Exploration:
     """The same search from a seeded PRNG, without Hypothesis: faster, but the failure found is not shrunk."""
     settings = settings or RunSettings()
-    exp = Exploration(protocol, config, settings, seed, examples, Coverage(), shrunk=False)
+    invariants = protocol.judged(invariants)
+    exp = Exploration(protocol, config, settings, seed, examples, Coverage(), shrunk=False, invariants=invariants)
     start = time.perf_counter()
     for i in range(examples):
         result = simulate(protocol, config, SeededChoices(seed * 1_000_003 + i), settings, invariants)

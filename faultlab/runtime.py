@@ -30,7 +30,8 @@ from faultlab.history import History
 from faultlab.injector import FaultInjector
 from faultlab.network import Envelope, Network
 from faultlab.node import NodeContext, Storage
-from faultlab.protocol import Indeterminate, OperationFailed, Protocol
+from faultlab.protocol import Indeterminate, Invariant, OperationFailed, Protocol
+from faultlab.result import CheckResult
 
 
 @attrs.frozen
@@ -81,7 +82,7 @@ class RunResult:
     choices: list[int]
     events: list[tuple]
     history: History
-    checks: list[Any]
+    checks: list[CheckResult]
     stats: dict[str, Any]
     error: str | None = None
     judged: tuple[str, ...] = ()
@@ -94,7 +95,7 @@ class RunResult:
     def verdict(self) -> str:
         if self.error is not None or self.violations:
             return "violated"
-        if any(c.verdict.value == "unknown" for c in self.checks):
+        if any(c.unknown for c in self.checks):
             return "unknown"
         return "ok"
 
@@ -221,8 +222,7 @@ class Simulation:
             error = _describe_error(group)
         except Exception as e:  # an exception in protocol code is a finding, replayable like any other
             error = _describe_error(e)
-        checks = [] if error else [inv.check(self.history, self.config) for inv in self.protocol.invariants
-                                   if inv.name in self.judged]
+        checks = [] if error else [self._judge(inv) for inv in self.protocol.invariants if inv.name in self.judged]
         ops: collections.Counter[tuple[str, str]] = collections.Counter()
         for op in self.history.operations():
             if op.phase == "main":
@@ -233,6 +233,15 @@ class Simulation:
                  "truncated": self.truncated}
         return RunResult(self.protocol.name, self.config, self.settings, list(self.choices.record), self.events,
                          self.history, checks, stats, error, self.judged)
+
+    def _judge(self, inv: Invariant) -> CheckResult:
+        """Run one invariant's check and stamp the result with the invariant's name: verdicts are matched by the
+        invariant that produced them, whatever the checker calls itself."""
+        result = inv.check(self.history, self.config)
+        if not isinstance(result, CheckResult):
+            raise ConfigError(f"{self.protocol.name}: invariant {inv.name!r} returned a {type(result).__name__}, not "
+                              f"a faultlab.CheckResult; a check must return CheckResult.holds/violation/...")
+        return result.judged_as(inv.name)
 
     # -- phases --------------------------------------------------------------------------------------------------
     async def _main(self) -> None:

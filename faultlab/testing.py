@@ -54,8 +54,8 @@ def assert_holds(protocol: Protocol, *, variant: str | None = None, overrides: d
                   invariants=v.promised(protocol) if v else None)
     if exp.failure is not None:
         path = _write(exp, variant)
-        names = ", ".join(c.checker for c in exp.failure.violations) or exp.failure.error
-        details = "\n".join(f"  {c.checker}: {c.explanation}" for c in exp.failure.violations)
+        names = ", ".join(c.invariant for c in exp.failure.violations) or exp.failure.error
+        details = "\n".join(f"  {c.invariant}: {c.explanation}" for c in exp.failure.violations)
         raise AssertionError(f"{protocol.name} {variant or ''}: {names} violated after {exp.found_after} runs "
                              f"(seed {seed})\n{details}\n  trace: {path}\n  replay: faultlab replay {path}")
     if exp.verdict == "vacuous":

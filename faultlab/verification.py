@@ -63,9 +63,9 @@ def verify_protocol(protocol: Protocol, *, examples: int, seed: int, traces: Pat
         trace = str(save_failure(exp, traces, variant.name)) if exp.failure else None
         for name in checks:
             if exp.failure is not None:
-                failed = {c.checker for c in exp.failure.violations}
+                failed = {c.invariant for c in exp.failure.violations}
                 verdict = "refuted" if name in failed else "held"
-                detail = next((c.explanation for c in exp.failure.violations if c.checker == name), "")
+                detail = next((c.explanation for c in exp.failure.violations if c.invariant == name), "")
                 if exp.failure.error:
                     verdict, detail = "refuted", f"the protocol raised {exp.failure.error}"
             else:

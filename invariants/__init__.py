@@ -4,6 +4,6 @@ Each checker takes a :class:`faultlab.history.History` (plus model or settings) 
 ``assert_*`` helpers raise :class:`InvariantViolation` instead.
 """
 
-from invariants.result import CheckResult, InvariantViolation, Verdict
+from faultlab.result import CheckResult, InvariantViolation, Verdict
 
 __all__ = ["CheckResult", "InvariantViolation", "Verdict"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from faultlab.errors import ConfigError
 from faultlab.history import History
-from invariants.result import CheckResult
+from faultlab.result import CheckResult
 from invariants.session import (
     explain_stale,
     find_stale_read,
@@ -60,9 +60,9 @@ def check_convergence(history: History, *, keyed: bool = False) -> CheckResult:
         if len({identity(r.node) for r, _ in finals if r.node is not None}) >= 2:
             compared += 1
     if compared == 0:
-        return CheckResult.undecided(checker, "No key had final reads from two or more replicas (Operation.node), "
-                                              "so convergence between replicas was never observed.",
-                                     keys_compared=0)
+        return CheckResult.unexercised(checker, "No key had final reads from two or more replicas (Operation.node), "
+                                       "so convergence between replicas was never observed.",
+                                       keys_compared=0)
     return CheckResult.holds(checker, f"On {compared} key(s) every replica's final read returned the same value.",
                              keys_compared=compared)
 
@@ -95,7 +95,7 @@ def check_bounded_staleness(history: History, bound: float, *, keyed: bool = Fal
         first_ack = min((w.ret for w in acknowledged), default=None)
         tested += sum(1 for r, _ in rk.reads if first_ack is not None and r.call - first_ack > bound)
     if tested == 0:
-        return CheckResult.undecided(checker, f"No read began more than {bound:g} after an acknowledged write, so "
-                                              f"the staleness bound was never exercised.", reads_tested=0)
+        return CheckResult.unexercised(checker, f"No read began more than {bound:g} after an acknowledged write, so "
+                                       f"the staleness bound was never exercised.", reads_tested=0)
     return CheckResult.holds(checker, f"{tested} reads that began more than {bound:g} after an acknowledged write "
                                       f"returned it or a newer value.", reads_tested=tested, bound=bound)

@@ -27,7 +27,7 @@ from collections import defaultdict
 from typing import Any
 
 from faultlab.history import History, Operation
-from invariants.result import CheckResult
+from faultlab.result import CheckResult
 from invariants.session import Ident, identity
 
 __all__ = ["check_at_least_once", "check_exactly_once"]
@@ -85,8 +85,8 @@ def check_at_least_once(history: History, *, processed_by: str | None = None) ->
 def _at_least_once(checker: str, d: _Deliveries) -> CheckResult:
     acked = d.acknowledged()
     if not acked:
-        return CheckResult.undecided(checker, "No send was acknowledged, so delivery was never promised.",
-                                     acknowledged=0)
+        return CheckResult.unexercised(checker, "No send was acknowledged, so delivery was never promised.",
+                                       acknowledged=0)
     lost = [k for k in acked if not d.done[k] and not d.maybe[k]]
     if lost:
         first = min((s for s in d.sends[lost[0]] if s.is_ok), key=lambda s: s.call_index)

@@ -22,7 +22,7 @@ timeline).
 from __future__ import annotations
 
 from faultlab.history import History
-from invariants.result import CheckResult
+from faultlab.result import CheckResult
 from invariants.session import impossible_read, register_keys
 
 __all__ = ["check_no_lost_writes"]
@@ -67,11 +67,11 @@ def check_no_lost_writes(history: History, *, keyed: bool = False) -> CheckResul
     if unread:
         what = "the history has no final reads" if judged == 0 else \
             f"no final read of {'key' if len(unread) == 1 else 'keys'} {', '.join(map(repr, unread))}"
-        return CheckResult.undecided(checker, f"Durability was never observed: {what}, so acknowledged writes "
-                                              f"cannot be shown to survive (record reads with phase \"final\").",
-                                     unread_keys=unread, final_reads=judged)
+        return CheckResult.unexercised(checker, f"Durability was never observed: {what}, so acknowledged writes "
+                                       f"cannot be shown to survive (record reads with phase \"final\").",
+                                       unread_keys=unread, final_reads=judged)
     if judged == 0:
-        return CheckResult.undecided(checker, "The history has no final reads and no acknowledged writes: nothing "
-                                              "to judge.", final_reads=0)
+        return CheckResult.unexercised(checker, "The history has no final reads and no acknowledged writes: nothing "
+                                       "to judge.", final_reads=0)
     return CheckResult.holds(checker, f"{judged} final reads each saw the latest acknowledged writes or a value "
                                       f"that could have superseded them.", final_reads=judged)

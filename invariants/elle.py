@@ -44,7 +44,7 @@ import networkx as nx
 
 from faultlab.errors import ConfigError, HistoryFormatError
 from faultlab.history import History, Operation
-from invariants.result import CheckResult
+from faultlab.result import CheckResult
 from invariants.session import Ident, identity
 
 __all__ = ["ANOMALIES", "check_list_append"]
@@ -69,8 +69,8 @@ def check_list_append(history: History, anomalies: Iterable[str] = ANOMALIES, *,
     for op in txns:
         _validate(op)
     if not any(op.is_ok for op in txns):
-        return CheckResult.undecided(checker, "The history has no ok transaction, so nothing was observed.",
-                                     txns=len(txns))
+        return CheckResult.unexercised(checker, "The history has no ok transaction, so nothing was observed.",
+                                       txns=len(txns))
     g = _Inference(txns)
     found = [a for a in g.read_anomalies() if a["type"] in wanted or a["type"] in ("incompatible-order",
                                                                                       "garbage-read")]

@@ -38,10 +38,14 @@ from typing import Any
 
 from faultlab.errors import ConfigError
 from faultlab.history import History, Operation
-from invariants.result import CheckResult, InvariantViolation
+from faultlab.result import CheckResult, InvariantViolation
 from models.sequential import FAILED, UNKNOWN, Model
 
 CHECKER = "linearizable"
+# The budget for a check inside a simulated run: counted in search steps, never in seconds, so a verdict does not
+# depend on how loaded the machine is. Runs of the built-in workloads need a few hundred to a few thousand steps;
+# exhausting it makes the run's check unknown (and the exploration unknown), never a pass.
+RUN_SEARCH_STEPS = 1_000_000
 _MODEL_DEFAULT: Any = object()
 _SLICE = 2048  # search steps between looks at the clock and turns between partitions
 _STUCK_STATES_KEPT = 8
@@ -70,10 +74,12 @@ def check_linearizable(history_or_operations: History | Iterable[Operation], mod
     operations = (history_or_operations.operations() if isinstance(history_or_operations, History)
                   else sorted(history_or_operations, key=lambda o: o.call_index))
     if not operations:
-        return CheckResult.undecided(CHECKER, "The history has no operations: there is nothing to judge.",
-                                     longest_prefix=[], partition=None, operations=0)
+        return CheckResult.unexercised(CHECKER, "The history has no operations: there is nothing to judge.",
+                                       linearization=[], longest_prefix=[], partition=None, operations=0)
     _check_functions(operations, model)
     kept = [op for op in operations if op.status != "fail" or op.f in model.failures_checked]
+    if model.prune is not None:
+        kept = model.prune(kept)
     parts = [p for p in model.partition(kept) if p]
     keys = [model.partition_by(p[0]) if model.partition_by is not None else None for p in parts]
     searches = [_Search(p, model, state0) for p in parts]

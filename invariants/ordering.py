@@ -21,7 +21,7 @@ from typing import Any
 
 from faultlab.errors import ConfigError, HistoryFormatError
 from faultlab.history import History, Operation
-from invariants.result import CheckResult
+from faultlab.result import CheckResult
 from invariants.session import Ident, identity
 
 __all__ = ["check_fifo_per_group", "check_per_key_order"]
@@ -72,8 +72,8 @@ def check_fifo_per_group(history: History, *, consumer: str = "process") -> Chec
                 latest = (recv, send)
         judged += len(seen) >= 2
     if judged == 0:
-        return CheckResult.undecided(checker, "No consumer stream received two messages of one group, so FIFO order "
-                                              "was never exercised.", streams_checked=0)
+        return CheckResult.unexercised(checker, "No consumer stream received two messages of one group, so FIFO order "
+                                       "was never exercised.", streams_checked=0)
     return CheckResult.holds(checker, f"{judged} (consumer, group) streams received their messages in send order.",
                              streams_checked=judged)
 
@@ -131,7 +131,7 @@ def check_per_key_order(history: History, *, fs: tuple[str, ...] = ("receive", "
                                                  ops=sorted({p_op.call_index, op.call_index}))
             last[slot] = (op, rec["seq"])
     if not judged:
-        return CheckResult.undecided(checker, "No consumer stream saw two records of one key, so per-key order was "
-                                              "never exercised.", streams_checked=0)
+        return CheckResult.unexercised(checker, "No consumer stream saw two records of one key, so per-key order was "
+                                       "never exercised.", streams_checked=0)
     return CheckResult.holds(checker, f"{len(judged)} (consumer, key) streams saw strictly increasing seqs.",
                              streams_checked=len(judged))

@@ -35,7 +35,7 @@ import attrs
 
 from faultlab.errors import HistoryFormatError
 from faultlab.history import History, Operation
-from invariants.result import CheckResult
+from faultlab.result import CheckResult
 
 __all__ = ["RegisterKey", "check_monotonic_reads", "check_read_after_write", "check_read_your_writes",
            "register_keys"]
@@ -228,8 +228,8 @@ def _check_stale(checker: str, history: History, keyed: bool, session: Callable[
             first_ack = min((w.returned for w in writes.get(s, ())), default=None)
             tested += sum(1 for r, _ in reads[s] if first_ack is not None and r.called > first_ack)
     if tested == 0:
-        return CheckResult.undecided(checker, "No read began after an acknowledged write it was bound by, so the "
-                                              "guarantee was never exercised.", reads_tested=0)
+        return CheckResult.unexercised(checker, "No read began after an acknowledged write it was bound by, so the "
+                                       "guarantee was never exercised.", reads_tested=0)
     return CheckResult.holds(checker, f"{tested} reads began after an acknowledged write and each returned it or "
                                       f"a newer value.", reads_tested=tested)
 
@@ -260,8 +260,8 @@ def check_monotonic_reads(history: History, *, keyed: bool = False) -> CheckResu
                 if src is not None and (floor is None or src.called > floor[1].called):
                     floor = (read, src)
     if tested == 0:
-        return CheckResult.undecided(checker, "No process read the same key twice, so monotonic reads were never "
-                                              "exercised.", reads_tested=0)
+        return CheckResult.unexercised(checker, "No process read the same key twice, so monotonic reads were never "
+                                       "exercised.", reads_tested=0)
     return CheckResult.holds(checker, f"{tested} later reads never went back to an older value.",
                              reads_tested=tested)
 

@@ -18,8 +18,23 @@ def _register_step(state: Any, f: str, input: Any, output: Any) -> tuple[bool, A
     return output is not UNKNOWN and output == state, state
 
 
+def _prune_register(ops: list) -> list:
+    """Leave out unobserved reads (no effect, no output) and unobserved writes of a value no read returned.
+
+    Sound: if a linearization takes effect a write W of v, every read between W and the next write returns v. No
+    read returned v, so there is none, and dropping W changes no read's legality. Writes whose value some read
+    returned stay: W may be what that read saw.
+    """
+    seen = {_key(op.output) for op in ops if op.f == "read" and op.status == "ok"}
+    return [op for op in ops if op.status != "info" or (op.f == "write" and _key(op.input) in seen)]
+
+
+def _key(value: Any) -> Any:
+    return freeze(value)
+
+
 register = Model(
-    name="register", init=None, step=_register_step, functions=("read", "write"),
+    name="register", init=None, step=_register_step, functions=("read", "write"), prune=_prune_register,
     doc="A single read/write register; a read returns the last value written, or nil before any write.",
 )
 

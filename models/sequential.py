@@ -114,6 +114,10 @@ class Model:
     describe_op: Callable[[Operation], str] = _describe_op
     from_json: Callable[[Any], Hashable] = freeze
     doc: str = ""
+    # Optional, and only where it is sound for the model: drop operations whose outcome nobody saw and whose
+    # presence can never make a history linearizable that is not linearizable without them (a register's write
+    # that no read returned). Each unobserved operation doubles the configurations the search may visit.
+    prune: Callable[[list[Operation]], list[Operation]] | None = None
 
     def partition(self, operations: Iterable[Operation]) -> list[list[Operation]]:
         """Split operations into independent groups (one per key), each in invocation order."""

@@ -23,8 +23,8 @@ import math
 import attrs
 
 from faultlab.history import Event, History
+from faultlab.result import CheckResult
 from invariants.convergence import check_convergence
-from invariants.result import CheckResult
 
 
 def resolve_siblings(history: History) -> History:

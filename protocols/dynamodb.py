@@ -41,7 +41,7 @@ from faultlab.history import History
 from faultlab.protocol import Indeterminate, Invariant, OperationFailed, Protocol, Variant, Witness
 from invariants.convergence import check_convergence
 from invariants.durability import check_no_lost_writes
-from invariants.linearizability import check_linearizable
+from invariants.linearizability import RUN_SEARCH_STEPS, check_linearizable
 from invariants.session import check_read_after_write
 from models import get_model
 
@@ -385,25 +385,17 @@ def reads_view(history: History, f: str) -> History:
     return History(attrs.evolve(e, f="read") if e.f == f else e for e in kept)
 
 
-def _named(name: str, result):
-    return attrs.evolve(result, checker=name)
-
-
 def _consistent_linearizable(h, cfg):
-    return _named("linearizable", check_linearizable(reads_view(h, "consistent-read"), get_model("register"),
-                                                     timeout=10.0))
+    return check_linearizable(reads_view(h, "consistent-read"), get_model("register"), max_steps=RUN_SEARCH_STEPS)
 
 
 def _default_read_after_write(h, cfg):
-    name = "default-read-after-write"
-    main = History(e for e in reads_view(h, "read") if e.phase == "main")
-    return _named(name, check_read_after_write(main))
+    return check_read_after_write(History(e for e in reads_view(h, "read") if e.phase == "main"))
 
 
 INVARIANTS = (
     Invariant("consistent-read-after-write",
-              lambda h, cfg: _named("consistent-read-after-write",
-                                    check_read_after_write(reads_view(h, "consistent-read"))),
+              lambda h, cfg: check_read_after_write(reads_view(h, "consistent-read")),
               "a consistent read that starts after a write was acknowledged returns it or newer"),
     Invariant("linearizable", _consistent_linearizable, "writes and consistent reads are linearizable"),
     Invariant("no-lost-writes", lambda h, cfg: check_no_lost_writes(reads_view(h, "consistent-read")),

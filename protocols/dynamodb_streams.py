@@ -32,8 +32,8 @@ from faultlab.claims import Claim
 from faultlab.errors import ConfigError
 from faultlab.history import History
 from faultlab.protocol import Invariant, OperationFailed, Protocol, Variant, Witness
+from faultlab.result import CheckResult
 from invariants.ordering import check_per_key_order
-from invariants.result import CheckResult
 
 KEYS = ("k1", "k2")
 CALL_TIMEOUT = 0.5   # how long the poller or the cache waits for another node
@@ -309,7 +309,7 @@ def check_changes_captured(history: History, config=None) -> CheckResult:
     checker = "changes-captured"
     stream_op = _final(history, "read-stream")
     if stream_op is None:
-        return CheckResult.undecided(checker, "The stream was never read after recovery.")
+        return CheckResult.unexercised(checker, "The stream was never read after recovery.")
     stream = stream_op.output or []
     by_value = {(r["key"], r["value"]): r for r in stream if r["value"] is not None}
     for op in history.operations():
@@ -344,7 +344,7 @@ def check_exactly_once_effects(history: History, config=None) -> CheckResult:
     checker = "exactly-once"
     stream_op, audit_op = _final(history, "read-stream"), _final(history, "audit")
     if stream_op is None or audit_op is None:
-        return CheckResult.undecided(checker, "The stream or the aggregate was never read after recovery.")
+        return CheckResult.unexercised(checker, "The stream or the aggregate was never read after recovery.")
     applied = audit_op.output["applied"]
     seen: dict[int, int] = {}
     for a in applied:
@@ -378,7 +378,7 @@ def check_changes_processed(history: History, config=None) -> CheckResult:
     checker = "changes-processed"
     audit_op = _final(history, "audit")
     if audit_op is None:
-        return CheckResult.undecided(checker, "The aggregate was never read after recovery.")
+        return CheckResult.unexercised(checker, "The aggregate was never read after recovery.")
     applied = {(a["key"], a["value"]) for a in audit_op.output["applied"] if a["value"] is not None}
     acked = [op for op in history.operations() if op.f == "write" and op.phase == "main" and op.is_ok]
     for op in acked:
@@ -422,7 +422,7 @@ def check_cache_consistent(history: History, config=None) -> CheckResult:
                              f"{table[op.input]!r}: the cache stayed stale after invalidation: a contradiction!",
                     key=op.input, cached=op.output[1], table=table[op.input], ops=[op.call_index])
     if not judged:
-        return CheckResult.undecided(checker, "No item was read through both the cache and the table after recovery.")
+        return CheckResult.unexercised(checker, "No item was read through both the cache and the table after recovery.")
     return CheckResult.holds(checker, f"{judged} cached reads agree with the table.")
 
 

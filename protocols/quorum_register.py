@@ -26,7 +26,7 @@ from faultlab.claims import Claim
 from faultlab.errors import ConfigError
 from faultlab.protocol import Indeterminate, Invariant, OperationFailed, Protocol, Variant, Witness
 from invariants.durability import check_no_lost_writes
-from invariants.linearizability import check_linearizable
+from invariants.linearizability import RUN_SEARCH_STEPS, check_linearizable
 from invariants.session import check_read_after_write
 from models import get_model
 from models.quorum import QuorumSystem, placement, prove_all
@@ -215,7 +215,7 @@ def final_reads(config: QuorumRegisterConfig) -> list[tuple[str, object, str]]:
 
 # -- spec ------------------------------------------------------------------------------------------------------------
 def _linearizable(history, config):
-    return check_linearizable(history, get_model("register"), timeout=10.0)
+    return check_linearizable(history, get_model("register"), max_steps=RUN_SEARCH_STEPS)
 
 
 SPEC = Protocol(

@@ -44,14 +44,14 @@ def test_sloppy_quorum_loses_no_write_and_converges_through_hinted_handoff():
 
 def test_sloppy_quorum_read_after_write_is_refuted_under_partitions():
     exp = assert_refuted(DY, variant="sloppy-vclock", settings=_faults_of("sloppy-vclock"), examples=300, seed=0)
-    assert "read-after-write" in {c.checker for c in exp.failure.violations}
+    assert "read-after-write" in {c.invariant for c in exp.failure.violations}
     assert exp.failure.count("partition") > 0  # stand-ins (hinted writes or sloppy reads) outside the top N
     assert len(exp.failure.history.operations()) <= 25
 
 
 def test_last_writer_wins_loses_acknowledged_writes_under_skew():
     exp = assert_refuted(DY, variant="lww-skew", settings=_faults_of("lww-skew"), examples=300, seed=0)
-    assert "no-lost-writes" in {c.checker for c in exp.failure.violations}
+    assert "no-lost-writes" in {c.invariant for c in exp.failure.violations}
     # Skew is not even needed: two writes stamped in the same clock tick tie, the tie-break (node id) is not real
     # time, and the later acknowledged write can lose (see test_lww_loses_writes_within_one_clock_tick).
     assert len(exp.failure.history.operations()) <= 25
@@ -79,7 +79,7 @@ def test_lww_loses_writes_within_one_clock_tick():
     config = DY.make_config(DY.variant("lww-skew").settings)
     burst = RunSettings(plan=FaultPlan(kinds=(), swarm=False), think_times=(0.0,))  # clients never pause
     lost = [seed for seed in range(20)
-            if "no-lost-writes" in {c.checker for c in simulate(DY, config, SeededChoices(seed), burst).violations}]
+            if "no-lost-writes" in {c.invariant for c in simulate(DY, config, SeededChoices(seed), burst).violations}]
     assert lost, "expected a fault-free LWW run to lose a write stamped in the same tick"
 
 

@@ -29,7 +29,7 @@ def test_read_after_write_is_refuted_while_views_disagree_after_a_join():
     # test_dynamodb's deposed-leader search.
     exp = assert_refuted(DY, variant="strict-vclock-churn-stale-read", seed=3, examples=200)
     run = exp.failure
-    assert "read-after-write" in {c.checker for c in run.violations}
+    assert "read-after-write" in {c.invariant for c in run.violations}
     assert run.note_count("member_joined") > 0 and run.note_count("ring_changed") > 0
     assert len(run.history.operations()) <= 25
 

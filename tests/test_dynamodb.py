@@ -33,12 +33,12 @@ def test_known_bad_variant_is_found_and_shrunk(variant):
     # the known-bad searches start from a fixed seed: the test still fails if the bug stops being found.
     exp = assert_refuted(DDB, variant=variant, examples=FIND_BUDGET, seed=0)
     expected = DDB.variant(variant).expect_violation
-    assert expected in {c.checker for c in exp.failure.violations}
+    assert expected in {c.invariant for c in exp.failure.violations}
     # shrunk: well under the 3 clients x 6 operations + 4 final reads of a full run
     assert len(exp.failure.history.operations()) <= 16, exp.failure.history.operations()
     if variant == "unsafe-failover":  # the loss goes through a failover to a replica missing the write
         assert exp.failure.note_count("failover") > 0
-        (lost,) = [c for c in exp.failure.violations if c.checker == "no-lost-writes"]
+        (lost,) = [c for c in exp.failure.violations if c.invariant == "no-lost-writes"]
         assert lost.witness["lost_writes"]
 
 
@@ -48,7 +48,7 @@ def test_fault_free_runs_hold_in_every_variant():
     for v in DDB.variants:
         for seed in range(10):
             result = simulate(DDB, DDB.make_config(v.settings), SeededChoices(seed), no_faults)
-            others = [c for c in result.violations if c.checker != "default-read-after-write"]
+            others = [c for c in result.violations if c.invariant != "default-read-after-write"]
             assert not others and result.error is None, (v.name, seed, [str(c) for c in result.violations])
 
 

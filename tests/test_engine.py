@@ -13,8 +13,8 @@ from faultlab.history import History
 from faultlab.network import Network
 from faultlab.node import Storage
 from faultlab.protocol import Indeterminate, Invariant, Protocol
+from faultlab.result import CheckResult
 from faultlab.runtime import RunSettings, simulate
-from invariants.result import CheckResult
 
 
 # -- a tiny protocol that exercises timers, calls and storage ---------------------------------------------------------

@@ -32,7 +32,7 @@ def test_regions_converge_even_with_skewed_clocks():
 def test_lww_on_skewed_clocks_loses_an_acknowledged_write():
     exp = assert_refuted(GT, variant="lww-skewed-clocks", settings=_plan("lww-skewed-clocks"))
     failure = exp.failure
-    (v,) = [c for c in failure.violations if c.checker == "no-lost-writes"]
+    (v,) = [c for c in failure.violations if c.invariant == "no-lost-writes"]
     assert v.witness["lost_writes"] and v.witness["stale_write"] is not None
     assert failure.count("skew") >= 1
     assert len(failure.history.operations()) <= 12

@@ -26,7 +26,7 @@ def test_known_bad_variant_is_found_and_shrunk(variant):
     exp = assert_refuted(QR, variant=variant)
     failure = exp.failure
     expected = QR.variant(variant).expect_violation
-    assert expected in {c.checker for c in failure.violations}
+    assert expected in {c.invariant for c in failure.violations}
     # shrunk: a handful of operations, not the whole workload of 3 clients x 6 operations
     assert len(failure.history.operations()) <= 12, failure.history.operations()
 

@@ -11,7 +11,7 @@ import pytest
 from faultlab.history import History
 from faultlab.report import write_timeline, write_timeline_text
 from faultlab.report.timeline import render_timeline
-from invariants.result import CheckResult
+from faultlab.result import CheckResult
 
 CHROMIUM = "/usr/bin/chromium"
 

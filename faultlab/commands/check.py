@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         if exp.failure.error:
             print(f"  the protocol raised: {exp.failure.error}")
         for c in exp.failure.violations:
-            print(f"  {c.checker}: violated\n    {c.explanation}")
+            print(f"  {c.invariant}: violated\n    {c.explanation}")
         print(f"  trace:  {path}")
         print(f"  timeline: {path.with_suffix('.html')}")
         print(f"  replay: faultlab replay {path}")

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from faultlab.errors import ConfigError
 from faultlab.importers import FORMATS, load_history
+from faultlab.result import CheckResult, Verdict
 from invariants.linearizability import check_linearizable
-from invariants.result import CheckResult, Verdict
 from models import MODELS, get_model
 
 _VERDICT = {Verdict.OK: "linearizable", Verdict.VIOLATED: "not-linearizable", Verdict.UNKNOWN: "unknown"}
@@ -54,24 +54,26 @@ def run(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         result = check_linearizable(history, model, initial=initial, timeout=args.timeout)
         seconds = time.perf_counter() - started
-        code = _EXIT[result.verdict]
+        # A history with nothing to judge is reported undecided: a pass would say something was shown.
+        verdict = result.verdict if result.exercised else Verdict.UNKNOWN
+        code = _EXIT[verdict]
         worst = max(worst, code, key=_SEVERITY.__getitem__)
-        row = {"file": str(path), "model": model.name, "verdict": _VERDICT[result.verdict],
+        row = {"file": str(path), "model": model.name, "verdict": _VERDICT[verdict],
                "operations": result.witness.get("operations", 0), "seconds": round(seconds, 4),
                "explanation": result.explanation, "witness": result.witness}
         if args.html is not None:
             row["html"] = str(_write_html(history, result, path, args.html, rows))
         rows.append(row)
         if not args.json:
-            print(_line(row, result))
+            print(_line(row, result, verdict))
     if args.json:
         print(json.dumps(rows, indent=2))
     return worst
 
 
-def _line(row: dict, result: CheckResult) -> str:
+def _line(row: dict, result: CheckResult, verdict: Verdict) -> str:
     head = f"{row['file']}: {row['verdict']} ({row['operations']} operations, {row['seconds']:.3f} s)"
-    if result.verdict is Verdict.OK:
+    if verdict is Verdict.OK:
         return head
     lines = [head, f"  {result.explanation}"]
     if result.violated:
@@ -92,5 +94,6 @@ def _write_html(history, result: CheckResult, path: Path, directory: Path, done:
     while out.name in names:  # two inputs with the same name from different folders
         out = directory / f"{path.stem}-{n}.html"
         n += 1
-    write_timeline(history, result, out, title=f"{path.name}: {_VERDICT[result.verdict]}")
+    verdict = _VERDICT[result.verdict] if result.exercised else "nothing to judge"
+    write_timeline(history, result, out, title=f"{path.name}: {verdict}")
     return out

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     if result.error:
         print(f"  the protocol raised: {result.error}")
     for c in result.checks:
-        print(f"  {c.checker}: {c.verdict.value}")
+        print(f"  {c.name}: {c.verdict.value}" + ("" if c.exercised else " (nothing to judge)"))
         if not c.ok and c.explanation:
             print(f"    {c.explanation}")
     return 1 if result.verdict == "violated" else 0

@@ -22,7 +22,7 @@ def save_run(result: RunResult, path: Path, source: dict[str, Any] | None = None
     """Write the trace at ``path`` and its timeline at ``path`` with ``.html``; returns the trace path."""
     trace = write_trace(result, path, source)
     violated = result.violations[0] if result.violations else None
-    title = f"{result.protocol}: " + (f"{violated.checker} violated" if violated else result.verdict)
+    title = f"{result.protocol}: " + (f"{violated.name} violated" if violated else result.verdict)
     if result.error:
         title += f" (the protocol raised {result.error})"
     write_timeline(result.history, violated, trace.with_suffix(".html"), title=title)

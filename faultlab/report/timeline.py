@@ -24,7 +24,7 @@ import attrs
 import jinja2
 
 from faultlab.history import History, Operation
-from invariants.result import CheckResult
+from faultlab.result import CheckResult
 
 TEMPLATES = pathlib.Path(__file__).resolve().parent.parent / "templates"
 _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True,
@@ -87,7 +87,7 @@ def render_timeline(history: History, result: CheckResult | None, *, title: str 
             _bar(op, step, track, order, failed, set(prefix), set(linearization), named))
     final_at = next((e.index for e in history if e.phase == "final"), None)
     return _ENV.get_template("timeline.html.j2").render(
-        title=title or (f"{result.checker}: {result.verdict.value}" if result is not None else "history timeline"),
+        title=title or (f"{result.name}: {result.verdict.value}" if result is not None else "history timeline"),
         result=result,
         lanes=[Lane(_process_name(p), lanes[p]) for p in sorted(lanes, key=_process_key)],
         track=track, lane_height=lane_height, label_width=LABEL_WIDTH, show_labels=lane_height >= 18,
