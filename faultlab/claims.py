@@ -104,7 +104,7 @@ def judge(protocol: Any, claim: Claim, *, examples: int, seed: int, traces: Any,
     exp = (cache or ExplorationCache()).explore(protocol, config, examples=budget_for(variant, examples), seed=seed,
                                                 settings=settings, invariants=tuple(claim.invariants))
     faults = {k: exp.coverage.runs_with_event[k] for k in INJECTABLE if exp.coverage.runs_with_event.get(k)}
-    evidence: dict[str, Any] = {"runs": exp.coverage.runs, "faults_in_runs": faults,
+    evidence: dict[str, Any] = {"runs": exp.coverage.runs, "faults_in_runs": faults, "links": exp.links,
                                 "invariants": list(claim.invariants)}
     if exp.failure is not None:
         from faultlab.report.run import save_failure

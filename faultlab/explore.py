@@ -29,7 +29,7 @@ from hypothesis.errors import Flaky
 
 from faultlab.choices import HypothesisChoices, SeededChoices
 from faultlab.errors import FaultlabError
-from faultlab.faults import INJECTABLE
+from faultlab.faults import INJECTABLE, available_kinds
 from faultlab.profiles import _SUPPRESS, SIMULATION_PHASES
 from faultlab.protocol import Protocol
 from faultlab.runtime import RunResult, RunSettings, simulate
@@ -103,8 +103,13 @@ class Exploration:
 
     def expected_witnesses(self) -> list[str]:
         names = [w.name for w in self.protocol.witnesses]
-        kinds = [k for k in self.settings.plan.kinds if k in self.protocol.faults]
+        kinds = available_kinds(self.settings.plan.kinds, self.protocol.faults, self.links)
         return names + [f"{k} injected" for k in kinds]
+
+    @property
+    def links(self) -> str:
+        """The link model every run of this exploration used."""
+        return self.settings.links_for(self.protocol)
 
     def missing_witnesses(self) -> list[str]:
         seen = set(self.coverage.witnesses)
@@ -121,6 +126,16 @@ class Exploration:
         if any(self.coverage.undecided.values()):
             return "unknown"
         return "vacuous" if self.missing_witnesses() else "held"
+
+    def verdict_for(self, invariant: str) -> str:
+        """This exploration's verdict on one of its invariants: refuted only by a run that violated it (or raised);
+        unknown if some run left it undecided; vacuous if the runs never exercised it or missed a witness."""
+        if self.failure is not None:
+            return "refuted" if self.failure.error or invariant in self.failure.violated_invariants else "unknown"
+        if self.coverage.undecided[invariant]:
+            return "unknown"
+        general = [w for w in self.missing_witnesses() if not w.endswith(" exercised")]
+        return "vacuous" if general or not self.coverage.exercised[invariant] else "held"
 
     def undecided_summary(self) -> str:
         return ", ".join(f"{name} in {n}" for name, n in sorted(self.coverage.undecided.items()) if n)
@@ -176,6 +191,24 @@ class ExplorationCache:
         if key not in self._done:
             self._done[key] = explore(protocol, config, **{**kwargs, "invariants": invariants})
         return self._done[key]
+
+    def explore_each(self, protocol: Protocol, config: Any, **kwargs: Any) -> dict[str, Exploration]:
+        """The exploration that decides each of the judged invariants.
+
+        The search stops at the first violation, so the invariants that run did not violate have been explored only
+        up to it: they are explored again, without the violated ones, until each has a verdict over a full budget.
+        """
+        remaining = list(protocol.judged(kwargs.get("invariants")))
+        decided: dict[str, Exploration] = {}
+        while remaining:
+            exp = self.explore(protocol, config, **{**kwargs, "invariants": tuple(remaining)})
+            violated = [n for n in remaining if exp.failure is not None and n in exp.failure.violated_invariants]
+            if not violated:  # held, vacuous or unknown; or the protocol raised, which refutes them all
+                decided.update(dict.fromkeys(remaining, exp))
+                break
+            decided.update(dict.fromkeys(violated, exp))
+            remaining = [n for n in remaining if n not in violated]
+        return decided
 
 
 def explore(protocol: Protocol, config: Any, *, examples: int = 150, seed: int = 0,

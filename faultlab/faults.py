@@ -34,6 +34,15 @@ RATES = (0.02, 0.06, 0.15)          # per-step fault probability levels the swar
 AFTER_ACK_RATE = 0.35               # fault probability on the step right after a client acknowledgement
 
 
+def available_kinds(kinds: Iterable[str], protocol_faults: Iterable[str], links: str) -> tuple[str, ...]:
+    """The injectable kinds a run may enable: asked for, supported by the protocol, and possible on its links (a
+    stream connection never duplicates a message)."""
+    allowed = set(protocol_faults)
+    if links == "stream":
+        allowed.discard("duplicate")
+    return tuple(k for k in kinds if k in allowed)
+
+
 def parse_fault_kinds(kinds: Iterable[str] | str) -> tuple[str, ...]:
     """Validate a list of injectable fault names (``"crash,partition"`` or a list), in vocabulary order."""
     if isinstance(kinds, str):

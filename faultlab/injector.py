@@ -39,7 +39,7 @@ class FaultInjector:
     def draw_swarm(self) -> None:
         sim = self.sim
         plan = sim.settings.plan
-        kinds = [k for k in plan.kinds if k in sim.protocol.faults]
+        kinds = list(F.available_kinds(plan.kinds, sim.protocol.faults, sim.network.links))
         if plan.swarm:
             kinds = [k for k in kinds if sim.choices.flip(0.5)]
             self.rate = F.RATES[sim.choices.choose(len(F.RATES))]
@@ -104,6 +104,11 @@ class FaultInjector:
         env = self._pick_message()
         if env is None:
             return False
+        if sim.network.stream:
+            # Loss on a connection is a reset: everything in flight on it, both ways, is gone.
+            lost = sim.network.reset(env.src, env.dst)
+            sim._event("drop", {"id": env.id, "src": env.src, "dst": env.dst, "reset": [e.id for e in lost]})
+            return True
         sim.network.pop(env)
         sim._event("drop", {"id": env.id, "src": env.src, "dst": env.dst})
         return True
@@ -127,16 +132,20 @@ class FaultInjector:
         if env is None:
             return False
         d = F.DELAYS[sim.choices.choose(len(F.DELAYS))]
-        # One message, or everything in flight to its destination (a slow node: a gray failure).
+        # One message (on a stream link: its direction of the connection), or everything in flight to its
+        # destination (a slow node: a gray failure).
         slow = sim.choices.choose(2) == 1
-        held = [e for e in sim.network.oldest_n(len(sim.network)) if e.dst == env.dst] if slow else [env]
+        targets = [e for e in sim.network.deliverable() if e.dst == env.dst] if slow else [env]
         until = trio.current_time() + d
-        for e in held:
-            sim.network.hold(e, until)
+        held: dict[int, None] = {}
+        for e in targets:
+            if e.id not in held:
+                held.update(dict.fromkeys(x.id for x in sim.network.hold(e, until)))
         detail = {"id": env.id, "src": env.src, "dst": env.dst, "seconds": d}
         if slow:
             detail["slow_node"] = env.dst
-            detail["held"] = [e.id for e in held]
+        if slow or len(held) > 1:
+            detail["held"] = sorted(held)
         sim._event("delay", detail)
         return True
 
@@ -173,8 +182,9 @@ class FaultInjector:
             detail["bridge"] = bridge
         if shape == "zone":
             detail["zone"] = z
-        sim.network.partition(sides, bridge)
+        lost = sim.network.partition(sides, bridge)
         sim._event("partition", detail)
+        sim._lost(lost, "partition")
         return True
 
     def fault_heal(self) -> bool:
@@ -205,9 +215,9 @@ class FaultInjector:
             detail = {"node": node, "scope": scope, "nodes": victims,
                       "lost_writes": sum(sim.storages[n].lose_unsynced() for n in victims)}
         self.crashes += 1
+        sim._event(kind, detail)
         for n in victims:
             sim._stop_node(n)
-        sim._event(kind, detail)
         return True
 
     def fault_crash(self) -> bool:

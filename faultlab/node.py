@@ -9,7 +9,8 @@ object or trio internals. Timers are plain trio (``trio.sleep``, ``trio.move_on_
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+import random
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -84,6 +85,57 @@ class Storage:
         return n
 
 
+class Coins:
+    """A node's own random draws: Raft's election timeouts, a gossip peer, retry jitter.
+
+    These are the protocol's coins, not the environment's. While faults are injected (the main phase) the search
+    steers them like any other choice (``random()`` is one of 16 levels, 0 first), because safety must hold for
+    every coin, including the worst. From recovery on (faults stopped: the "global stabilization time" every
+    liveness claim assumes) they are fair: independent draws from a generator seeded per run, node and incarnation
+    from the run's coin seed (itself a recorded choice), so the search seeds them but does not steer them. Liveness
+    (convergence, anything "eventually") is therefore judged with fair coins, as Raft's liveness argument needs.
+    Environment decisions (which replica answers first, when an operator adds a node) use :meth:`NodeContext.choose`
+    instead, which is steered throughout.
+    """
+
+    LEVELS = 16  # resolution of a steered random(): few values, so the search (and shrinking) can reach ties
+
+    __slots__ = ("_sim", "_node", "_incarnation", "_rng")
+
+    def __init__(self, sim: Simulation, node: str, incarnation: int):
+        self._sim = sim
+        self._node = node
+        self._incarnation = incarnation
+        self._rng: random.Random | None = None
+
+    def _fair(self) -> random.Random | None:
+        if self._sim.coin_seed is None:
+            return None
+        if self._rng is None:  # str seeds hash with sha512: the same stream under any PYTHONHASHSEED
+            self._rng = random.Random(f"{self._sim.coin_seed}/{self._node}/{self._incarnation}")
+        return self._rng
+
+    def random(self) -> float:
+        """A float in [0, 1)."""
+        rng = self._fair()
+        if rng is not None:
+            return rng.random()
+        return self._sim.choices.choose(self.LEVELS) / self.LEVELS
+
+    def uniform(self, a: float, b: float) -> float:
+        """A float in [a, b); ``a`` is the steered default."""
+        return a + (b - a) * self.random()
+
+    def randrange(self, n: int) -> int:
+        """An int in [0, n)."""
+        rng = self._fair()
+        return rng.randrange(n) if rng is not None else self._sim.choices.choose(n)
+
+    def choice(self, seq: Sequence[Any]) -> Any:
+        """One element of a non-empty sequence."""
+        return seq[self.randrange(len(seq))]
+
+
 class NodeContext:
     """What a node may do: send and receive, call peers, read its own clock, use its storage, make choices."""
 
@@ -100,6 +152,7 @@ class NodeContext:
         self._waiting: dict[int, Callable[[Envelope], None]] = {}
         self._nursery: trio.Nursery | None = None
         self._dead = False  # set when this incarnation crashes: its last words go nowhere
+        self.random = Coins(sim, node_id, incarnation)
 
     def _post(self, dst: str, msg: Any, reply_to: int | None) -> int:
         if self._dead:
@@ -176,7 +229,8 @@ class NodeContext:
         self._nursery.start_soon(fn, *args)
 
     def choose(self, n: int) -> int:
-        """A protocol-level random choice in ``[0, n)``, from the run's choice source (0 is the default)."""
+        """An environment decision in ``[0, n)`` (0 is the boring one), steered by the search in every phase: which
+        replica answers first, when an operator acts. The protocol's own randomness is :attr:`random`."""
         return self._sim.choices.choose(n)
 
     def set_role(self, role: str | None) -> None:

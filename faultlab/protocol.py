@@ -61,6 +61,7 @@ class Variant:
     expect_violation: str | None = None
     faults: Sequence[str] | None = None
     invariants: Sequence[str] | None = None
+    links: str | None = None  # the link model this configuration runs on (None: the protocol's)
 
     def promised(self, protocol: Protocol) -> tuple[str, ...]:
         """The invariants judged for this variant: the broken one for a bad variant, else what it promises."""
@@ -108,6 +109,9 @@ class Protocol:
     claims: Sequence[Any] = ()  # faultlab.claims.Claim, judged by `faultlab claims`
     settle_time: float = 10.0
     client_timeout: float = 5.0
+    # What the network may do to a message: "stream" (TCP-like: in order, never twice, loss is a connection reset)
+    # or "datagram" (loss, duplication, reordering). See faultlab.network.
+    links: str = "stream"
 
     # -- settings ------------------------------------------------------------------------------------------------
     def settings(self) -> list[attrs.Attribute]:
@@ -137,6 +141,10 @@ class Protocol:
                           f"{', '.join(v.name for v in self.variants)}")
 
     def __attrs_post_init__(self) -> None:
+        for where, links in [(self.name, self.links)] + [(f"{self.name} variant {v.name!r}", v.links)
+                                                         for v in self.variants if v.links is not None]:
+            if links not in ("stream", "datagram"):
+                raise ConfigError(f"{where}: links={links!r}; choose 'stream' (TCP-like) or 'datagram' (UDP-like)")
         names = {i.name for i in self.invariants}
         for v in self.variants:
             for name in [v.expect_violation] if v.expect_violation else list(v.invariants or ()):

@@ -45,18 +45,32 @@ class RunSettings:
     max_time: float = 600.0
     # A client pauses before each further operation (a choice: 0 = no pause), so operations also spread over time.
     think_times: tuple[float, ...] = attrs.field(default=(0.0, 0.1, 1.0), converter=tuple)
+    links: str | None = None  # the link model; None: the variant's, else the protocol's
 
     def __attrs_post_init__(self) -> None:
         if self.clients < 1 or self.ops_per_client < 0 or self.max_steps < 1:
             raise ConfigError("clients must be >= 1, ops_per_client >= 0 and max_steps >= 1")
         if not self.think_times or any(t < 0 for t in self.think_times):
             raise ConfigError("think_times must be a non-empty list of durations >= 0, the first the usual one")
+        if self.links not in (None, "stream", "datagram"):
+            raise ConfigError(f"links={self.links!r}; choose stream (TCP-like) or datagram (UDP-like)")
 
     def for_variant(self, variant: Any) -> RunSettings:
-        """These settings with the variant's fault kinds, when it names them (a claim about partitions only)."""
-        if variant is None or variant.faults is None:
+        """These settings with what the variant says of its faults: its fault kinds, when it names them (a claim
+        about partitions only), and its link model."""
+        if variant is None:
             return self
-        return attrs.evolve(self, plan=attrs.evolve(self.plan, kinds=F.parse_fault_kinds(list(variant.faults))))
+        settings = self
+        if variant.faults is not None:
+            settings = attrs.evolve(settings, plan=attrs.evolve(settings.plan,
+                                                                kinds=F.parse_fault_kinds(list(variant.faults))))
+        if variant.links is not None and settings.links is None:
+            settings = attrs.evolve(settings, links=variant.links)
+        return settings
+
+    def links_for(self, protocol: Protocol) -> str:
+        """The link model a run of ``protocol`` uses under these settings."""
+        return self.links or protocol.links
 
     def to_json(self) -> dict[str, Any]:
         d = attrs.asdict(self, recurse=True)
@@ -88,8 +102,12 @@ class RunResult:
     judged: tuple[str, ...] = ()
 
     @property
-    def violations(self) -> list[Any]:
+    def violations(self) -> list[CheckResult]:
         return [c for c in self.checks if c.violated]
+
+    @property
+    def violated_invariants(self) -> set[str]:
+        return {c.name for c in self.checks if c.violated}
 
     @property
     def verdict(self) -> str:
@@ -110,6 +128,7 @@ class RunResult:
 
 
 CONTINUE = 0.85  # probability a client issues one more operation (up to ops_per_client)
+COIN_SEEDS = 2**32  # the fair coins' seed is one choice among these
 
 
 class ClientAPI:
@@ -179,7 +198,7 @@ class Simulation:
             unknown = sorted(set(self.client_nodes) - set(self.node_ids))
             if not self.client_nodes or unknown:
                 raise ConfigError(f"{protocol.name}: client_nodes must name some of its nodes; unknown: {unknown}")
-        self.network = Network(self.node_ids)
+        self.network = Network(self.node_ids, settings.links_for(protocol))
         self.skew: dict[str, float] = {}
         self.roles: dict[str, str | None] = {}
         self.storages = {n: Storage() for n in self.node_ids}
@@ -200,6 +219,7 @@ class Simulation:
         self._final_done = False
         self._op_counter = 0
         self._clock: trio.testing.MockClock | None = None
+        self.coin_seed: int | None = None  # set when faults stop: from then on the protocol's coins are fair
 
     # -- public --------------------------------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -230,7 +250,7 @@ class Simulation:
         stats = {"steps": self.steps, "virtual_time": round(self._clock.current_time(), 6),
                  "events": dict(sorted(self.event_counts.items())), "notes": dict(sorted(self.notes.items())),
                  "ops": ops, "enabled_faults": list(self.injector.enabled), "fault_rate": self.injector.rate,
-                 "truncated": self.truncated}
+                 "coin_seed": self.coin_seed, "links": str(self.network.links), "truncated": self.truncated}
         return RunResult(self.protocol.name, self.config, self.settings, list(self.choices.record), self.events,
                          self.history, checks, stats, error, self.judged)
 
@@ -291,9 +311,14 @@ class Simulation:
                 return
 
     def _recover(self) -> None:
+        # Faults stop here. The protocol's coins turn fair (see faultlab.node.Coins): their seed is one recorded
+        # choice, so the search seeds them but does not steer them.
+        self.coin_seed = self.choices.choose(COIN_SEEDS)
         if self.network.partitioned:
             self.network.heal()
             self._event("heal", {"why": "recovery"})
+        if self.network.end_slow_paths():
+            self._event("release", {"why": "recovery"})
         for n in sorted(self.down):
             self._start_node(n)
             self._event("restart", {"node": n, "why": "recovery"})
@@ -329,10 +354,18 @@ class Simulation:
         self._root.start_soon(self._node_main, ctx, scope)
 
     def _stop_node(self, nid: str) -> None:
-        """Crash: cancel everything the incarnation was doing; what it still tries to send goes nowhere."""
+        """Crash: cancel everything the incarnation was doing; what it still tries to send goes nowhere. On stream
+        links its connections break: nothing in flight to or from it arrives, so nothing sent to this incarnation
+        reaches the next one."""
         self.down.add(nid)
         self.scopes[nid].cancel()
         self.contexts[nid]._dead = True
+        if self.network.stream:
+            self._lost(self.network.reset_endpoint(nid), "crash")
+
+    def _lost(self, envelopes: list[Envelope], why: str) -> None:
+        for env in envelopes:
+            self._event("lost", {"id": env.id, "src": env.src, "dst": env.dst, "why": why})
 
     async def _node_main(self, ctx: NodeContext, scope: trio.CancelScope) -> None:
         with scope:
@@ -345,6 +378,9 @@ class Simulation:
         env, queued = self.network.send(src, dst, msg, reply_to, trio.current_time())
         if not queued:
             self._event("lost", {"id": env.id, "src": src, "dst": dst, "why": "partition"})
+        elif dst in self.down and self.network.stream:  # no connection to a node that is down
+            self.network.pop(env)
+            self._event("lost", {"id": env.id, "src": src, "dst": dst, "why": "down"})
         return env.id
 
     def _deliver(self, env: Envelope) -> None:

@@ -1,32 +1,32 @@
 """Helpers for writing pytest tests of a protocol: assert that a configuration holds, or that a bad one is refuted.
 
-They explore with the active Hypothesis profile's ``max_examples`` (see :mod:`faultlab.profiles`). Under the
-deterministic ``ci`` profile the seed is fixed, so CI never flakes; under ``dev`` and ``thorough`` a fresh seed is
-drawn each session and printed on failure, so a failure can be reproduced with ``faultlab check --seed``.
+They explore with the active Hypothesis profile's ``max_examples`` (see :mod:`faultlab.profiles`) and the seed of
+:func:`faultlab.profiles.exploration_seed`: 0 under the deterministic ``dev`` and ``ci`` profiles, so a test never
+depends on a seed it did not choose; a fresh one only when asked (``--faultlab-seed random``, ``thorough``). The
+seed is printed on failure, so a failure can be reproduced with ``faultlab check --seed``.
 A failure writes the shrunk trace and puts its path and the replay command in the assertion message.
 """
 
 from __future__ import annotations
 
 import os
-import random
 from pathlib import Path
 from typing import Any
 
 from hypothesis import settings as hyp_settings
 
 from faultlab.explore import Exploration, budget_for, explore
+from faultlab.profiles import exploration_seed
 from faultlab.protocol import Protocol
 from faultlab.report.run import save_failure
 from faultlab.runtime import RunSettings
 
 TRACE_DIR = Path(os.environ.get("FAULTLAB_TRACE_DIR", "reports/traces"))
-_SESSION_SEED = random.SystemRandom().randrange(2**31)
 
 
 def session_seed() -> int:
-    """0 under a derandomized profile (ci); a fresh seed per session otherwise."""
-    return 0 if hyp_settings.default.derandomize else _SESSION_SEED
+    """The seed of explorations in this test session (see :func:`faultlab.profiles.exploration_seed`)."""
+    return exploration_seed()
 
 
 def _write(exp: Exploration, tag: str | None) -> Path:
@@ -66,14 +66,16 @@ def assert_holds(protocol: Protocol, *, variant: str | None = None, overrides: d
 
 def assert_refuted(protocol: Protocol, *, variant: str, invariant: str | None = None,
                    settings: RunSettings | None = None, examples: int | None = None,
-                   seed: int | None = None) -> Exploration:
-    """Explore a known-bad variant and fail unless its expected invariant is violated; returns the shrunk run."""
+                   seed: int | None = None, shrink: bool = True) -> Exploration:
+    """Explore a known-bad variant and fail unless its expected invariant is violated; returns the shrunk run
+    (``shrink=False``: the first violating run, when only finding it is the point and shrinking is slow)."""
     v = protocol.variant(variant)
     invariant = invariant or v.expect_violation
     examples = examples or budget_for(v, hyp_settings.default.max_examples)
     seed = session_seed() if seed is None else seed
     exp = explore(protocol, _config(protocol, variant, None), examples=examples, seed=seed,
-                  settings=settings or RunSettings().for_variant(v), invariants=(invariant,) if invariant else None)
+                  settings=settings or RunSettings().for_variant(v), invariants=(invariant,) if invariant else None,
+                  shrink=shrink)
     if exp.failure is None:
         raise AssertionError(f"{protocol.name} {variant}: expected {invariant} to be violated, but {exp.summary()} "
                              f"(seed {seed}, {examples} examples)")

@@ -80,6 +80,7 @@ def trace_document(result: RunResult, source: dict[str, Any] | None = None) -> d
         "faultlab": _engine_version(),
         "protocol": result.protocol,
         "config": config_to_json(result.config),
+        "links": result.stats.get("links"),
         "settings": result.settings.to_json(),
         "source": source or {},
         "verdict": result.verdict,

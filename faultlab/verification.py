@@ -37,6 +37,7 @@ class Row:
     detail: str = ""
     trace: str | None = None
     coverage: dict[str, Any] | None = None
+    links: str | None = None  # the link model an explored verdict was obtained under
 
     @property
     def as_expected(self) -> bool:
@@ -58,21 +59,25 @@ def verify_protocol(protocol: Protocol, *, examples: int, seed: int, traces: Pat
         label = f"{protocol.name} {variant.name}"
         progress(label)
         checks = variant.promised(protocol)
-        exp = (cache or ExplorationCache()).explore(protocol, config, examples=budget_for(variant, examples), seed=seed,
-                                                    settings=settings.for_variant(variant), invariants=checks)
-        trace = str(save_failure(exp, traces, variant.name)) if exp.failure else None
+        decided = (cache or ExplorationCache()).explore_each(
+            protocol, config, examples=budget_for(variant, examples), seed=seed,
+            settings=settings.for_variant(variant), invariants=checks)
+        traces_of: dict[int, str] = {}
         for name in checks:
-            if exp.failure is not None:
-                failed = {c.invariant for c in exp.failure.violations}
-                verdict = "refuted" if name in failed else "held"
-                detail = next((c.explanation for c in exp.failure.violations if c.invariant == name), "")
-                if exp.failure.error:
-                    verdict, detail = "refuted", f"the protocol raised {exp.failure.error}"
+            exp = decided[name]
+            if exp.failure is not None and id(exp) not in traces_of:
+                traces_of[id(exp)] = str(save_failure(exp, traces, variant.name))
+            verdict = exp.verdict_for(name)
+            if exp.failure is None:
+                detail = exp.summary()
+            elif exp.failure.error:
+                detail = f"the protocol raised {exp.failure.error}"
             else:
-                verdict, detail = exp.verdict, exp.summary()
+                detail = next((c.explanation for c in exp.failure.violations if c.invariant == name), "")
             rows.append(Row(protocol.name, variant.name, config_to_json(config), name, "explore",
                             "refuted" if variant.expect_violation else "held", verdict, exp.coverage.runs,
-                            exp.found_after, round(exp.seconds, 2), detail, trace, exp.coverage.to_json()))
+                            exp.found_after, round(exp.seconds, 2), detail, traces_of.get(id(exp)),
+                            exp.coverage.to_json(), exp.links))
         if protocol.quorum_system is not None and not variant.expect_violation:
             start = time.perf_counter()
             _, proofs = proofs_for(protocol, config)

@@ -165,7 +165,7 @@ class RingMembership:
             targets = self.members.gossip_targets()
             if not targets:
                 continue
-            peer = targets[self.ctx.choose(len(targets))]
+            peer = self.ctx.random.choice(targets)  # the gossip peer is the protocol's own coin
             reply = await self.ctx.call(peer, Gossip(self.members.view()), timeout=REPLICA_TIMEOUT)
             if reply is not None:
                 self._merge_view(reply.view)
@@ -176,7 +176,7 @@ class RingMembership:
         await trio.sleep(JOIN_DELAYS[self.ctx.choose(len(JOIN_DELAYS))])
         seeds = self.cfg.members()
         while True:
-            seed = seeds[self.ctx.choose(len(seeds))]
+            seed = self.ctx.random.choice(seeds)
             reply = await self.ctx.call(seed, Gossip(self.members.view()), timeout=REPLICA_TIMEOUT)
             if reply is not None:
                 break

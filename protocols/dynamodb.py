@@ -232,11 +232,13 @@ class Replica:
         return Vote(self.term, True)
 
     async def _election_timer(self) -> None:
-        # Raft's randomized timeout, from the choice source, drawn when the node starts and again after each
-        # campaign (not per heartbeat, which would make runs long to shrink): choice 0 staggers the replicas by
-        # index (n2 before n3); other choices reorder them, so a lagging replica can campaign first.
+        # Raft's randomized timeout, from the node's coins, drawn when the node starts and again after each
+        # campaign (not per heartbeat, which would make runs long to shrink). While faults happen the search steers
+        # the coin: 0 staggers the replicas by index (n2 before n3), other values reorder them so a lagging replica
+        # campaigns first, or make two time out at once (a split vote). From recovery on the coins are fair, so two
+        # replicas never keep timing out together and an election is won, as Raft's liveness needs.
         def draw() -> float:
-            return ELECTION_TIMEOUT + ELECTION_STAGGER * ((self.index + self.ctx.choose(3)) % 3)
+            return ELECTION_TIMEOUT + ELECTION_STAGGER * ((self.index + 3 * self.ctx.random.random()) % 3)
 
         timeout = draw()
         while True:
@@ -476,6 +478,9 @@ SPEC = Protocol(
     ),
     variants=(
         Variant("raft-leader", {}, "leader + 1 follower ack, up-to-date-log votes, read-index consistent reads"),
+        Variant("raft-leader-datagram", {},
+                "the same over datagram links: duplicated and reordered Append, vote and reply messages (terms and "
+                "log matching make them harmless)", links="datagram"),
         Variant("default-read-as-strong", {},
                 "default reads held to read-after-write: a follower that has not heard the commit answers stale",
                 expect_violation="default-read-after-write"),

@@ -250,6 +250,9 @@ SPEC = Protocol(
     ),
     variants=(
         Variant("strict-quorum", {"n": 3, "r": 2, "w": 2}, "N=3, R=2, W=2, synced writes, read repair"),
+        Variant("strict-quorum-datagram", {"n": 3, "r": 2, "w": 2},
+                "the same over datagram links: replica messages may also be duplicated and reordered (versions make "
+                "a repeated or late Put harmless)", links="datagram"),
         Variant("stale-read", {"n": 3, "r": 1, "w": 1}, "R + W <= N: a read quorum can miss the last write",
                 expect_violation="read-after-write"),
         Variant("ack-before-sync", {"ack_before_sync": True},

@@ -19,19 +19,18 @@ def test_churn_holds_no_lost_writes_and_convergence_under_every_fault_with_joins
     for note in ("member_joined", "member_left", "key_transfer", "stale_route_refused"):
         assert cov.runs_with_note[note] > 0, f"no run showed {note}"
     assert cov.ops["write:ok"] > 0 and cov.ops["read:ok"] > 0
-    for kind in ("drop", "duplicate", "delay", "partition", "crash", "skew", "lose_unsynced"):
+    # stream links (the default) never duplicate: duplicates are judged over datagram links
+    for kind in ("drop", "delay", "partition", "crash", "skew", "lose_unsynced"):
         assert cov.runs_with_event[kind] > 0, f"no run injected {kind}"
 
 
 def test_read_after_write_is_refuted_while_views_disagree_after_a_join():
-    # seed 3: the search is seed-sensitive (found within 200 runs at 5 of seeds 0..7) and shrinking costs 20-90 s,
-    # so the seed is pinned to one that finds it (99 runs) and shrinks fast, as in
-    # test_dynamodb's deposed-leader search.
-    exp = assert_refuted(DY, variant="strict-vclock-churn-stale-read", seed=3, examples=200)
+    # the default budget of a known-bad variant (4x the profile's), as verify uses: found on 8 of seeds 0..7 within
+    # 600 runs (after 33-346 runs). Not shrunk here: shrinking this one costs about 90 s (verify shrinks it).
+    exp = assert_refuted(DY, variant="strict-vclock-churn-stale-read", shrink=False)
     run = exp.failure
     assert "read-after-write" in {c.invariant for c in run.violations}
     assert run.note_count("member_joined") > 0 and run.note_count("ring_changed") > 0
-    assert len(run.history.operations()) <= 25
 
 
 def test_a_join_and_a_leave_move_about_one_nth_of_the_replica_copies_in_runs():

@@ -20,7 +20,8 @@ def test_good_configuration_holds_under_every_fault_kind_with_failovers():
     exp = assert_holds(DDB, variant="raft-leader")
     cov = exp.coverage
     assert cov.ops["write:ok"] > 0 and cov.ops["consistent-read:ok"] > 0 and cov.ops["read:ok"] > 0
-    for kind in ("drop", "duplicate", "delay", "partition", "crash", "restart", "skew", "lose_unsynced"):
+    # stream links (the default) never duplicate: duplicates are judged over datagram links
+    for kind in ("drop", "delay", "partition", "crash", "restart", "skew", "lose_unsynced"):
         assert cov.runs_with_event[kind] > 0, f"no run injected {kind}"
     # failover really happened, in a good share of the runs, and the invariants held through it
     assert cov.runs_with_note["failover"] >= cov.runs // 5, cov.runs_with_note
@@ -63,3 +64,9 @@ def test_write_availability_with_one_zone_down_is_measured():
     assert by_zone["zone-a"]["failovers"] > 0
     assert by_zone["zone-a"]["writes_fail"] + by_zone["zone-a"]["writes_info"] > 0
 
+
+
+def test_raft_also_holds_over_datagram_links_that_duplicate_and_reorder():
+    exp = assert_holds(DDB, variant="raft-leader-datagram")
+    assert exp.links == "datagram" and exp.coverage.runs_with_event["duplicate"] > 0
+    assert exp.coverage.runs_with_note["failover"] > 0

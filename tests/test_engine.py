@@ -125,8 +125,8 @@ def test_network_partition_shapes_cut_the_right_links():
     assert queued and net.oldest() is env
 
 
-def test_delayed_messages_reenter_behind_newer_ones():
-    net = Network(["a", "b"])
+def test_delayed_datagrams_reenter_behind_newer_ones():
+    net = Network(["a", "b"], links="datagram")
     first, _ = net.send("a", "b", 1, None, 0.0)
     second, _ = net.send("a", "b", 2, None, 0.0)
     net.hold(first, 5.0)
@@ -258,8 +258,8 @@ def test_clients_call_only_the_nodes_the_protocol_allows():
         simulate(ping_protocol(client_nodes=lambda cfg: ["nope"]), PingConfig(), SeededChoices(0), fault_free())
 
 
-def test_client_requests_are_never_duplicated():
-    """A connection loses or delays a request but never delivers it twice (a retry is a new operation): the thorough
+def test_client_requests_are_never_duplicated_even_on_datagram_links():
+    """A client loses or delays a request but never sends it twice (a retry is a new operation): the thorough
     profile once 'refuted' the correct quorum register through a duplicated, late client write."""
     from faultlab.registry import get_protocol
 
@@ -268,7 +268,7 @@ def test_client_requests_are_never_duplicated():
     duplicates = 0
     for seed in range(20):
         result = simulate(qr, qr.make_config({}), SeededChoices(seed),
-                          RunSettings(plan=FaultPlan(kinds=("duplicate",), swarm=False)))
+                          RunSettings(plan=FaultPlan(kinds=("duplicate",), swarm=False), links="datagram"))
         for kind, _, payload in result.events:
             if kind == "duplicate":
                 duplicates += 1

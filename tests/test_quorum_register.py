@@ -16,7 +16,8 @@ def test_good_configuration_holds_under_every_fault_kind_and_does_something():
     cov = exp.coverage
     # the exploration really exercised the system: acknowledged writes, reads, and every fault kind
     assert cov.ops["write:ok"] > 0 and cov.ops["read:ok"] > 0
-    for kind in ("drop", "duplicate", "delay", "partition", "crash", "restart", "skew", "lose_unsynced"):
+    # stream links (the default) never duplicate: duplicates are judged over datagram links
+    for kind in ("drop", "delay", "partition", "crash", "restart", "skew", "lose_unsynced"):
         assert cov.runs_with_event[kind] > 0, f"no run injected {kind}"
     assert not exp.missing_witnesses()
 
@@ -53,3 +54,8 @@ def test_without_faults_nothing_is_violated_even_in_bad_variants():
             result = simulate(QR, QR.make_config(v.settings), SeededChoices(seed),
                               RunSettings(plan=FaultPlan(kinds=(), swarm=False)))
             assert result.verdict == "ok", (v.name, seed, [str(c) for c in result.violations])
+
+
+def test_the_good_configuration_also_holds_over_datagram_links_that_duplicate_and_reorder():
+    exp = assert_holds(QR, variant="strict-quorum-datagram")
+    assert exp.links == "datagram" and exp.coverage.runs_with_event["duplicate"] > 0

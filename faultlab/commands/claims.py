@@ -37,11 +37,11 @@ def evidence_line(r: ClaimResult) -> str:
         bad = [p for p in e["proofs"] if p["verdict"] != "proved"]
         return bad[0]["explanation"] if bad else f"{len(e['proofs'])} proofs"
     if r.verdict == "refuted":
-        return (f"found after {e['found_after']} runs, shrunk to {e['events']} events / {e['operations']} operations; "
-                f"{e['replay']}")
+        return (f"found after {e['found_after']} runs over {e['links']} links, shrunk to {e['events']} events / "
+                f"{e['operations']} operations; {e['replay']}")
     faults = ", ".join(f"{k} in {n}" for k, n in e["faults_in_runs"].items())
     missing = f"; never seen: {', '.join(e['missing_witnesses'])}" if e.get("missing_witnesses") else ""
-    return f"{e['runs']} runs; faults: {faults or 'none'}{missing}"
+    return f"{e['runs']} runs over {e['links']} links; faults: {faults or 'none'}{missing}"
 
 
 def write_claims_report(results: list[ClaimResult], out: Path) -> list[Path]:

@@ -24,8 +24,10 @@ def describe(protocol) -> dict:
                       "help": f.metadata.get("help", "")} for f in attrs.fields(protocol.config_class)],
         "invariants": [{"name": i.name, "description": i.description} for i in protocol.invariants],
         "faults": list(protocol.faults),
+        "links": protocol.links,
         "variants": [{"name": v.name, "settings": dict(v.settings), "description": v.description,
-                      "expect_violation": v.expect_violation} for v in protocol.variants],
+                      "expect_violation": v.expect_violation, "links": v.links or protocol.links}
+                     for v in protocol.variants],
     }
 
 
@@ -42,11 +44,12 @@ def run(args: argparse.Namespace) -> int:
         print("  invariants:")
         for i in p["invariants"]:
             print(f"    {i['name']}: {i['description']}")
-        print(f"  faults: {', '.join(p['faults'])}")
+        print(f"  faults: {', '.join(p['faults'])} (over {p['links']} links)")
         print("  variants:")
         for v in p["variants"]:
             settings = " ".join(f"--set {k}={json.dumps(x)}" for k, x in v["settings"].items())
             kind = f"known-bad, breaks {v['expect_violation']}" if v["expect_violation"] else "good"
-            print(f"    {v['name']} ({kind}): {v['description']}  [{settings}]")
+            links = f", over {v['links']} links" if v["links"] != p["links"] else ""
+            print(f"    {v['name']} ({kind}{links}): {v['description']}  [{settings}]")
         print()
     return 0

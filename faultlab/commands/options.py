@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from faultlab.errors import ConfigError
 from faultlab.faults import FaultPlan, parse_fault_kinds
 from faultlab.profiles import Profile, get_profile
@@ -32,6 +34,9 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-crashes", type=int, default=4, help="crashes per run at most")
     p.add_argument("--no-swarm", action="store_true", help="enable every fault kind in every run")
     p.add_argument("--undirected", action="store_true", help="uniform fault targets, no aiming after acks")
+    p.add_argument("--links", choices=("stream", "datagram"), default=None,
+                   help="link model: stream (TCP-like: in order, never twice, loss resets a connection) or datagram "
+                        "(loss, duplication, reordering); default: what the protocol or variant declares")
 
 
 def parse_settings(pairs: list[str]) -> dict[str, str]:
@@ -56,8 +61,11 @@ def resolve(args: argparse.Namespace) -> tuple[Protocol, Any, Variant | None]:
 def run_settings(args: argparse.Namespace, variant: Variant | None = None) -> RunSettings:
     plan = FaultPlan(kinds=parse_fault_kinds(args.faults), swarm=not args.no_swarm, directed=not args.undirected,
                      max_crashes=args.max_crashes)
-    settings = RunSettings(clients=args.clients, ops_per_client=args.ops, plan=plan, max_steps=args.max_steps)
-    return settings.for_variant(variant) if args.faults == "all" else settings
+    settings = RunSettings(clients=args.clients, ops_per_client=args.ops, plan=plan, max_steps=args.max_steps,
+                           links=args.links)
+    if args.faults != "all":  # the kinds asked for replace the variant's; its link model still applies
+        return attrs.evolve(settings.for_variant(variant), plan=plan)
+    return settings.for_variant(variant)
 
 
 def describe_config(protocol: Protocol, config: Any) -> str:

@@ -57,11 +57,11 @@ def write_reports(rows: list[Row], out: Path, *, profile: str, examples: int, se
     lines = ["# faultlab verify", "",
              f"Profile `{profile}`, up to {examples} schedules per configuration, seed {seed}. "
              "Known-bad variants are expected to be refuted; good ones to hold (and not be vacuous) or be proved.", "",
-             "| protocol | configuration | invariant / claim | method | verdict | expected | runs | found after | "
-             "seconds | trace |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "| protocol | configuration | invariant / claim | method | links | verdict | expected | runs | found after | "
+             "seconds | trace |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         mark = "" if r.as_expected else " **UNEXPECTED**"
-        lines.append(f"| {r.protocol} | {r.configuration} | {r.check} | {r.method} | {r.verdict}{mark} | "
+        lines.append(f"| {r.protocol} | {r.configuration} | {r.check} | {r.method} | {r.links or ''} | {r.verdict}{mark} | "
                      f"{r.expected} | {r.runs if r.runs is not None else ''} | "
                      f"{r.found_after if r.found_after is not None else ''} | {r.seconds} | "
                      f"{('`faultlab replay ' + r.trace + '`') if r.trace else ''} |")
