@@ -329,7 +329,7 @@ def check_changes_captured(history: History, config=None) -> CheckResult:
                    key=lambda o: o.call)
     for a in acked:
         for b in acked:
-            if a.input[0] == b.input[0] and a.ret < b.call:
+            if a.input[0] == b.input[0] and a.precedes(b):
                 ra, rb = by_value[tuple(a.input)], by_value[tuple(b.input)]
                 if not ra["seq"] < rb["seq"]:
                     return CheckResult.violation(
