@@ -513,12 +513,12 @@ control(**invariant("dynamodb", "consistent-read-after-write"),
         witness={"read": 6, "acknowledged_write": 2, "stale_write": 0, "value": 1},
         because="W was acknowledged before R began", bug=READS_VIEW_BUG)
 control(**invariant("dynamodb", "linearizable"),
-        shows="consistent reads during W(2) return 2, then 1 (a stale default read is ignored)",
-        rows=[w(0, 1, 0, 1), w(0, 2, 2, 9), op(1, "consistent-read", None, 3, 4, 2),
-              op(1, "consistent-read", None, 5, 6, 1), op(2, "read", None, 10, 11, 1)],
-        fix={3: op(1, "consistent-read", None, 5, 6, 2)},
-        witness={"failed_op": 5, "longest_prefix": [0, 2, 3], "states": ["2"]},
-        because="a contradiction!")
+        shows="consistent reads during W(2) return 2, then 1 (a stale default read between them is ignored)",
+        rows=[w(0, 1, 0, 1), w(0, 2, 2, 9), op(1, "consistent-read", None, 3, 4, 2), op(2, "read", None, 4.5, 4.8, 1),
+              op(1, "consistent-read", None, 5, 6, 1)],
+        fix={4: op(1, "consistent-read", None, 5, 6, 2)},
+        witness={"failed_op": 7, "longest_prefix": [0, 2, 3], "states": ["2"]},
+        because="a contradiction!", bug=READS_VIEW_BUG)
 control(**invariant("dynamodb", "no-lost-writes"),
         shows="the final consistent read returns 1, older than the acknowledged W(2) (stale default reads ignored)",
         rows=[w(0, 1, 0, 1), w(0, 2, 2, 3), op(9, "consistent-read", None, 10, 11, 1, phase="final", node="n1"),
