@@ -501,9 +501,6 @@ control(**invariant("dynamo", "no-lost-writes"),
         witness={"key": "a", "lost_write": 4, "lost_writes": [4], "final_read": 6, "value": 3},
         because="W is lost")
 
-READS_VIEW_BUG = ("dynamodb's reads_view drops the other kind of read and renumbers the events, so a witness's call "
-                  "indices name the wrong operations of the run's history")
-
 # dynamodb: unkeyed register; "consistent-read" (strong) and "read" (default, may be stale) judged apart, so both
 # histories carry the other kind of read, stale, to show it is ignored.
 control(**invariant("dynamodb", "consistent-read-after-write"),
@@ -511,14 +508,14 @@ control(**invariant("dynamodb", "consistent-read-after-write"),
         rows=[w(0, 1, 0, 1), w(0, 2, 2, 3), op(1, "read", None, 4, 5, 1), op(2, "consistent-read", None, 6, 7, 1)],
         fix={3: op(2, "consistent-read", None, 6, 7, 2)},
         witness={"read": 6, "acknowledged_write": 2, "stale_write": 0, "value": 1},
-        because="W was acknowledged before R began", bug=READS_VIEW_BUG)
+        because="W was acknowledged before R began")
 control(**invariant("dynamodb", "linearizable"),
         shows="consistent reads during W(2) return 2, then 1 (a stale default read between them is ignored)",
         rows=[w(0, 1, 0, 1), w(0, 2, 2, 9), op(1, "consistent-read", None, 3, 4, 2), op(2, "read", None, 4.5, 4.8, 1),
               op(1, "consistent-read", None, 5, 6, 1)],
         fix={4: op(1, "consistent-read", None, 5, 6, 2)},
         witness={"failed_op": 7, "longest_prefix": [0, 2, 3], "states": ["2"]},
-        because="a contradiction!", bug=READS_VIEW_BUG)
+        because="a contradiction!")
 control(**invariant("dynamodb", "no-lost-writes"),
         shows="the final consistent read returns 1, older than the acknowledged W(2) (stale default reads ignored)",
         rows=[w(0, 1, 0, 1), w(0, 2, 2, 3), op(9, "consistent-read", None, 10, 11, 1, phase="final", node="n1"),
@@ -533,7 +530,7 @@ control(**invariant("dynamodb", "convergence"),
               op(11, "read", None, 14, 15, 1, phase="final", node="n3")],
         fix={4: op(11, "read", None, 14, 15, 2, phase="final", node="n3")},
         witness={"reads": [6, 8], "nodes": ["n2", "n3"], "values": [2, 1]},
-        because="they did not converge", bug=READS_VIEW_BUG)
+        because="they did not converge")
 control(**invariant("dynamodb", "default-read-after-write"),
         shows="a default read in the workload returns 1 after W(2) was acknowledged (final reads are not judged)",
         rows=[w(0, 1, 0, 1), w(0, 2, 2, 3), op(1, "read", None, 4, 5, 1),
