@@ -378,21 +378,28 @@ def final_ops(config: DynamoConfig) -> list[tuple[str, object, str]]:
 
 
 # -- invariants ------------------------------------------------------------------------------------------------------
-def reads_view(history: History, f: str) -> History:
-    """The register history seen through one kind of read: writes plus reads of function ``f``, renamed ``read``.
+def reads_view(history: History, f: str, *, phase: str | None = None) -> History:
+    """The register history seen through one kind of read: reads of function ``f`` (in ``phase``, if given) renamed
+    ``read``.
 
     The register checkers judge ``f="read"``; this lets them judge consistent reads and default reads separately.
+    The other reads are renamed ``unjudged-...`` rather than dropped, which the register checkers ignore, so every
+    event keeps its index and a witness's call indices name the run's own operations.
     """
-    kept = [e for e in history if e.f in ("write", f)]
-    return History(attrs.evolve(e, f="read") if e.f == f else e for e in kept)
+    def renamed(e):
+        if e.f == f and (phase is None or e.phase == phase):
+            return attrs.evolve(e, f="read")
+        return e if e.f == "write" else attrs.evolve(e, f=f"unjudged-{e.f}")
+    return History(renamed(e) for e in history)
 
 
 def _consistent_linearizable(h, cfg):
-    return check_linearizable(reads_view(h, "consistent-read"), get_model("register"), max_steps=RUN_SEARCH_STEPS)
+    ops = [op for op in reads_view(h, "consistent-read").operations() if op.f in ("read", "write")]
+    return check_linearizable(ops, get_model("register"), max_steps=RUN_SEARCH_STEPS)
 
 
 def _default_read_after_write(h, cfg):
-    return check_read_after_write(History(e for e in reads_view(h, "read") if e.phase == "main"))
+    return check_read_after_write(reads_view(h, "read", phase="main"))
 
 
 INVARIANTS = (
