@@ -3,8 +3,9 @@
 A leaf of the engine (it imports nothing of faultlab's): checkers in ``invariants/``, protocols, the runtime and the
 report writers all use it.
 
-``unknown`` means *undecided*: the checker could not decide within its budget (search steps, memory). It is never
-silently ``ok``. A history that gives a checker nothing to judge (no read began after an acknowledged write, no
+``unknown`` means *undecided*: the checker could not decide, because its budget ran out (search steps, memory) or the
+history cannot decide it (an acknowledged message processed only by operations whose outcome is unknown). It is
+never silently ``ok``. A history that gives a checker nothing to judge (no read began after an acknowledged write, no
 final read) is different: nothing contradicts the property, but nothing showed it either. That result is ``ok`` with
 ``exercised=False``; an exploration in which an invariant was never exercised is *vacuous*, not a pass.
 """

@@ -34,7 +34,7 @@ def check_convergence(history: History, *, keyed: bool = False) -> CheckResult:
     """Check that all final reads of a key return the same value, whichever replica served them.
 
     Violated when two final reads of one key disagree (the witness names both reads and their nodes) or when one
-    returns a value never written or written by a failed write. ``unknown`` when no key was read finally on at
+    returns a value never written or written by a failed write. Nothing to judge (ok, ``exercised=False``) when no key was read finally on at
     least two distinct replicas: agreement between replicas was never observed.
     """
     checker = "convergence"
@@ -75,7 +75,7 @@ def check_bounded_staleness(history: History, bound: float, *, keyed: bool = Fal
     """Check that a read beginning more than ``bound`` time units after a write W was acknowledged does not return
     the initial value or a value of a write that strictly precedes W.
 
-    ``bound=0`` is read-after-write. Raises :class:`ConfigError` for a negative bound. ``unknown`` when no read
+    ``bound=0`` is read-after-write. Raises :class:`ConfigError` for a negative bound. Nothing to judge (ok, ``exercised=False``) when no read
     began more than ``bound`` after an acknowledged write.
     """
     if not bound >= 0:

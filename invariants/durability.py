@@ -12,8 +12,8 @@ such that W' strictly precedes W in real time (W' completed before W was invoked
 overwritten by W', so W was lost; the initial value loses every acknowledged write. An ``info`` write is never
 counted as acknowledged (losing it is legal), and since it never completes it strictly precedes nothing: a final read
 of its value loses no write, because it may have taken effect last. A final read of a value never written or of a
-failed write is a violation too. With no final read of a key that had acknowledged writes the verdict is
-``unknown``: durability was never observed.
+failed write is a violation too. With no final read of a key that had acknowledged writes there is
+nothing to judge (ok, ``exercised=False``): durability was never observed.
 
 The witness names the lost write(s) and the final read (``lost_writes``, ``final_read``, and ``ops`` for the
 timeline).

@@ -58,7 +58,7 @@ def check_list_append(history: History, anomalies: Iterable[str] = ANOMALIES, *,
                       realtime: bool = False) -> CheckResult:
     """Search a list-append history for the requested anomalies; ``violated`` with a witness if any is found.
 
-    ``unknown`` when the history has no ``ok`` transaction (nothing was observed). ``ok`` means no requested
+    Nothing to judge (ok, ``exercised=False``) when the history has no ``ok`` transaction (nothing was observed). ``ok`` means no requested
     anomaly was found, which for G0..G2 means the inferred dependency graph has no such cycle.
     """
     wanted = tuple(anomalies)

@@ -41,7 +41,7 @@ def check_fifo_per_group(history: History, *, consumer: str = "process") -> Chec
     before send(a) was invoked. Then no consumer stream receives a and later b, comparing the first receipt of
     each message in the stream (redelivered duplicates are :mod:`invariants.delivery`'s concern). Concurrent sends
     may be delivered in either order; an ``info`` send is never acknowledged, so it precedes no other send but may
-    follow one; receipts of messages never sent are ignored here. ``unknown`` when no stream received two
+    follow one; receipts of messages never sent are ignored here. Nothing to judge (ok, ``exercised=False``) when no stream received two
     messages of one group.
     """
     checker = "fifo-per-group"
@@ -101,7 +101,7 @@ def check_per_key_order(history: History, *, fs: tuple[str, ...] = ("receive", "
     """Check that every consumer stream sees each key's records in strictly increasing ``seq``.
 
     A record whose seq is not greater than the previous one of the same key in the same stream is a violation (a
-    reordering, or a replay the stream promised not to make). ``unknown`` when no stream consumed two records of
+    reordering, or a replay the stream promised not to make). Nothing to judge (ok, ``exercised=False``) when no stream consumed two records of
     one key.
     """
     checker = "per-key-order"

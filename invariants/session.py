@@ -192,7 +192,7 @@ def check_read_after_write(history: History, *, keyed: bool = False) -> CheckRes
     """Read-after-write: a read that begins after a write was acknowledged returns that write's value or a newer one.
 
     Violated when such a read returns the initial value, the value of a write that strictly precedes the
-    acknowledged one, a value never written, or the value of a failed write. ``unknown`` when no read began after
+    acknowledged one, a value never written, or the value of a failed write. Nothing to judge (ok, ``exercised=False``) when no read began after
     an acknowledged write (nothing was tested).
     """
     return _check_stale("read-after-write", history, keyed, lambda op: None,
@@ -202,7 +202,7 @@ def check_read_after_write(history: History, *, keyed: bool = False) -> CheckRes
 def check_read_your_writes(history: History, *, keyed: bool = False) -> CheckResult:
     """Read-your-writes: a process that had a write acknowledged reads that value or a newer one afterwards.
 
-    Like :func:`check_read_after_write`, but only a process's own writes bind its reads. ``unknown`` when no
+    Like :func:`check_read_after_write`, but only a process's own writes bind its reads. Nothing to judge (ok, ``exercised=False``) when no
     process read after one of its own writes was acknowledged.
     """
     return _check_stale("read-your-writes", history, keyed, lambda op: op.process,
@@ -238,7 +238,7 @@ def check_monotonic_reads(history: History, *, keyed: bool = False) -> CheckResu
     """Monotonic reads: once a process has read a write's value, its later reads never return an older value.
 
     "Older" means the initial value, or the value of a write that strictly precedes the write the earlier read
-    returned. ``unknown`` when no process read the same key twice.
+    returned. Nothing to judge (ok, ``exercised=False``) when no process read the same key twice.
     """
     checker = "monotonic-reads"
     tested = 0

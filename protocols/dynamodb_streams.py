@@ -325,8 +325,8 @@ def check_changes_captured(history: History, config=None) -> CheckResult:
         if op.status == "fail" and rec is not None:
             return CheckResult.violation(checker, f"Let W = {op.describe()}, a failed write. Then the stream has "
                                                   f"record {rec!r} of it: a contradiction!", ops=[op.call_index])
-    acked = sorted((op for op in history.operations() if op.f == "write" and op.is_ok and op.phase == "main"),
-                   key=lambda o: o.call)
+    ops = history.operations()
+    acked = sorted((op for op in ops if op.f == "write" and op.is_ok and op.phase == "main"), key=lambda o: o.call)
     for a in acked:
         for b in acked:
             if a.input[0] == b.input[0] and a.precedes(b):
@@ -336,7 +336,38 @@ def check_changes_captured(history: History, config=None) -> CheckResult:
                         checker, f"Let W1 = {a.describe()} and W2 = {b.describe()}: W1 was acknowledged before W2 "
                                  f"began. Then the stream records W2 at seq {rb['seq']} before W1 at seq {ra['seq']}: "
                                  f"a contradiction!", ops=[a.call_index, b.call_index])
-    return CheckResult.holds(checker, f"{len(acked)} acknowledged writes each have a record, in order.")
+    removals = _deletes_that_changed_an_item(ops, acked)
+    for d, w in removals:
+        rw = by_value[tuple(w.input)]
+        if not any(r["key"] == w.input[0] and r["kind"] == "REMOVE" and r["seq"] > rw["seq"] for r in stream):
+            return CheckResult.violation(
+                checker, f"Let W = {w.describe()} and D = {d.describe()}: W was acknowledged before D began and no "
+                         f"other delete of item {w.input[0]!r} could take effect between them, so D removed the item. "
+                         f"Then the stream read after recovery has no REMOVE record of {w.input[0]!r} after W's "
+                         f"record (seq {rw['seq']}): a change was not captured: a contradiction!",
+                ops=[w.call_index, d.call_index, stream_op.call_index])
+    if not acked and not removals:
+        return CheckResult.unexercised(checker, "No write or delete that changed an item was acknowledged.")
+    return CheckResult.holds(checker, f"{len(acked)} acknowledged writes and {len(removals)} deletes that changed an "
+                                      f"item each have a record, in order.")
+
+
+def _deletes_that_changed_an_item(ops: list, acked: list) -> list[tuple]:
+    """Acknowledged deletes D that must have removed an item: an acknowledged write W of it completed before D
+    began, and every other delete of it (that may have happened) either completed before W began or began after D
+    completed. Pairs (D, W), W the latest such write."""
+    deletes = [op for op in ops if op.f == "delete" and op.phase == "main" and op.status != "fail"]
+    out = []
+    for d in deletes:
+        if not d.is_ok:
+            continue
+        before = [w for w in acked if w.input[0] == d.input and w.precedes(d)]
+        if not before:
+            continue
+        w = max(before, key=lambda o: o.returned)
+        if all(o is d or o.input != d.input or o.precedes(w) or d.precedes(o) for o in deletes):
+            out.append((d, w))
+    return out
 
 
 def check_exactly_once_effects(history: History, config=None) -> CheckResult:
@@ -365,6 +396,8 @@ def check_exactly_once_effects(history: History, config=None) -> CheckResult:
             checker, f"Let r = record {missing[0]} of the stream. After recovery and settling the aggregate has "
                      f"never applied it: the change was not processed: a contradiction!",
             missing=missing, ops=[stream_op.call_index, audit_op.call_index])
+    if not seen:
+        return CheckResult.unexercised(checker, "The stream had no record, so no side effect was judged.")
     return CheckResult.holds(checker, f"{len(seen)} records each applied exactly once.")
 
 
@@ -392,6 +425,8 @@ def check_changes_processed(history: History, config=None) -> CheckResult:
                          f"succeeded, or was never captured): a contradiction!",
                 key=key, value=value, applied=len(audit_op.output["applied"]),
                 ops=[op.call_index, audit_op.call_index])
+    if not acked:
+        return CheckResult.unexercised(checker, "No write was acknowledged, so none had to be processed.")
     return CheckResult.holds(checker, f"{len(acked)} acknowledged writes were each processed by the handler.")
 
 

@@ -596,10 +596,8 @@ control(**invariant("dynamodb-streams", "changes-captured"),
         shows="k1=1 was acknowledged, then a delete of k1 was, and the stream has no REMOVE record",
         rows=[kw(0, "k1", 1, 0, 1), op(0, "delete", "k1", 2, 3), stream([R1])],
         fix={2: stream([R1, record(2, "k1", 2, None, "REMOVE")])},
-        witness={}, because="",
-        bug="changes-captured's docstring promises a record for every acknowledged write *or delete* that changed "
-            "an item, but it judges writes only (a delete after an acknowledged write, with no other delete in "
-            "between, certainly changed the item). What the witness should say is for the fix to decide")
+        witness={"ops": [0, 2, 4]}, because="so D removed the item. Then the stream read after recovery has no "
+                                              "REMOVE record")
 control(**invariant("dynamodb-streams", "changes-processed"),
         shows="the acknowledged write k2=2 was never applied by the handler (the twin: it was, twice)",
         rows=[kw(0, "k1", 1, 0, 1), kw(0, "k2", 2, 2, 3), op(0, "delete", "k1", 4, 5), audit([R1])],
