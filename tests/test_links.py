@@ -66,10 +66,14 @@ class _Watched(Simulation):
         super().__init__(*args, **kwargs)
         self.sent_to: dict[int, int] = {}
         self.sent_elsewhere: set[int] = set()  # to clients
+        self.sent_by: dict[int, int] = {}  # the sender's incarnation
+        self.from_dead: list[int] = []  # delivered although the incarnation that sent them had crashed
         self.delivered_to: dict[int, tuple[int, int]] = {}
 
     def _send(self, src, dst, msg, reply_to):
         mid = super()._send(src, dst, msg, reply_to)
+        if src in self.incarnation:
+            self.sent_by[mid] = self.incarnation[src]
         if dst in self.incarnation:
             self.sent_to[mid] = self.incarnation[dst]
         else:
@@ -79,6 +83,8 @@ class _Watched(Simulation):
     def _deliver(self, env):
         if env.id in self.sent_to and env.dst not in self.down:
             self.delivered_to[env.id] = (self.sent_to[env.id], self.incarnation[env.dst])
+        if env.id in self.sent_by and (env.src in self.down or self.incarnation[env.src] != self.sent_by[env.id]):
+            self.from_dead.append(env.id)
         super()._deliver(env)
 
 
@@ -113,9 +119,13 @@ def test_every_run_on_stream_links_delivers_in_order_never_twice_and_never_to_a_
             last[(src, dst)] = mid
         for mid, (sent, now) in sim.delivered_to.items():
             assert sent == now, f"#{mid} was sent to incarnation {sent} and delivered to incarnation {now}"
+        assert not sim.from_dead, f"delivered after the incarnation that sent them crashed: {sim.from_dead}"
+        faults.update(f"lost:{p['why']}" for k, _, p in result.events if k == "lost")
     # the runs did break connections in every way the stream model allows, and never duplicated
     assert faults["duplicate"] == 0
-    assert all(faults[k] > 0 for k in ("drop", "delay", "partition", "crash", "lose_unsynced", "restart", "lost"))
+    assert all(faults[k] > 0 for k in ("drop", "delay", "partition", "crash", "lose_unsynced", "restart"))
+    # and the runs did break connections by each cause: a crash, a cut, a send to a node that was down
+    assert all(faults[f"lost:{why}"] > 0 for why in ("crash", "partition", "down")), faults
 
 
 def test_the_same_runs_on_datagram_links_do_duplicate_and_reorder():
