@@ -1,10 +1,12 @@
 """The fault vocabulary and the plan that decides, step by step, which fault (if any) to inject.
 
-Names are one vocabulary across code, traces, CLI flags and reports. ``deliver`` is the boring event; the others are
-faults: ``drop``, ``duplicate`` (between nodes only: a client's connection never delivers a request twice), ``delay`` (hold a message back, so it arrives after newer ones), ``partition``
-(shapes: isolate one node, split in two, a bridge node that sees both sides, cut a whole zone), ``heal``, ``crash``,
-``restart``, ``skew`` (move one node's clock) and ``lose_unsynced`` (a crash that also loses the node's unsynced
-durable writes: power loss).
+:class:`Fault` is the one vocabulary across code, traces, CLI flags and reports. ``deliver`` is the boring event;
+the others are faults: ``drop`` (on stream links: a connection reset), ``duplicate`` (datagram links only, between
+nodes: a client never sends a request twice), ``delay`` (hold a message back; on stream links a whole direction of a
+connection), ``partition`` (shapes: isolate one node, split in two, a bridge node that sees both sides, cut a whole
+zone), ``crash``, ``skew`` (move one node's clock) and ``lose_unsynced`` (a crash that also loses the node's unsynced
+durable writes: power loss). ``heal``, ``restart`` and ``release`` undo a partition, a crash and a held connection;
+they come with the fault they undo.
 
 Faults are drawn *swarm* style: each run first enables a random subset of the allowed kinds and a fault rate, so
 some runs hammer one kind while others mix them. And they are *directed*: targets are ordered so that choice 0 is the
@@ -15,17 +17,38 @@ after an acknowledgement the fault rate is raised, so "crash right after the ack
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 
 import attrs
 
 from faultlab.errors import ConfigError
 
-EVENT_KINDS = ("deliver", "drop", "duplicate", "delay", "partition", "heal", "crash", "restart", "skew",
-               "lose_unsynced")
+
+class Fault(enum.StrEnum):
+    """What can happen to a message, a link, a node or a clock. Members are strings ("drop"), so traces, CLI flags
+    and reports use the same words."""
+
+    DELIVER = "deliver"
+    DROP = "drop"
+    DUPLICATE = "duplicate"
+    DELAY = "delay"
+    PARTITION = "partition"
+    HEAL = "heal"
+    CRASH = "crash"
+    RESTART = "restart"
+    SKEW = "skew"
+    LOSE_UNSYNCED = "lose_unsynced"
+    RELEASE = "release"
+
+
+EVENT_KINDS = tuple(Fault)
 FAULT_KINDS = EVENT_KINDS[1:]
-# Kinds a user enables; heal and restart come with partition and crash (they undo them).
-INJECTABLE = ("drop", "duplicate", "delay", "partition", "crash", "skew", "lose_unsynced")
+# Kinds a user enables; heal, restart and release come with partition, crash and delay (they undo them).
+INJECTABLE = (Fault.DROP, Fault.DUPLICATE, Fault.DELAY, Fault.PARTITION, Fault.CRASH, Fault.SKEW,
+              Fault.LOSE_UNSYNCED)
+UNDOES = {Fault.HEAL: (Fault.PARTITION,), Fault.RESTART: (Fault.CRASH, Fault.LOSE_UNSYNCED),
+          Fault.RELEASE: (Fault.DELAY,)}
 PARTITION_SHAPES = ("isolate", "split", "bridge", "zone")
 DELAYS = (0.5, 2.0, 8.0)            # virtual seconds a delayed message is held back
 SKEWS = (-30.0, -2.0, -0.2, 0.2, 2.0, 30.0)  # clock offsets a skew fault sets
@@ -43,20 +66,25 @@ def available_kinds(kinds: Iterable[str], protocol_faults: Iterable[str], links:
     return tuple(k for k in kinds if k in allowed)
 
 
-def parse_fault_kinds(kinds: Iterable[str] | str) -> tuple[str, ...]:
-    """Validate a list of injectable fault names (``"crash,partition"`` or a list), in vocabulary order."""
+def parse_fault_kinds(kinds: Iterable[str] | str) -> tuple[Fault, ...]:
+    """Validate a list of fault names (``"crash,partition"`` or a list) and return the injectable ones, in
+    vocabulary order. ``heal``, ``restart`` and ``release`` may be named with the fault they undo (they come with
+    it anyway); ``all`` and ``none`` stand alone."""
     if isinstance(kinds, str):
         kinds = [k.strip() for k in kinds.split(",") if k.strip()]
-    kinds = list(kinds)
+    kinds = [str(k) for k in kinds]
     if kinds == ["none"]:
         return ()
     if kinds == ["all"]:
         return INJECTABLE
     for k in kinds:
-        if k not in INJECTABLE:
-            hint = " (heal and restart come with partition and crash)" if k in ("heal", "restart") else ""
-            raise ConfigError(f"unknown fault kind {k!r}{hint}; choose from {', '.join(INJECTABLE)}, "
-                              f"'all' or 'none'")
+        if k in UNDOES:
+            if not any(str(f) in kinds for f in UNDOES[Fault(k)]):
+                undone = " or ".join(UNDOES[Fault(k)])
+                raise ConfigError(f"fault kind {k!r} undoes {undone} and comes with it; name {undone} too "
+                                  f"(e.g. {UNDOES[Fault(k)][0]},{k})")
+        elif k not in INJECTABLE:
+            raise ConfigError(f"unknown fault kind {k!r}; choose from {', '.join(INJECTABLE)}, 'all' or 'none'")
     return tuple(k for k in INJECTABLE if k in kinds)
 
 

@@ -9,80 +9,20 @@ object or trio internals. Timers are plain trio (``trio.sleep``, ``trio.move_on_
 
 from __future__ import annotations
 
+import inspect
 import random
+import sys
+import typing
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import trio
 
 from faultlab.network import Envelope
+from faultlab.storage import Storage
 
 if TYPE_CHECKING:
     from faultlab.runtime import Simulation
-
-
-_DELETED = object()  # a tombstone in the unsynced overlay
-
-
-class Storage:
-    """A node's durable key-value store, with an explicit sync.
-
-    Writes land in an unsynced overlay (the OS page cache); :meth:`sync` makes them durable. A plain ``crash`` keeps
-    the overlay (the process died, the machine did not); ``lose_unsynced`` throws it away (power loss).
-    """
-
-    __slots__ = ("_synced", "_unsynced")
-
-    def __init__(self) -> None:
-        self._synced: dict[Any, Any] = {}
-        self._unsynced: dict[Any, Any] = {}
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        if key in self._unsynced:
-            value = self._unsynced[key]
-            return default if value is _DELETED else value
-        return self._synced.get(key, default)
-
-    def __getitem__(self, key: Any) -> Any:
-        value = self.get(key, _DELETED)
-        if value is _DELETED:
-            raise KeyError(key)
-        return value
-
-    def __contains__(self, key: Any) -> bool:
-        return self.get(key, _DELETED) is not _DELETED
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        self._unsynced[key] = value
-
-    def delete(self, key: Any) -> None:
-        """Remove ``key``; like a write, the removal is durable only after :meth:`sync`."""
-        self._unsynced[key] = _DELETED
-
-    def keys(self) -> list[Any]:
-        return [k for k, _ in self.items()]
-
-    def items(self) -> list[tuple[Any, Any]]:
-        merged = {**self._synced, **self._unsynced}
-        return [(k, v) for k, v in merged.items() if v is not _DELETED]
-
-    def sync(self) -> None:
-        """Make every write (and delete) so far durable (fsync)."""
-        for key, value in self._unsynced.items():
-            if value is _DELETED:
-                self._synced.pop(key, None)
-            else:
-                self._synced[key] = value
-        self._unsynced.clear()
-
-    @property
-    def has_unsynced(self) -> bool:
-        return bool(self._unsynced)
-
-    def lose_unsynced(self) -> int:
-        n = len(self._unsynced)
-        self._unsynced.clear()
-        return n
 
 
 class Coins:
@@ -240,3 +180,175 @@ class NodeContext:
     def note(self, what: str, **fields: Any) -> None:
         """Record a protocol-level event (``hinted_write``, ``failover``) for the trace and the run's witnesses."""
         self._sim._note(self.id, what, fields)
+
+
+# -- the node base class ---------------------------------------------------------------------------------------------
+ConfigT = TypeVar("ConfigT")
+_HANDLER = "_faultlab_handler"
+_EVERY = "_faultlab_every"
+
+
+class UnhandledMessage(Exception):
+    """A node received a message type it has no handler for: a bug in the protocol, found and replayable like any
+    other (not silence). Declare a handler, or list the type in ``Node.ignores``."""
+
+
+def handler(fn: Callable[..., Any] | type | None = None) -> Any:
+    """Declare a method as the handler of one message type: the type of its ``msg`` parameter (``def f(self, msg:
+    Put)``), or given explicitly (``@handler(Put)``). Its return value is its reply (``None``: no reply).
+
+    A plain ``def`` runs atomically in the node's receive task, so no other handler interleaves with it. An
+    ``async def`` runs as a task of its own, so it may await peers and timers; a crash cancels it (and its reply).
+    The handler takes ``(self, msg)`` or ``(self, msg, src)``, ``src`` the sender's id.
+    """
+    if isinstance(fn, type):
+        msg_type = fn
+        return lambda f: _mark_handler(f, msg_type)
+    if fn is None:
+        return lambda f: _mark_handler(f, None)
+    return _mark_handler(fn, None)
+
+
+def _mark_handler(fn: Callable[..., Any], msg_type: type | None) -> Callable[..., Any]:
+    params = list(inspect.signature(fn).parameters)
+    if len(params) not in (2, 3):
+        raise TypeError(f"handler {fn.__qualname__} must take (self, msg) or (self, msg, src)")
+    setattr(fn, _HANDLER, msg_type)
+    return fn
+
+
+def every(seconds: float) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Run a method every ``seconds`` of virtual time for the life of the incarnation (heartbeats, flushes,
+    anti-entropy rounds), first after one period. A plain ``def`` runs atomically; an ``async def`` is awaited, so
+    the next period starts when it returns."""
+    if seconds <= 0:
+        raise ValueError("every(seconds) needs a period > 0")
+
+    def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
+        setattr(fn, _EVERY, float(seconds))
+        return fn
+    return mark
+
+
+class _Handler:
+    __slots__ = ("fn", "is_task", "wants_src", "name")
+
+    def __init__(self, fn: Callable[..., Any]):
+        self.fn = fn
+        self.is_task = inspect.iscoroutinefunction(fn)
+        self.wants_src = len(inspect.signature(fn).parameters) == 3
+        self.name = fn.__name__
+
+
+class Node(Generic[ConfigT]):
+    """The base class of a protocol node: handlers per message type, periodic tasks, and a context.
+
+    Subclass it, declare handlers with :func:`handler` and periodic work with :func:`every`, and (optionally)
+    override :meth:`start` for what an incarnation does when it comes up. The object is the incarnation's volatile
+    state: a crash throws it away, a restart builds a new one over the same durable :attr:`storage`. Override
+    :meth:`run` only for a node that is not message-driven. ``ignores`` lists message types the node drops on
+    purpose; any other message without a handler is an :class:`UnhandledMessage` error.
+    """
+
+    ignores: tuple[type, ...] = ()
+
+    def __init__(self, ctx: NodeContext):
+        self.ctx = ctx
+        self.id: str = ctx.id
+        self.config: ConfigT = ctx.config
+        self.storage: Storage = ctx.storage
+
+    def start(self) -> None:
+        """Called when this incarnation comes up, before its first message (spawn tasks here with ``ctx.spawn``)."""
+
+    async def run(self) -> None:
+        table = _handler_table(type(self))
+        for name, seconds in _periodic(type(self)):
+            self.ctx.spawn(self._every, getattr(self, name), seconds)
+        self.start()
+        ignores = self.ignores
+        while True:
+            env = await self.ctx.recv()
+            h = _lookup(table, type(env.msg))
+            if h is None:
+                if isinstance(env.msg, ignores):
+                    continue
+                raise UnhandledMessage(
+                    f"node {self.id} ({type(self).__name__}) has no handler for {type(env.msg).__name__} from "
+                    f"{env.src}: add `@handler def on_{type(env.msg).__name__.lower()}(self, msg: "
+                    f"{type(env.msg).__name__})`, or list it in {type(self).__name__}.ignores")
+            if h.is_task:
+                self.ctx.spawn(self._task, h, env)
+            else:
+                reply = h.fn(self, env.msg, env.src) if h.wants_src else h.fn(self, env.msg)
+                if reply is not None:
+                    self.ctx.reply(env, reply)
+
+    async def _task(self, h: _Handler, env: Envelope) -> None:
+        reply = await (h.fn(self, env.msg, env.src) if h.wants_src else h.fn(self, env.msg))
+        if reply is not None:
+            self.ctx.reply(env, reply)
+
+    @staticmethod
+    async def _every(fn: Callable[[], Any], seconds: float) -> None:
+        is_async = inspect.iscoroutinefunction(fn)
+        while True:
+            await trio.sleep(seconds)
+            if is_async:
+                await fn()
+            else:
+                fn()
+
+
+_TABLES: dict[type, dict[type, _Handler]] = {}
+
+
+def _handler_table(cls: type) -> dict[type, _Handler]:
+    """Message type -> handler for a node class (base classes first, so a subclass overrides), built once."""
+    table = _TABLES.get(cls)
+    if table is not None:
+        return table
+    table = {}
+    for klass in reversed(cls.__mro__):
+        for fn in vars(klass).values():
+            if not callable(fn) or not hasattr(fn, _HANDLER):
+                continue
+            msg_type = getattr(fn, _HANDLER) or _annotated_type(fn, klass)
+            table[msg_type] = _Handler(fn)
+    _TABLES[cls] = table
+    return table
+
+
+def _annotated_type(fn: Callable[..., Any], klass: type) -> type:
+    msg_param = list(inspect.signature(fn).parameters)[1]
+    module = sys.modules.get(klass.__module__)
+    try:
+        hints = typing.get_type_hints(fn, globalns=vars(module) if module else None)
+    except NameError as e:
+        raise TypeError(f"handler {fn.__qualname__}: cannot resolve the type of {msg_param!r} ({e}); define the "
+                        f"message class before the node or name it: @handler(MessageType)") from None
+    msg_type = hints.get(msg_param)
+    if not isinstance(msg_type, type):
+        raise TypeError(f"handler {fn.__qualname__}: annotate {msg_param!r} with its message class (def "
+                        f"{fn.__name__}(self, {msg_param}: Put)) or name it: @handler(Put)")
+    return msg_type
+
+
+def _lookup(table: dict[type, _Handler], msg_type: type) -> _Handler | None:
+    h = table.get(msg_type)
+    if h is None:
+        for base in msg_type.__mro__[1:]:
+            h = table.get(base)
+            if h is not None:
+                table[msg_type] = h
+                break
+    return h
+
+
+def _periodic(cls: type) -> list[tuple[str, float]]:
+    seen: dict[str, float] = {}
+    for klass in reversed(cls.__mro__):
+        for name, fn in vars(klass).items():
+            if callable(fn) and hasattr(fn, _EVERY):
+                seen[name] = getattr(fn, _EVERY)
+    return sorted(seen.items())

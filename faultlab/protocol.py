@@ -76,7 +76,7 @@ ClientFn = Callable[[Any, str, Any], Awaitable[Any]]
 WorkloadFn = Callable[[Any, int], tuple[str, Any]]
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Protocol:
     """Everything the engine needs to run and judge a protocol.
 
@@ -86,8 +86,12 @@ class Protocol:
     * ``zones(config) -> {node_id: zone}`` (optional): lets a partition cut a whole availability zone.
     * ``client_nodes(config) -> [node_id]`` (optional): the nodes clients may send operations to, e.g. not spares
       that have yet to join.
-    * ``client(api, f, value)``: performs one operation through ``api`` (:class:`faultlab.runtime.ClientAPI`) and
-      returns its result, or raises :class:`OperationFailed` / :class:`Indeterminate`.
+    * ``request(f, value) -> message``: the request a client sends for an operation; the node's handler replies
+      with an :class:`~faultlab.outcomes.Ok`, ``Fail`` or ``Unknown``, which the engine records (ok / fail / info;
+      no reply within ``client_timeout`` is info). ``route(f, value) -> node | None`` (optional) names the node that
+      serves an operation; otherwise the client picks one of ``client_nodes``.
+    * ``client(api, f, value) -> Outcome``: instead of ``request``, for a client with logic of its own (follow a
+      redirect, try another replica): performs one operation through ``api`` (:class:`faultlab.runtime.ClientAPI`).
     * ``workload(choices, op_index) -> (f, value)``: the next operation for a client.
     * ``final_ops(config) -> [(f, value, node)]``: operations run after healing and recovery (final reads).
     """
@@ -96,9 +100,11 @@ class Protocol:
     summary: str
     config_class: type
     nodes: Callable[[Any], dict[str, Callable[[Any], Any]]]
-    client: ClientFn
     workload: WorkloadFn
     invariants: Sequence[Invariant]
+    request: Callable[[str, Any], Any] | None = None
+    route: Callable[[str, Any], str | None] | None = None
+    client: ClientFn | None = None
     witnesses: Sequence[Witness] = ()
     variants: Sequence[Variant] = ()
     final_ops: Callable[[Any], list[tuple[str, Any, str | None]]] = lambda config: []
@@ -141,6 +147,10 @@ class Protocol:
                           f"{', '.join(v.name for v in self.variants)}")
 
     def __attrs_post_init__(self) -> None:
+        if (self.request is None) == (self.client is None):
+            raise ConfigError(f"{self.name}: give request= (the message for an operation; nodes reply Ok/Fail/"
+                              f"Unknown) or client= (a client function with logic of its own), not "
+                              f"{'both' if self.request else 'neither'}")
         for where, links in [(self.name, self.links)] + [(f"{self.name} variant {v.name!r}", v.links)
                                                          for v in self.variants if v.links is not None]:
             if links not in ("stream", "datagram"):

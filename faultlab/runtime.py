@@ -29,9 +29,11 @@ from faultlab.errors import ConfigError, FaultlabError
 from faultlab.history import History
 from faultlab.injector import FaultInjector
 from faultlab.network import Envelope, Network
-from faultlab.node import NodeContext, Storage
+from faultlab.node import NodeContext
+from faultlab.outcomes import OUTCOMES, STATUS, Fail, Ok, Unknown
 from faultlab.protocol import Indeterminate, Invariant, OperationFailed, Protocol
 from faultlab.result import CheckResult
+from faultlab.storage import Storage
 
 
 @attrs.frozen
@@ -418,6 +420,14 @@ class Simulation:
         self._event("note", {"node": node, "what": what, **fields})
 
     # -- clients -------------------------------------------------------------------------------------------------
+    def _route(self, f: str, value: Any) -> str:
+        """The node an operation goes to: the protocol's route for it, else one of the client nodes (a choice)."""
+        if self.protocol.route is not None:
+            node = self.protocol.route(f, value)
+            if node is not None:
+                return node
+        return self.client_nodes[self.choices.choose(len(self.client_nodes))]
+
     async def _client(self, i: int, scope: trio.CancelScope) -> None:
         endpoint = f"c{i}"
         self._endpoints[endpoint] = {}
@@ -434,7 +444,7 @@ class Simulation:
                             await trio.sleep(think)
                     f, value = self.protocol.workload(self.choices, self._op_counter)
                     self._op_counter += 1
-                    node = self.client_nodes[self.choices.choose(len(self.client_nodes))]
+                    node = self._route(f, value)
                     status = await self._perform(process, endpoint, node, f, value, "main")
                     if status == "info":
                         process += self.settings.clients  # the crashed process never returns; a new one takes over
@@ -454,21 +464,35 @@ class Simulation:
         self.last_invoked = node
         self.history.invoke(process, f, value, trio.current_time(), phase=phase, node=node)
         self._event("invoke", {"process": process, "f": f, "value": value, "node": node})
-        status, result = "info", None
-        with trio.move_on_after(self.protocol.client_timeout):
+        outcome: Any = None
+        with trio.move_on_after(self.protocol.client_timeout):  # no answer in time: info
             try:
-                result = await self.protocol.client(api, f, value)
-                status = "ok"
+                if self.protocol.client is not None:
+                    outcome = await self.protocol.client(api, f, value)
+                    if not isinstance(outcome, OUTCOMES):  # PORTING: clients that still return a bare value
+                        outcome = Ok(outcome)
+                else:
+                    outcome = await api.call(self.protocol.request(f, value))
             except OperationFailed:
-                status = "fail"
+                outcome = Fail()
             except Indeterminate:
-                status = "info"
-        result = result if status == "ok" else None
+                outcome = Unknown()
+        if outcome is None:
+            outcome = Unknown("no reply in time")
+        status = STATUS.get(type(outcome))
+        if status is None:
+            raise BadOutcome(f"{self.protocol.name}: the outcome of {f}({value!r}) must be Ok(value), Fail() or "
+                             f"Unknown(), not {outcome!r}: a handler for a client request returns one of them")
+        result = outcome.value if status == "ok" else None
         self.history.complete(process, status, result, trio.current_time())
         self._event(status, {"process": process, "f": f, "value": result})
         if status == "ok":
             self.injector.after_ack(node)
         return status
+
+
+class BadOutcome(TypeError):
+    """A client operation ended with something other than Ok / Fail / Unknown: a bug in the protocol."""
 
 
 def _first_leaf(group: BaseExceptionGroup) -> BaseException:

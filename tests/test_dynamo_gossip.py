@@ -12,8 +12,8 @@ import protocols.dynamo as dynamo
 import protocols.dynamo_membership as dynamo_membership
 from faultlab.choices import SeededChoices
 from faultlab.faults import FaultPlan
-from faultlab.node import Storage
 from faultlab.runtime import RunSettings, simulate
+from faultlab.storage import Storage
 from protocols.dynamo_gossip import Membership, measure_detection_everywhere, measure_gossip_rounds
 
 DY = dynamo.SPEC

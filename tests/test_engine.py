@@ -11,10 +11,10 @@ from faultlab.errors import ChoicesExhausted, ConfigError, ReplayDivergence
 from faultlab.faults import FaultPlan, parse_fault_kinds
 from faultlab.history import History
 from faultlab.network import Network
-from faultlab.node import Storage
 from faultlab.protocol import Indeterminate, Invariant, Protocol
 from faultlab.result import CheckResult
 from faultlab.runtime import RunSettings, simulate
+from faultlab.storage import Storage
 
 
 # -- a tiny protocol that exercises timers, calls and storage ---------------------------------------------------------
@@ -150,8 +150,11 @@ def test_replay_choices_detect_divergence():
 def test_fault_kinds_are_one_vocabulary_with_clear_errors():
     assert parse_fault_kinds("crash,partition") == ("partition", "crash")
     assert parse_fault_kinds("none") == ()
-    with pytest.raises(ConfigError, match="heal and restart come with"):
+    with pytest.raises(ConfigError, match="'heal' undoes partition and comes with it"):
         parse_fault_kinds("heal")
+    # a variant may name restart with the crash it undoes (it comes with crash anyway)
+    assert parse_fault_kinds(["crash", "restart"]) == ("crash",)
+    assert parse_fault_kinds(["lose_unsynced", "restart"]) == ("lose_unsynced",)
     with pytest.raises(ConfigError, match="unknown fault kind 'explode'"):
         parse_fault_kinds(["explode"])
 
