@@ -163,6 +163,13 @@ class NodeContext:
         """This node's clock: virtual time plus its skew (a fault can move it)."""
         return trio.current_time() + self._sim.skew.get(self.id, 0.0)
 
+    def every(self, seconds: float, fn: Callable[[], Any]) -> None:
+        """Call ``fn`` every ``seconds`` for the life of this incarnation, first after one period (a period known
+        only at run time; for a fixed one, decorate the method with :func:`every`)."""
+        if seconds <= 0:
+            raise ValueError("every(seconds) needs a period > 0")
+        self.spawn(Node._every, fn, float(seconds))
+
     def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
         """Run a task for the life of this incarnation; a crash cancels it."""
         assert self._nursery is not None, "spawn is available once the node runs"

@@ -7,6 +7,7 @@ group ``faultlab.protocols`` so that ``faultlab list`` and ``faultlab check NAME
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -26,14 +27,27 @@ class Indeterminate(Exception):
 
 @attrs.frozen
 class Invariant:
-    """A property that must hold on every run: ``check(history, config) -> CheckResult`` (pure)."""
+    """A property that must hold on every run: ``check(history)`` or ``check(history, config)``, pure, returning a
+    :class:`~faultlab.result.CheckResult` (a checker from ``invariants/`` can be given as it is)."""
 
     name: str
-    check: Callable[[History, Any], Any]
+    check: Callable[..., Any]
     description: str = ""
     # False for a property no configuration promises, kept to judge a claim or a variant that names it (default
     # reads held to read-after-write): it is checked only when asked for by name.
     by_default: bool = True
+    _takes_config: bool = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        try:
+            params = [p for p in inspect.signature(self.check).parameters.values()
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        except (TypeError, ValueError):
+            params = []
+        object.__setattr__(self, "_takes_config", len(params) >= 2)
+
+    def judge(self, history: History, config: Any) -> Any:
+        return self.check(history, config) if self._takes_config else self.check(history)
 
 
 @attrs.frozen
@@ -44,6 +58,16 @@ class Witness:
     name: str
     seen: Callable[[Any], bool]
     description: str = ""
+
+    @classmethod
+    def acknowledged(cls, f: str, name: str | None = None) -> Witness:
+        """Some run had an operation ``f`` that ended ok ("write acknowledged", "read returned")."""
+        return cls(name or f"{f} acknowledged", lambda run: run.ok_ops(f) > 0)
+
+    @classmethod
+    def noted(cls, what: str, name: str | None = None) -> Witness:
+        """Some run recorded ``ctx.note(what)`` ("failover happened")."""
+        return cls(name or f"{what} noted", lambda run: run.note_count(what) > 0)
 
 
 @attrs.frozen

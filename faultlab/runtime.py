@@ -259,7 +259,7 @@ class Simulation:
     def _judge(self, inv: Invariant) -> CheckResult:
         """Run one invariant's check and stamp the result with the invariant's name: verdicts are matched by the
         invariant that produced them, whatever the checker calls itself."""
-        result = inv.check(self.history, self.config)
+        result = inv.judge(self.history, self.config)
         if not isinstance(result, CheckResult):
             raise ConfigError(f"{self.protocol.name}: invariant {inv.name!r} returned a {type(result).__name__}, not "
                               f"a faultlab.CheckResult; a check must return CheckResult.holds/violation/...")

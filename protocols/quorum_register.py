@@ -22,13 +22,22 @@ from __future__ import annotations
 
 import attrs
 
-from faultlab.claims import Claim
-from faultlab.errors import ConfigError
-from faultlab.protocol import Indeterminate, Invariant, OperationFailed, Protocol, Variant, Witness
+from faultlab import (
+    Claim,
+    ConfigError,
+    Fail,
+    Invariant,
+    Node,
+    Ok,
+    Protocol,
+    Unknown,
+    Variant,
+    Witness,
+    handler,
+)
 from invariants.durability import check_no_lost_writes
 from invariants.linearizability import RUN_SEARCH_STEPS, check_linearizable
 from invariants.session import check_read_after_write
-from models import get_model
 from models.quorum import QuorumSystem, placement, prove_all
 
 REPLICA_TIMEOUT = 1.0  # how long a coordinator waits for a quorum of replicas
@@ -45,12 +54,6 @@ class ClientRead:
 @attrs.frozen
 class ClientWrite:
     value: int
-
-
-@attrs.frozen
-class ClientReply:
-    status: str  # "ok" | "fail" (definitely not applied) | "unknown" (may have been applied)
-    value: int | None = None
 
 
 @attrs.frozen
@@ -114,94 +117,77 @@ class QuorumRegisterConfig:
 INITIAL = ((0, "", 0, 0), None)
 
 
-class Replica:
+class Replica(Node[QuorumRegisterConfig]):
     """A replica of the register that also coordinates client operations."""
 
     def __init__(self, ctx):
-        self.ctx = ctx
-        self.cfg: QuorumRegisterConfig = ctx.config
+        super().__init__(ctx)
         self.writes = 0  # per-incarnation sequence number, part of every version this node assigns
 
-    async def run(self) -> None:
-        if self.cfg.ack_before_sync:
-            self.ctx.spawn(self._flusher)
-        while True:
-            env = await self.ctx.recv()
-            msg = env.msg
-            if isinstance(msg, GetVersion):
-                version, value = self.ctx.storage.get(REGISTER, INITIAL)
-                self.ctx.reply(env, VersionReply(version, value))
-            elif isinstance(msg, Put):
-                self._store(msg.version, msg.value)
-                self.ctx.reply(env, PutAck(msg.version))
-            elif isinstance(msg, ClientWrite):
-                self.ctx.spawn(self._write, env)
-            elif isinstance(msg, ClientRead):
-                self.ctx.spawn(self._read, env)
+    def start(self) -> None:
+        if self.config.ack_before_sync:
+            self.ctx.every(self.config.sync_interval, self.storage.sync)
 
-    def _store(self, version: Version, value: int | None) -> None:
-        current, _ = self.ctx.storage.get(REGISTER, INITIAL)
-        if tuple(version) > tuple(current):
-            self.ctx.storage[REGISTER] = (tuple(version), value)
-            if not self.cfg.ack_before_sync:
-                self.ctx.storage.sync()
+    # -- as a replica --------------------------------------------------------------------------------------------
+    @handler
+    def on_get_version(self, msg: GetVersion) -> VersionReply:
+        version, value = self.storage.get(REGISTER, INITIAL)
+        return VersionReply(version, value)
 
-    async def _flusher(self) -> None:
-        import trio
+    @handler
+    def on_put(self, msg: Put) -> PutAck:
+        current, _ = self.storage.get(REGISTER, INITIAL)
+        if tuple(msg.version) > tuple(current):
+            self.storage[REGISTER] = (tuple(msg.version), msg.value)
+            if not self.config.ack_before_sync:
+                self.storage.sync()
+        return PutAck(msg.version)
 
-        while True:
-            await trio.sleep(self.cfg.sync_interval)
-            self.ctx.storage.sync()
+    # -- as a coordinator ----------------------------------------------------------------------------------------
+    @handler
+    async def on_write(self, msg: ClientWrite) -> Ok | Fail | Unknown:
+        latest = await self._query()
+        if latest is None:
+            return Fail("no read quorum")  # nothing was sent to any replica yet
+        (counter, *_), _ = latest
+        self.writes += 1
+        if await self._put((counter + 1, self.id, self.ctx.incarnation, self.writes), msg.value):
+            return Ok(msg.value)
+        return Unknown("fewer than W acknowledgements: the write may still be on some replicas")
+
+    @handler
+    async def on_read(self, msg: ClientRead) -> Ok | Fail:
+        latest = await self._query()
+        if latest is None:
+            return Fail("no read quorum")
+        version, value = latest
+        if self.config.read_repair and not await self._put(version, value):
+            return Fail("write-back incomplete")  # a read has no effect of its own; write-back may be partial
+        return Ok(value)
 
     def _replicas(self) -> list[str]:
-        # Which replicas answer first varies with network latency; the rotation (a choice, 0 = in order) stands in
-        # for that, so read quorums differ from one operation to the next even without faults.
-        replicas = list(self.cfg.replicas())
+        # Which replicas answer first varies with network latency; the rotation (an environment choice, 0 = in
+        # order) stands in for that, so read quorums differ from one operation to the next even without faults.
+        replicas = list(self.config.replicas())
         k = self.ctx.choose(len(replicas))
         return replicas[k:] + replicas[:k]
 
     async def _query(self) -> tuple[Version, int | None] | None:
-        replies = await self.ctx.gather(self._replicas(), GetVersion(), need=self.cfg.r, timeout=REPLICA_TIMEOUT)
-        if len(replies) < self.cfg.r:
+        replies = await self.ctx.gather(self._replicas(), GetVersion(), need=self.config.r, timeout=REPLICA_TIMEOUT)
+        if len(replies) < self.config.r:
             return None
         best = max(replies.values(), key=lambda rep: tuple(rep.version))
         return tuple(best.version), best.value
 
     async def _put(self, version: Version, value: int | None) -> bool:
-        acks = await self.ctx.gather(self._replicas(), Put(version, value), need=self.cfg.w,
+        acks = await self.ctx.gather(self._replicas(), Put(version, value), need=self.config.w,
                                      timeout=REPLICA_TIMEOUT)
-        return len(acks) >= self.cfg.w
-
-    async def _write(self, env) -> None:
-        latest = await self._query()
-        if latest is None:
-            self.ctx.reply(env, ClientReply("fail"))  # nothing was sent to any replica yet
-            return
-        (counter, *_), _ = latest
-        self.writes += 1
-        ok = await self._put((counter + 1, self.ctx.id, self.ctx.incarnation, self.writes), env.msg.value)
-        self.ctx.reply(env, ClientReply("ok" if ok else "unknown", env.msg.value))
-
-    async def _read(self, env) -> None:
-        latest = await self._query()
-        if latest is None:
-            self.ctx.reply(env, ClientReply("fail"))
-            return
-        version, value = latest
-        if self.cfg.read_repair and not await self._put(version, value):
-            self.ctx.reply(env, ClientReply("fail"))  # a read has no effect of its own; write-back may be partial
-            return
-        self.ctx.reply(env, ClientReply("ok", value))
+        return len(acks) >= self.config.w
 
 
-# -- client and workload -----------------------------------------------------------------------------------------
-async def client(api, f: str, value):
-    reply = await api.call(ClientWrite(value) if f == "write" else ClientRead())
-    if reply.status == "ok":
-        return reply.value
-    if reply.status == "fail":
-        raise OperationFailed
-    raise Indeterminate
+# -- workload ----------------------------------------------------------------------------------------------------
+def request(f: str, value: int | None) -> ClientWrite | ClientRead:
+    return ClientWrite(value) if f == "write" else ClientRead()
 
 
 def workload(choices, op_index: int) -> tuple[str, object]:
@@ -214,8 +200,8 @@ def final_reads(config: QuorumRegisterConfig) -> list[tuple[str, object, str]]:
 
 
 # -- spec ------------------------------------------------------------------------------------------------------------
-def _linearizable(history, config):
-    return check_linearizable(history, get_model("register"), max_steps=RUN_SEARCH_STEPS)
+def _linearizable(history):
+    return check_linearizable(history, "register", max_steps=RUN_SEARCH_STEPS)
 
 
 SPEC = Protocol(
@@ -224,21 +210,18 @@ SPEC = Protocol(
     config_class=QuorumRegisterConfig,
     nodes=lambda cfg: {n: Replica for n in cfg.replicas()},
     zones=lambda cfg: cfg.zone_of(),
-    client=client,
+    request=request,
     workload=workload,
     final_ops=final_reads,
     quorum_system=lambda cfg: cfg.quorum_system(),
     invariants=(
-        Invariant("read-after-write", lambda h, cfg: check_read_after_write(h),
+        Invariant("read-after-write", check_read_after_write,
                   "a read that starts after a write was acknowledged returns it or newer"),
-        Invariant("no-lost-writes", lambda h, cfg: check_no_lost_writes(h),
+        Invariant("no-lost-writes", check_no_lost_writes,
                   "after healing and recovery every acknowledged write is still readable or was superseded"),
         Invariant("linearizable", _linearizable, "the register history is linearizable"),
     ),
-    witnesses=(
-        Witness("write acknowledged", lambda run: run.ok_ops("write") > 0),
-        Witness("read returned", lambda run: run.ok_ops("read") > 0),
-    ),
+    witnesses=(Witness.acknowledged("write"), Witness.acknowledged("read", "read returned")),
     claims=(
         Claim("1", "Sloppy quorum (N=3, W=2, R=2 typical)", "z3", variant="strict-quorum",
               prove=lambda cfg: prove_all(cfg.quorum_system(), [(1, 0, "read"), (1, 0, "write")]),
