@@ -24,7 +24,7 @@ _EXPORTS = {
     # describing a protocol
     "Protocol": "faultlab.protocol", "Variant": "faultlab.protocol", "Invariant": "faultlab.protocol",
     "Witness": "faultlab.protocol", "Claim": "faultlab.claims", "Measurement": "faultlab.claims",
-    "ClientAPI": "faultlab.runtime",
+    "ClientAPI": "faultlab.runtime", "Event": "faultlab.events", "Events": "faultlab.events",
     # faults and links
     "Fault": "faultlab.faults", "FaultPlan": "faultlab.faults", "Links": "faultlab.network",
     # histories and verdicts
@@ -37,11 +37,12 @@ _EXPORTS = {
     "FaultlabError": "faultlab.errors", "ConfigError": "faultlab.errors",
 }
 
-__all__ = ["CheckResult", "Claim", "ClientAPI", "Coins", "ConfigError", "Exploration", "Fail", "Fault",
-           "FaultPlan", "FaultlabError", "History", "Invariant", "Links", "Measurement", "Node", "NodeContext",
-           "Ok", "Operation", "Outcome", "Protocol", "RunResult", "RunSettings", "SeededChoices", "Storage",
-           "UnhandledMessage", "Unknown", "Variant", "Verdict", "Witness", "every", "explore", "handler",
-           "simulate"]
+
+__all__ = ["CheckResult", "Claim", "ClientAPI", "Coins", "ConfigError", "Event", "Events", "Exploration",
+           "Fail", "Fault", "FaultPlan", "FaultlabError", "History", "Invariant", "Links", "Measurement",
+           "Node", "NodeContext", "Ok", "Operation", "Outcome", "Protocol", "RunResult", "RunSettings",
+           "SeededChoices", "Storage", "UnhandledMessage", "Unknown", "Variant", "Verdict", "Witness", "every",
+           "explore", "handler", "simulate"]
 
 
 def __getattr__(name: str) -> Any:
@@ -61,6 +62,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from faultlab.choices import SeededChoices
     from faultlab.claims import Claim, Measurement
     from faultlab.errors import ConfigError, FaultlabError
+    from faultlab.events import Event, Events
     from faultlab.explore import Exploration, explore
     from faultlab.faults import Fault, FaultPlan
     from faultlab.history import History, Operation

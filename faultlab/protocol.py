@@ -86,6 +86,8 @@ class Variant:
     faults: Sequence[str] | None = None
     invariants: Sequence[str] | None = None
     links: str | None = None  # the link model this configuration runs on (None: the protocol's)
+    max_crashes: int | None = None  # at most this many crashes (and power losses) per run: "survives one failure"
+    max_faults: int | None = None  # at most this many faults of any kind per run
 
     def promised(self, protocol: Protocol) -> tuple[str, ...]:
         """The invariants judged for this variant: the broken one for a bad variant, else what it promises."""

@@ -26,6 +26,7 @@ import trio.testing
 from faultlab import faults as F
 from faultlab.choices import ChoiceSource
 from faultlab.errors import ConfigError, FaultlabError
+from faultlab.events import Events
 from faultlab.history import History
 from faultlab.injector import FaultInjector
 from faultlab.network import Envelope, Network
@@ -59,13 +60,16 @@ class RunSettings:
 
     def for_variant(self, variant: Any) -> RunSettings:
         """These settings with what the variant says of its faults: its fault kinds, when it names them (a claim
-        about partitions only), and its link model."""
+        about partitions only), its limits (at most one crash: "survives a single failure") and its link model."""
         if variant is None:
             return self
         settings = self
         if variant.faults is not None:
             settings = attrs.evolve(settings, plan=attrs.evolve(settings.plan,
                                                                 kinds=F.parse_fault_kinds(list(variant.faults))))
+        limits = {k: getattr(variant, k) for k in ("max_crashes", "max_faults") if getattr(variant, k) is not None}
+        if limits:
+            settings = attrs.evolve(settings, plan=attrs.evolve(settings.plan, **limits))
         if variant.links is not None and settings.links is None:
             settings = attrs.evolve(settings, links=variant.links)
         return settings
@@ -118,6 +122,11 @@ class RunResult:
         if any(c.unknown for c in self.checks):
             return "unknown"
         return "ok"
+
+    @property
+    def log(self) -> Events:
+        """The run's events, typed and queryable (``run.log.of("crash")``, ``run.log.notes("failover")``)."""
+        return Events(self.events)
 
     def count(self, kind: str) -> int:
         return self.stats["events"].get(kind, 0)
