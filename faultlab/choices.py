@@ -14,6 +14,7 @@ Every source records what it answered, so any run can be written as a trace and 
 from __future__ import annotations
 
 import random
+import zlib
 from typing import Any
 
 from faultlab.errors import ChoicesExhausted, ReplayDivergence
@@ -25,6 +26,8 @@ class ChoiceSource:
 
     def __init__(self) -> None:
         self.record: list[int] = []
+        self.spans: list[tuple[str, int, int]] = []
+        self._span_objects: dict[str, _Span] = {}
 
     def choose(self, n: int) -> int:
         if n <= 1:
@@ -47,6 +50,50 @@ class ChoiceSource:
 
     def _flip(self, p: float) -> bool:
         raise NotImplementedError
+
+    def span(self, label: str) -> _Span:
+        """Group the choices of one decision (a fault and its target, one client operation): recorded in
+        :attr:`spans` as ``(label, start, end)`` positions in :attr:`record`, so a reducer can take the whole
+        decision out, and marked for Hypothesis's shrinker. Only around one synchronous stretch of code: no
+        ``await`` inside, or another task's choices would fall into it."""
+        span = self._span_objects.get(label)
+        if span is None:
+            span = self._span_objects[label] = self._make_span(label)
+        return span
+
+    def _make_span(self, label: str) -> _Span:
+        return _Span(self, label)
+
+
+class _Span:
+    __slots__ = ("_source", "_label", "_start")
+
+    def __init__(self, source: ChoiceSource, label: str):
+        self._source = source
+        self._label = label
+        self._start = 0
+
+    def __enter__(self) -> None:
+        self._start = len(self._source.record)
+
+    def __exit__(self, *exc: object) -> None:
+        self._source.spans.append((self._label, self._start, len(self._source.record)))
+
+
+class _HypothesisSpan(_Span):
+    __slots__ = ("_start_span", "_stop_span", "_id")
+
+    def __init__(self, source: ChoiceSource, label: str, start_span, stop_span):
+        super().__init__(source, label)
+        self._start_span, self._stop_span, self._id = start_span, stop_span, zlib.crc32(label.encode())
+
+    def __enter__(self) -> None:
+        super().__enter__()
+        self._start_span(self._id)
+
+    def __exit__(self, *exc: object) -> None:
+        super().__exit__()
+        self._stop_span()
 
 
 class SeededChoices(ChoiceSource):
@@ -98,6 +145,33 @@ class ReplayChoices(ChoiceSource):
         return self._pos >= len(self._recorded)
 
 
+class LenientReplayChoices(ChoiceSource):
+    """Answers from a recorded list where the answer still fits, else 0 (and 0 past the end).
+
+    For trying a smaller variation of a recorded run (a final operation left out): the run it produces is a new
+    run, whose own record replays exactly; it is never used to replay a trace.
+    """
+
+    def __init__(self, recorded: list[int]):
+        super().__init__()
+        self._recorded = list(recorded)
+        self._pos = 0
+
+    def _next(self) -> int | None:
+        if self._pos >= len(self._recorded):
+            return None
+        v = self._recorded[self._pos]
+        self._pos += 1
+        return v
+
+    def _choose(self, n: int) -> int:
+        v = self._next()
+        return v if v is not None and 0 <= v < n else 0
+
+    def _flip(self, p: float) -> bool:
+        return self._next() == 1
+
+
 class HypothesisChoices(ChoiceSource):
     """Choices drawn from a Hypothesis test case (``st.data()``), so that failures shrink.
 
@@ -110,6 +184,10 @@ class HypothesisChoices(ChoiceSource):
         cd = getattr(data, "conjecture_data", data)
         self._draw_integer = cd.draw_integer
         self._draw_boolean = cd.draw_boolean
+        self._cd = cd
+
+    def _make_span(self, label: str) -> _Span:
+        return _HypothesisSpan(self, label, self._cd.start_span, self._cd.stop_span)
 
     def _choose(self, n: int) -> int:
         return self._draw_integer(0, n - 1)

@@ -32,6 +32,7 @@ from faultlab.errors import FaultlabError
 from faultlab.faults import INJECTABLE, available_kinds
 from faultlab.profiles import _SUPPRESS, SIMULATION_PHASES
 from faultlab.protocol import Protocol
+from faultlab.reduce import reduce_failure
 from faultlab.runtime import RunResult, RunSettings, simulate
 
 
@@ -245,6 +246,8 @@ def explore(protocol: Protocol, config: Any, *, examples: int = 150, seed: int =
         search()
     except _Violation as v:
         exp.failure = v.result
+        if shrink:
+            exp.failure = reduce_failure(protocol, config, exp.failure, invariants)
     except Flaky as e:
         raise FaultlabError(f"{protocol.name}: a run did not repeat when Hypothesis re-ran it; the protocol or the "
                             f"engine is nondeterministic (a bug): {e}") from None

@@ -59,10 +59,13 @@ class FaultInjector:
             self.boost -= 1
             if sim.settings.plan.directed:
                 rate = max(rate, F.AFTER_ACK_RATE)
-        if self.faults >= sim.settings.plan.max_faults or not sim.choices.flip(rate):
+        if self.faults >= sim.settings.plan.max_faults:
             return False
-        kind = self.enabled[sim.choices.choose(len(self.enabled))]
-        applied = getattr(self, "fault_" + kind)()
+        with sim.choices.span("fault"):  # the coin, the kind and the target: one decision a shrinker can delete
+            if not sim.choices.flip(rate):
+                return False
+            kind = self.enabled[sim.choices.choose(len(self.enabled))]
+            applied = getattr(self, "fault_" + kind)()
         sim.steps += 1
         if applied:
             self.faults += 1

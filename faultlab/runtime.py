@@ -49,6 +49,10 @@ class RunSettings:
     # A client pauses before each further operation (a choice: 0 = no pause), so operations also spread over time.
     think_times: tuple[float, ...] = attrs.field(default=(0.0, 0.1, 1.0), converter=tuple)
     links: str | None = None  # the link model; None: the variant's, else the protocol's
+    # What a reduced counterexample does without (faultlab.reduce): client operations by (client, position) and
+    # final operations by position. Explorations run everything.
+    skip_ops: tuple[tuple[int, int], ...] = attrs.field(default=(), converter=lambda v: tuple(tuple(x) for x in v))
+    skip_final: tuple[int, ...] = attrs.field(default=(), converter=tuple)
 
     def __attrs_post_init__(self) -> None:
         if self.clients < 1 or self.ops_per_client < 0 or self.max_steps < 1:
@@ -106,6 +110,7 @@ class RunResult:
     stats: dict[str, Any]
     error: str | None = None
     judged: tuple[str, ...] = ()
+    spans: list[tuple[str, int, int]] = attrs.Factory(list)  # decisions in ``choices``: (label, start, end)
 
     @property
     def violations(self) -> list[CheckResult]:
@@ -263,7 +268,7 @@ class Simulation:
                  "ops": ops, "enabled_faults": list(self.injector.enabled), "fault_rate": self.injector.rate,
                  "coin_seed": self.coin_seed, "links": str(self.network.links), "truncated": self.truncated}
         return RunResult(self.protocol.name, self.config, self.settings, list(self.choices.record), self.events,
-                         self.history, checks, stats, error, self.judged)
+                         self.history, checks, stats, error, self.judged, list(self.choices.spans))
 
     def _judge(self, inv: Invariant) -> CheckResult:
         """Run one invariant's check and stamp the result with the invariant's name: verdicts are matched by the
@@ -444,16 +449,25 @@ class Simulation:
         try:
             with scope:
                 for k in range(self.settings.ops_per_client):
-                    # Each further operation is a coin (False = stop), so shrinking can drop operations.
-                    if k and not self.choices.flip(CONTINUE):
-                        break
-                    if k:
-                        think = self.settings.think_times[self.choices.choose(len(self.settings.think_times))]
-                        if think:
-                            await trio.sleep(think)
-                    f, value = self.protocol.workload(self.choices, self._op_counter)
-                    self._op_counter += 1
-                    node = self._route(f, value)
+                    # One decision a shrinker can delete whole: whether to go on (False = stop after the first
+                    # operation, skip the first one itself), how long to think first, what to do and where. Drawn
+                    # together, before the pause, so no other task's choices fall inside the span.
+                    with self.choices.span("operation"):
+                        go_on = self.choices.flip(CONTINUE)
+                        if k and not go_on:
+                            break
+                        think = self.settings.think_times[self.choices.choose(len(self.settings.think_times))] \
+                            if k else 0.0
+                        f, value = self.protocol.workload(self.choices, self._op_counter)
+                        self._op_counter += 1
+                        node = self._route(f, value)
+                    if think:
+                        await trio.sleep(think)
+                    if not go_on or (i, k) in self.settings.skip_ops:
+                        # A client's first operation is skipped, not the client stopped, when its coin is False (so
+                        # shrinking can take out every client's first operation without losing the clients); a
+                        # reduced counterexample may leave out any operation (its choices were drawn all the same).
+                        continue
                     status = await self._perform(process, endpoint, node, f, value, "main")
                     if status == "info":
                         process += self.settings.clients  # the crashed process never returns; a new one takes over
@@ -465,7 +479,10 @@ class Simulation:
         self._endpoints[endpoint] = {}
         base = 1000 * (self.settings.clients + 1)
         for k, (f, value, node) in enumerate(self.protocol.final_ops(self.config)):
-            await self._perform(base + k, endpoint, node or self.client_nodes[0], f, value, "final")
+            # Final operations always run in an exploration; faultlab.explore drops the ones a shrunk violation
+            # does not need (settings.skip_final), since a coin here would skip them in many generated runs.
+            if k not in self.settings.skip_final:
+                await self._perform(base + k, endpoint, node or self.client_nodes[0], f, value, "final")
         self._final_done = True
 
     async def _perform(self, process: int, endpoint: str, node: str, f: str, value: Any, phase: str) -> str:
