@@ -2,7 +2,8 @@
 
 Exit codes: 0 no invariant violated and the exploration exercised what it should; 1 a violation (the trace is
 written under ``--out`` and the replay command printed); 2 no violation but the runs were vacuous (never
-acknowledged a write, never injected an enabled fault kind): nothing was shown; 3 a usage or input error.
+acknowledged a write, never injected an enabled fault kind): nothing was shown; 3 a usage or input error; 4 a run
+did not repeat when Hypothesis re-ran it (nondeterminism: a bug).
 """
 
 from __future__ import annotations
