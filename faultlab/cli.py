@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import os
 import re
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from faultlab.errors import FaultlabError, Nondeterminism, ReplayDivergence
@@ -48,6 +50,35 @@ MESSAGE_LIMIT = 2000  # characters of an error line; the head names the thing, t
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse exits 2 by default; 2 means "unknown" here. One line, not the usage.
         self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)} (see `{self.prog} --help`)\n")
+
+
+def int_in(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer from ``low`` to ``high``; anything else is a one-line usage error (exit 3)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip(), 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not an integer; give one from {low} to "
+                                             f"{high}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text[:40]} is out of range; give an integer from {low} to {high}")
+        return value
+    parse.__name__ = "integer"
+    return parse
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds greater than 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number of seconds") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text[:40]} must be a finite number of seconds greater than 0")
+    return value
+
+
+positive_seconds.__name__ = "seconds"
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

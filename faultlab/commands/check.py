@@ -13,7 +13,10 @@ import json
 import sys
 from pathlib import Path
 
+from faultlab.cli import int_in
 from faultlab.commands.options import (
+    MAX_EXAMPLES,
+    MAX_SEED,
     add_engine_arguments,
     add_protocol_arguments,
     describe_config,
@@ -28,8 +31,8 @@ from faultlab.report.run import save_failure
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="explore a protocol under faults and report violations")
     add_protocol_arguments(p)
-    p.add_argument("--examples", type=int, help="schedules to explore (default: the profile's)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the exploration (default 0)")
+    p.add_argument("--examples", type=int_in(1, MAX_EXAMPLES), help="schedules to explore (default: the profile's)")
+    p.add_argument("--seed", type=int_in(0, MAX_SEED), default=0, help="seed of the exploration (default 0)")
     p.add_argument("--profile", help="dev, ci or thorough (default: ci when CI is set, else dev)")
     p.add_argument("--out", type=Path, default=Path("reports/traces"), help="where traces go")
     p.add_argument("--invariant", action="append",

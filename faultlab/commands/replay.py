@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from faultlab.cli import int_in
 from faultlab.registry import get_protocol
 from faultlab.trace import format_timeline, read_trace, replay, trace_document
 
@@ -17,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("replay", help="re-run a trace and print its timeline and verdict")
     p.add_argument("trace", type=Path, help="a trace file written by `faultlab check`")
     p.add_argument("--quiet", action="store_true", help="only the verdict, no timeline")
-    p.add_argument("--limit", type=int, default=None, help="print at most this many timeline lines")
+    p.add_argument("--limit", type=int_in(0, 10**9), default=None, help="print at most this many timeline lines")
     p.set_defaults(run=run)
 
 
