@@ -3,7 +3,8 @@
 Exit codes: 0 no invariant violated and the exploration exercised what it should; 1 a violation (the trace is
 written under ``--out`` and the replay command printed); 2 no violation but the runs were vacuous (never
 acknowledged a write, never injected an enabled fault kind): nothing was shown; 3 a usage or input error; 4 a run
-did not repeat when Hypothesis re-ran it (nondeterminism: a bug).
+did not repeat when Hypothesis re-ran it (nondeterminism: a bug). The printed replay command works as printed: it
+names ``--protocol`` when the protocol was loaded as ``module:ATTRIBUTE``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from faultlab.commands.options import (
 )
 from faultlab.explore import budget_for, explore
 from faultlab.profiles import get_profile
-from faultlab.report.run import save_failure
+from faultlab.report.run import replay_command, save_failure
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {c.invariant}: violated\n    {c.explanation}")
         print(f"  trace:  {path}")
         print(f"  timeline: {path.with_suffix('.html')}")
-        print(f"  replay: faultlab replay {path}")
+        print(f"  replay: {replay_command(protocol, path)}")
     elif exp.verdict == "vacuous":
         print("  (exit 2: a run where nothing happened is not a pass; raise --examples or --ops, or check --faults)",
               file=sys.stderr)

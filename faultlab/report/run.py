@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
 from faultlab.explore import Exploration
-from faultlab.protocol import config_to_json
+from faultlab.protocol import Protocol, config_to_json
+from faultlab.registry import reference
 from faultlab.report.timeline import write_timeline
 from faultlab.runtime import RunResult
 from faultlab.trace import write_trace
@@ -50,3 +52,10 @@ def save_failure(exp: Exploration, out: Path, variant: str | None) -> Path:
     source = {"engine": "hypothesis", "seed": exp.seed, "examples": exp.examples, "found_after": exp.found_after,
               "variant": variant, "shrunk": exp.shrunk}
     return save_run(exp.failure, path, source)
+
+
+def replay_command(protocol: Protocol | str, trace: Path | str) -> str:
+    """The ``faultlab replay`` command for ``trace``, as it must be typed to work: with ``--protocol REF`` when the
+    protocol is not registered under its name (it was loaded as ``module:ATTRIBUTE``)."""
+    ref = reference(protocol)
+    return f"faultlab replay {shlex.quote(str(trace))}" + (f" --protocol {shlex.quote(ref)}" if ref else "")
