@@ -107,10 +107,10 @@ def judge(protocol: Any, claim: Claim, *, examples: int, seed: int, traces: Any,
     evidence: dict[str, Any] = {"runs": exp.coverage.runs, "faults_in_runs": faults, "links": exp.links,
                                 "invariants": list(claim.invariants)}
     if exp.failure is not None:
-        from faultlab.report.run import save_failure
+        from faultlab.report.run import replay_command, save_failure
 
         path = save_failure(exp, traces, claim.variant)
-        evidence.update(found_after=exp.found_after, trace=str(path), replay=f"faultlab replay {path}",
+        evidence.update(found_after=exp.found_after, trace=str(path), replay=replay_command(protocol, path),
                         events=len(exp.failure.events), operations=len(exp.failure.history.operations()),
                         violations=[c.to_json() for c in exp.failure.violations if c.invariant in claim.invariants],
                         error=exp.failure.error)

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 
 from faultlab.choices import HypothesisChoices, SeededChoices
-from faultlab.errors import FaultlabError
+from faultlab.errors import Nondeterminism
 from faultlab.faults import INJECTABLE, available_kinds
 from faultlab.profiles import _SUPPRESS, SIMULATION_PHASES
 from faultlab.protocol import Protocol
@@ -249,7 +249,7 @@ def explore(protocol: Protocol, config: Any, *, examples: int = 150, seed: int =
         if shrink:
             exp.failure = reduce_failure(protocol, config, exp.failure, invariants)
     except Flaky as e:
-        raise FaultlabError(f"{protocol.name}: a run did not repeat when Hypothesis re-ran it; the protocol or the "
+        raise Nondeterminism(f"{protocol.name}: a run did not repeat when Hypothesis re-ran it; the protocol or the "
                             f"engine is nondeterministic (a bug): {e}") from None
     exp.runs_total = state["runs"]
     exp.seconds = time.perf_counter() - start

@@ -18,7 +18,7 @@ from hypothesis import settings as hyp_settings
 from faultlab.explore import Exploration, budget_for, explore
 from faultlab.profiles import exploration_seed
 from faultlab.protocol import Protocol
-from faultlab.report.run import save_failure
+from faultlab.report.run import replay_command, save_failure
 from faultlab.runtime import RunSettings
 
 TRACE_DIR = Path(os.environ.get("FAULTLAB_TRACE_DIR", "reports/traces"))
@@ -57,7 +57,7 @@ def assert_holds(protocol: Protocol, *, variant: str | None = None, overrides: d
         names = ", ".join(c.invariant for c in exp.failure.violations) or exp.failure.error
         details = "\n".join(f"  {c.invariant}: {c.explanation}" for c in exp.failure.violations)
         raise AssertionError(f"{protocol.name} {variant or ''}: {names} violated after {exp.found_after} runs "
-                             f"(seed {seed})\n{details}\n  trace: {path}\n  replay: faultlab replay {path}")
+                             f"(seed {seed})\n{details}\n  trace: {path}\n  replay: {replay_command(protocol, path)}")
     if exp.verdict == "vacuous":
         raise AssertionError(f"{protocol.name} {variant or ''}: {exp.summary()} (seed {seed}): a run where nothing "
                              f"happened is not a pass")

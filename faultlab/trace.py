@@ -2,8 +2,9 @@
 
 A trace holds the protocol, its configuration, the engine settings, the choice sequence, the event log, the history,
 the checks and the verdict. It holds no wall-clock time and no memory addresses, so the same run writes the same
-bytes in any process. :func:`replay` re-runs the recorded choices and compares the event log line by line; a
-difference raises :class:`ReplayDivergence` naming the first differing event.
+bytes in any process. :func:`read_trace` checks every field before anything runs (:mod:`faultlab.trace_schema`);
+:func:`replay` re-runs the recorded choices and compares the event log line by line; a difference raises
+:class:`ReplayDivergence` naming the first differing event.
 
 The layout is JSON with one event and one history entry per line, so traces diff well in git and in review.
 """
@@ -20,11 +21,14 @@ from typing import Any
 import attrs
 
 from faultlab.choices import ReplayChoices
-from faultlab.errors import ChoicesExhausted, ReplayDivergence, TraceFileError
+from faultlab.errors import ConfigError, ReplayDivergence, TraceFileError
 from faultlab.history import History
+from faultlab.importers.faultlab_json import parse_events
+from faultlab.importers.json_values import BadJSON, loads, short
 from faultlab.network import Envelope
 from faultlab.protocol import Protocol, config_to_json
 from faultlab.runtime import RunResult, RunSettings, simulate
+from faultlab.trace_schema import check_document, config_from_trace
 
 TRACE_VERSION = 1
 TRACE_KIND = "faultlab-trace"
@@ -135,7 +139,7 @@ def write_trace(result: RunResult, path: Path, source: dict[str, Any] | None = N
 
 @attrs.frozen
 class Trace:
-    """A trace file as read back: enough to rebuild and replay the run."""
+    """A trace file as read back and validated (see :func:`read_trace`): enough to rebuild and replay the run."""
 
     path: Path
     doc: dict[str, Any]
@@ -150,67 +154,92 @@ class Trace:
 
     @property
     def history(self) -> History:
-        return History.from_json(self.doc["history"], source=str(self.path))
-
-
-_REQUIRED = {"protocol": str, "config": dict, "settings": dict, "choices": list, "events": list,
-             "history": list, "verdict": str}
+        return parse_events(self.doc["history"], str(self.path))
 
 
 def read_trace(path: Path | str) -> Trace:
-    """Read and validate a trace file; every problem is a :class:`TraceFileError` naming the file and the fix."""
+    """Read and validate a trace file; every problem is a :class:`TraceFileError` naming the file and the fix.
+
+    Every field is checked for its type and range before anything runs, so a malformed file is an input error
+    (exit 3), never a verdict. Reading a trace never imports anything: the protocol it names is looked up by the
+    caller (``faultlab replay`` resolves only registered names, see :mod:`faultlab.registry`).
+    """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise TraceFileError(f"{path}: no such trace file (traces are written under reports/traces/ by "
                              f"`faultlab check`)") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise TraceFileError(f"{path}: cannot read the trace file: {e}") from None
+    except OSError as e:
+        raise TraceFileError(f"{path}: cannot read the trace file: {e.strerror or e}") from None
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise TraceFileError(f"{path}: not a JSON trace (line {e.lineno}, column {e.colno}: {e.msg}); "
-                             f"was the file truncated or edited?") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise TraceFileError(f"{path}: not UTF-8 text (byte {e.start}); a trace is JSON written by `faultlab check`"
+                             ) from None
+    try:
+        doc = loads(text)
+    except BadJSON as e:
+        raise TraceFileError(f"{path}: not a JSON trace ({e.where}{e.what}); was the file truncated or edited?"
+                             ) from None
     if not isinstance(doc, dict) or doc.get("kind") != TRACE_KIND:
         raise TraceFileError(f"{path}: not a faultlab trace (expected an object with \"kind\": \"{TRACE_KIND}\")")
-    if doc.get("version") != TRACE_VERSION:
-        raise TraceFileError(f"{path}: trace version {doc.get('version')!r} is not supported by this faultlab "
+    version = doc.get("version")
+    if type(version) is not int or version != TRACE_VERSION:
+        raise TraceFileError(f"{path}: trace version {short(version, 20)} is not supported by this faultlab "
                              f"(it reads version {TRACE_VERSION}); re-run `faultlab check` to write a new trace")
-    for key, typ in _REQUIRED.items():
-        if not isinstance(doc.get(key), typ):
-            raise TraceFileError(f"{path}: field {key!r} is missing or not a {typ.__name__}")
-    if not all(isinstance(c, int) and c >= 0 for c in doc["choices"]):
-        raise TraceFileError(f"{path}: \"choices\" must be a list of non-negative integers")
+    check_document(doc, path)
     return Trace(path, doc)
 
 
 def replay(trace: Trace, protocol: Protocol) -> RunResult:
-    """Re-run a trace's choices; raise :class:`ReplayDivergence` if the events differ from the recorded ones."""
+    """Re-run a trace's choices; raise :class:`ReplayDivergence` if the events differ from the recorded ones.
+
+    ``protocol`` must be the one the trace names; a configuration, settings or invariants it does not accept are a
+    :class:`TraceFileError`.
+    """
     doc = trace.doc
-    config = protocol.make_config(doc["config"])
+    if protocol.name != trace.protocol:
+        raise TraceFileError(f"{trace.path}: the trace is a run of protocol {short(trace.protocol)}, not of "
+                             f"{protocol.name!r}")
+    config = config_from_trace(protocol, doc["config"], trace.path)
     try:
         settings = RunSettings.from_json(doc["settings"])
-    except (TypeError, KeyError) as e:
-        raise TraceFileError(f"{trace.path}: bad \"settings\": {e}") from None
+    except ConfigError as e:
+        raise TraceFileError(f"{trace.path}: field settings: {e}") from None
+    try:  # a trace written before runs recorded what they judged judges the protocol's default set
+        judged = protocol.judged(tuple(doc["invariants"])) if "invariants" in doc else None
+    except ConfigError as e:
+        raise TraceFileError(f"{trace.path}: field invariants: {e}") from None
     choices = ReplayChoices(doc["choices"])
     try:
-        judged = doc.get("invariants")
-        if judged is not None and not (isinstance(judged, list) and all(isinstance(n, str) for n in judged)):
-            raise TraceFileError(f"{trace.path}: \"invariants\" must be a list of invariant names")
-        result = simulate(protocol, config, choices, settings, tuple(judged) if judged is not None else None)
-    except ChoicesExhausted as e:
+        result = simulate(protocol, config, choices, settings, judged)
+    except ReplayDivergence as e:  # a recorded choice out of range, or too few of them
         raise _divergence(trace, str(e)) from None
     recorded = doc["events"]
     fresh = [json.loads(_dump(event_to_json(e))) for e in result.events]
     for i, (a, b) in enumerate(zip(recorded, fresh, strict=False)):
-        if a != b:
-            raise _divergence(trace, f"event {i} differs\n  recorded: {_dump(a)}\n  replayed: {_dump(b)}")
+        if _canonical(a) != _canonical(b):
+            raise _divergence(trace, f"event {i} differs: recorded {short(a, 300)}, replayed {short(b, 300)}")
     if len(recorded) != len(fresh):
         raise _divergence(trace, f"the trace recorded {len(recorded)} events, the replay produced {len(fresh)}")
     if not choices.exhausted:
         raise _divergence(trace, "the replay used fewer choices than the trace recorded")
+    # The events replayed exactly, so a history that differs was edited after the run: the file contradicts itself.
+    history = json.loads(_dump(result.history.to_json()))
+    if _canonical(doc["history"]) != _canonical(history):
+        i = next((i for i, (a, b) in enumerate(zip(doc["history"], history, strict=False))
+                  if _canonical(a) != _canonical(b)), min(len(doc["history"]), len(history)))
+        raise TraceFileError(f"{trace.path}: field history[{i}] does not match the events the trace records "
+                             f"(replayed: {short(history[i] if i < len(history) else None, 200)}); was the file "
+                             f"edited?")
     return result
+
+
+def _canonical(value: Any) -> str:
+    """JSON text to compare recorded and replayed values by: ``true`` is not ``1`` (as it is in Python), and key
+    order does not matter."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
 def format_timeline(doc: dict[str, Any], *, limit: int | None = None) -> str:

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -101,3 +106,70 @@ def test_no_shrink_stops_at_the_first_violation_and_keeps_the_shrunk_trace_apart
     (trace,) = tmp_path.glob("*.json")
     assert trace.name.endswith("-unshrunk.json")
     assert run(capsys, "replay", str(trace), "--quiet")[0] == 1
+
+
+# -- exit codes a script can trust -------------------------------------------------------------------------------
+CHECKOUT = Path(__file__).resolve().parents[1]
+FLAKY_PROTOCOL = '''
+import attrs
+from faultlab.protocol import Invariant
+from faultlab.result import CheckResult
+from protocols.quorum_register import SPEC as _QR
+
+calls = [0]
+
+
+def _violated_once(history, config):  # nondeterministic: the third run fails, and never again
+    calls[0] += 1
+    if calls[0] == 3:
+        return CheckResult.violation("once", "Let the third call fail. Then it failed: a contradiction!")
+    return CheckResult.holds("once")
+
+
+SPEC = attrs.evolve(_QR, name="flaky-register", invariants=(Invariant("once", _violated_once),), variants=(),
+                    claims=())
+'''
+
+
+def test_a_run_that_does_not_repeat_is_nondeterminism_exit_4(capsys, tmp_path, monkeypatch):
+    (tmp_path / "flaky_protocol.py").write_text(FLAKY_PROTOCOL)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        code, out, err = run(capsys, "check", "flaky_protocol:SPEC", "--examples", "20", "--out", str(tmp_path))
+    finally:
+        sys.modules.pop("flaky_protocol", None)
+    assert code == 4, out + err
+    assert err.startswith("faultlab: nondeterminism: flaky-register: a run did not repeat") and err.count("\n") == 1
+
+
+def test_an_internal_error_is_exit_5_never_a_verdict(capsys, monkeypatch):
+    def broken(args):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr("faultlab.commands.list_protocols.run", broken)
+    code, out, err = run(capsys, "list")
+    assert code == 5 and out == ""
+    assert err == "faultlab: internal error (a bug in faultlab, not a verdict): KeyError: 'a bug' " \
+                  "(FAULTLAB_DEBUG=1 shows the traceback)\n"
+    monkeypatch.setenv("FAULTLAB_DEBUG", "1")
+    with pytest.raises(KeyError, match="a bug"):
+        main(["list"])
+
+
+def _through_a_pipe(command: str, reader: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(CHECKOUT), "PYTHONUNBUFFERED": "1"}
+    line = f"{shlex.quote(sys.executable)} -m faultlab.cli {command} | {reader}"
+    return subprocess.run(["bash", "-o", "pipefail", "-c", line], env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.mark.parametrize("reader", ["head -1", "head -n 0"])  # head -n 0 leaves before anything is written
+def test_a_reader_that_leaves_early_does_not_change_the_exit_code(tmp_path, reader):
+    refuted = _through_a_pipe(f"check quorum-register --variant stale-read --out {tmp_path}", reader)
+    assert refuted.returncode == 1, refuted.stderr
+    assert refuted.stdout.startswith("quorum-register (r=1 w=1): refuted") or reader == "head -n 0"
+    assert "Traceback" not in refuted.stderr and "BrokenPipe" not in refuted.stderr
+    held = _through_a_pipe(f"check quorum-register --examples 40 --out {tmp_path}", reader)
+    assert held.returncode == 0, held.stderr
+    usage = _through_a_pipe("check no-such-protocol 2>&1", reader)
+    assert usage.returncode == 3

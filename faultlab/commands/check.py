@@ -2,7 +2,9 @@
 
 Exit codes: 0 no invariant violated and the exploration exercised what it should; 1 a violation (the trace is
 written under ``--out`` and the replay command printed); 2 no violation but the runs were vacuous (never
-acknowledged a write, never injected an enabled fault kind): nothing was shown; 3 a usage or input error.
+acknowledged a write, never injected an enabled fault kind): nothing was shown; 3 a usage or input error; 4 a run
+did not repeat when Hypothesis re-ran it (nondeterminism: a bug). The printed replay command works as printed: it
+names ``--protocol`` when the protocol was loaded as ``module:ATTRIBUTE``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ import json
 import sys
 from pathlib import Path
 
+from faultlab.cli import int_in
 from faultlab.commands.options import (
+    MAX_EXAMPLES,
+    MAX_SEED,
     add_engine_arguments,
     add_protocol_arguments,
     describe_config,
@@ -21,14 +26,14 @@ from faultlab.commands.options import (
 )
 from faultlab.explore import budget_for, explore
 from faultlab.profiles import get_profile
-from faultlab.report.run import save_failure
+from faultlab.report.run import replay_command, save_failure
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="explore a protocol under faults and report violations")
     add_protocol_arguments(p)
-    p.add_argument("--examples", type=int, help="schedules to explore (default: the profile's)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the exploration (default 0)")
+    p.add_argument("--examples", type=int_in(1, MAX_EXAMPLES), help="schedules to explore (default: the profile's)")
+    p.add_argument("--seed", type=int_in(0, MAX_SEED), default=0, help="seed of the exploration (default 0)")
     p.add_argument("--profile", help="dev, ci or thorough (default: ci when CI is set, else dev)")
     p.add_argument("--out", type=Path, default=Path("reports/traces"), help="where traces go")
     p.add_argument("--invariant", action="append",
@@ -69,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {c.invariant}: violated\n    {c.explanation}")
         print(f"  trace:  {path}")
         print(f"  timeline: {path.with_suffix('.html')}")
-        print(f"  replay: faultlab replay {path}")
+        print(f"  replay: {replay_command(protocol, path)}")
     elif exp.verdict == "vacuous":
         print("  (exit 2: a run where nothing happened is not a pass; raise --examples or --ops, or check --faults)",
               file=sys.stderr)

@@ -2,8 +2,9 @@
 
 One verdict line per file (``--json``: a JSON list). The exit code is the worst over the files: 1 if any history
 is not linearizable (its witness is printed), else 2 if any is undecided within ``--timeout``, else 0. Every file is
-read before any is checked, so an unreadable file or a bad argument exits 3 at once, with a one-line message,
-instead of after minutes of checking.
+read, and each of its operations stepped once through the model, before any is checked, so an unreadable file, an
+operation the model cannot take (a compare-and-set whose value is not a pair) or a bad argument exits 3 at once,
+with a one-line message naming the file, instead of after minutes of checking; it is never taken for a verdict.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ import json
 import time
 from pathlib import Path
 
-from faultlab.errors import ConfigError
+from faultlab.cli import positive_seconds
+from faultlab.errors import ConfigError, HistoryFormatError
+from faultlab.history import History
 from faultlab.importers import FORMATS, load_history
+from faultlab.importers.json_values import BadJSON, loads, short
 from faultlab.result import CheckResult, Verdict
 from invariants.linearizability import check_linearizable
-from models import MODELS, get_model
+from models import FAILED, MODELS, UNKNOWN, Model, get_model
 
 _VERDICT = {Verdict.OK: "linearizable", Verdict.VIOLATED: "not-linearizable", Verdict.UNKNOWN: "unknown"}
 _EXIT = {Verdict.OK: 0, Verdict.UNKNOWN: 2, Verdict.VIOLATED: 1}
@@ -31,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, help=f"sequential model: {', '.join(MODELS)}")
     p.add_argument("--format", choices=sorted(FORMATS), help="history format (default: guessed from the content)")
     p.add_argument("--initial", metavar="JSON", help="initial state of the model, as JSON (default: the model's)")
-    p.add_argument("--timeout", type=float, metavar="SECONDS", help="give up on a file after this long: unknown")
+    p.add_argument("--timeout", type=positive_seconds, metavar="SECONDS",
+                   help="give up on a file after this long: unknown")
     p.add_argument("--json", action="store_true", help="print a JSON list of results instead of text")
     p.add_argument("--html", type=Path, metavar="DIR", help="write a timeline per file into DIR")
     p.set_defaults(run=run)
@@ -39,20 +44,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     model = get_model(args.model)
-    initial = model.init
-    if args.initial is not None:
-        try:
-            initial = model.from_json(json.loads(args.initial))
-        except json.JSONDecodeError as e:
-            raise ConfigError(f"--initial {args.initial!r} is not JSON ({e.msg}); give a JSON value such as 0, "
-                              f'"" or {{"x": 1}}') from None
-    if args.timeout is not None and args.timeout <= 0:
-        raise ConfigError(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
+    initial = model.init if args.initial is None else _initial_state(model, args.initial)
     histories = [(path, load_history(path, args.format)) for path in args.files]
+    for path, history in histories:
+        _check_fits(path, history, model, initial, args.initial)
     rows, worst = [], 0
     for path, history in histories:
         started = time.perf_counter()
-        result = check_linearizable(history, model, initial=initial, timeout=args.timeout)
+        try:
+            result = check_linearizable(history, model, initial=initial, timeout=args.timeout)
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as e:
+            # a state the single steps of _check_fits did not reach: still the history's values, not a verdict
+            raise HistoryFormatError(f"{path}: the {model.name} model cannot step through this history "
+                                     f"({type(e).__name__}: {e}); its values do not have the shapes the model "
+                                     f"expects: {model.doc or model.name}") from None
         seconds = time.perf_counter() - started
         # A history with nothing to judge is reported undecided: a pass would say something was shown.
         verdict = result.verdict if result.exercised else Verdict.UNKNOWN
@@ -69,6 +74,47 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
     return worst
+
+
+def _initial_state(model: Model, text: str):
+    """The model state ``--initial`` names: strict JSON, converted by the model, hashable."""
+    example = 'a JSON value such as 0, "" or {"x": 1}'
+    try:
+        value = loads(text)
+    except BadJSON as e:
+        raise ConfigError(f"--initial {short(text, 40)} is not JSON ({e.where}{e.what}); give {example}") from None
+    try:
+        state = model.from_json(value)
+        hash(state)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"--initial {short(value, 40)} is not a state of the {model.name} model ({e}); give "
+                          f"{example} that the model can start from") from None
+    return state
+
+
+def _check_fits(path: Path, history: History, model: Model, initial, initial_text: str | None) -> None:
+    """Step each operation once through the model from the initial state; fail, naming the file and the operation,
+    when the model lacks the function or cannot take the value (a cas whose value is not a pair)."""
+    for op in history.operations():
+        if model.functions is not None and op.f not in model.functions:
+            fits = [m.name for m in MODELS.values() if m.functions and op.f in m.functions]
+            hint = f"models with {op.f!r}: {', '.join(fits)}" if fits else "no built-in model has it"
+            raise ConfigError(f"{path}: operation at event {op.call_index} ({op.describe()[:120]}) calls {op.f!r}, "
+                              f"which the {model.name!r} model does not have (it has {', '.join(model.functions)}); "
+                              f"{hint}")
+        if op.status == "fail" and op.f not in model.failures_checked:
+            continue  # a failure that did not happen never reaches the model
+        output = {"ok": op.output, "info": UNKNOWN, "fail": FAILED}[op.status]
+        try:
+            _, state = model.step(initial, op.f, op.input, output)
+            hash(state)
+            if model.partition_by is not None:
+                hash(model.partition_by(op))
+        except Exception as e:  # the model's own code on the file's values: any failure is the input's
+            start = "" if initial_text is None else f" from --initial {short(initial_text, 40)}"
+            raise HistoryFormatError(f"{path}: operation at event {op.call_index} ({op.describe()[:120]}) is not "
+                                     f"one the {model.name} model can take{start} ({type(e).__name__}: {e}); "
+                                     f"{model.doc or 'check the model and the history'}") from None
 
 
 def _line(row: dict, result: CheckResult, verdict: Verdict) -> str:

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from faultlab.cli import int_in
 from faultlab.errors import ConfigError
 from faultlab.faults import FaultPlan, parse_fault_kinds
 from faultlab.profiles import Profile, get_profile
 from faultlab.protocol import Protocol, Variant, config_to_json
 from faultlab.registry import all_protocols, get_protocol
 from faultlab.runtime import RunSettings
+from faultlab.trace_schema import LIMITS
+
+MAX_EXAMPLES = 10_000_000  # schedules per exploration: days of work, still an integer Hypothesis takes
+MAX_SEED = 2**63 - 1  # a seed is part of every trace's file name
 
 
 def add_protocol_arguments(p: argparse.ArgumentParser) -> None:
@@ -28,10 +34,14 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--faults", default="all", metavar="KINDS",
                    help="fault kinds to inject: comma-separated from drop,duplicate,delay,partition,crash,skew,"
                         "lose_unsynced, or 'all' or 'none' (default: all the protocol supports)")
-    p.add_argument("--clients", type=int, default=3, help="concurrent client processes (default 3)")
-    p.add_argument("--ops", type=int, default=6, help="operations per client at most (default 6)")
-    p.add_argument("--max-steps", type=int, default=1500, help="deliveries and faults per run at most")
-    p.add_argument("--max-crashes", type=int, default=4, help="crashes per run at most")
+    p.add_argument("--clients", type=int_in(1, LIMITS["clients"]), default=3,
+                   help="concurrent client processes (default 3)")
+    p.add_argument("--ops", type=int_in(0, LIMITS["ops_per_client"]), default=6,
+                   help="operations per client at most (default 6)")
+    p.add_argument("--max-steps", type=int_in(1, LIMITS["max_steps"]), default=1500,
+                   help="deliveries and faults per run at most")
+    p.add_argument("--max-crashes", type=int_in(0, LIMITS["max_crashes"]), default=4,
+                   help="crashes per run at most")
     p.add_argument("--no-swarm", action="store_true", help="enable every fault kind in every run")
     p.add_argument("--undirected", action="store_true", help="uniform fault targets, no aiming after acks")
     p.add_argument("--links", choices=("stream", "datagram"), default=None,
@@ -55,7 +65,12 @@ def resolve(args: argparse.Namespace) -> tuple[Protocol, Any, Variant | None]:
     variant = protocol.variant(args.variant) if getattr(args, "variant", None) else None
     settings = dict(variant.settings) if variant else {}
     settings.update(parse_settings(args.settings))
-    return protocol, protocol.make_config(settings), variant
+    config = protocol.make_config(settings)
+    for key, value in config_to_json(config).items():  # a trace must hold it, and JSON has no NaN or infinity
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"--set {key}={settings.get(key, value)}: {protocol.name}'s setting {key} must be a "
+                              f"finite number")
+    return protocol, config, variant
 
 
 def run_settings(args: argparse.Namespace, variant: Variant | None = None) -> RunSettings:
@@ -80,8 +95,8 @@ def add_scope_arguments(p: argparse.ArgumentParser, what: str) -> None:
     """Options of the commands that sweep protocols (verify, claims)."""
     p.add_argument("protocols", nargs="*", help="only these protocols (default: all)")
     p.add_argument("--profile", help="dev, ci or thorough (default: ci when CI is set, else dev)")
-    p.add_argument("--examples", type=int, help=f"schedules per {what} (default: the profile's)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--examples", type=int_in(1, MAX_EXAMPLES), help=f"schedules per {what} (default: the profile's)")
+    p.add_argument("--seed", type=int_in(0, MAX_SEED), default=0)
     p.add_argument("--out", type=Path, default=Path("reports"), help="report directory (default reports/)")
 
 

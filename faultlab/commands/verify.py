@@ -24,6 +24,7 @@ from rich.table import Table
 from faultlab.commands.claims import evidence_line, judge_all, write_claims_report
 from faultlab.commands.options import add_scope_arguments, resolve_scope
 from faultlab.explore import ExplorationCache
+from faultlab.report.run import replay_command
 from faultlab.report.summary import FAULT_KINDS, coverage_rows, write_index
 from faultlab.verification import Row, verify_protocol
 
@@ -64,7 +65,7 @@ def write_reports(rows: list[Row], out: Path, *, profile: str, examples: int, se
         lines.append(f"| {r.protocol} | {r.configuration} | {r.check} | {r.method} | {r.links or ''} | {r.verdict}{mark} | "
                      f"{r.expected} | {r.runs if r.runs is not None else ''} | "
                      f"{r.found_after if r.found_after is not None else ''} | {r.seconds} | "
-                     f"{('`faultlab replay ' + r.trace + '`') if r.trace else ''} |")
+                     f"{('`' + replay_command(r.protocol, r.trace) + '`') if r.trace else ''} |")
     lines += coverage_section(rows)
     md_path = out / "verify.md"
     md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")

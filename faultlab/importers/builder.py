@@ -1,11 +1,21 @@
-"""Builds a :class:`History` from parsed lines, turning pairing mistakes into errors that name the file and line."""
+"""Builds a :class:`History` from parsed lines, turning malformed fields and pairing mistakes into errors that name
+the file and line.
+
+Every importer hands its fields to :meth:`HistoryBuilder.add`, so every format keeps the same rules: a process is
+an integer or a name, a function a name, a value plain JSON (finite, nested at most ``MAX_DEPTH`` deep), a time a
+finite number. What a checker later does with the history then cannot fail on the shape of a field.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from faultlab.errors import HistoryFormatError
 from faultlab.history import History
+from faultlab.importers.json_values import short, value_problem
+
+PHASES = ("main", "final")
 
 
 class HistoryBuilder:
@@ -16,25 +26,54 @@ class HistoryBuilder:
         self.history = History()
         self._open_f: dict[Any, str] = {}
 
-    def add(self, line: int, process: Any, type: str, f: str, value: Any, time: float, *, phase: str = "main",
-            node: str | None = None) -> None:
-        where = f"{self.source}: line {line}"
+    def add(self, line: int | str, process: Any, type: str, f: str, value: Any, time: Any, *, phase: Any = "main",
+            node: Any = None) -> None:
+        """Append one event; ``line`` is its line number, or words that locate it ("history event 3")."""
+        where = f"{self.source}: line {line}" if isinstance(line, int) else f"{self.source}: {line}"
+        problem = _field_problem(process, type, f, value, time, phase, node)
+        if problem:
+            raise HistoryFormatError(f"{where}: {problem}")
         try:
             if type == "invoke":
-                self.history.invoke(process, f, value, time, phase=phase, node=node)
+                self.history.invoke(process, f, value, float(time), phase=phase, node=node)
                 self._open_f[process] = f
                 return
-            if type not in ("ok", "fail", "info"):
-                raise HistoryFormatError(f"{where}: expected type invoke, ok, fail or info, got {type!r}")
             invoked = self._open_f.pop(process, None)
             if invoked is None:
-                raise HistoryFormatError(f"{where}: process {process!r} completes ({type} {f}) an operation it "
-                                         f"never invoked; each completion needs an earlier invoke by its process")
+                raise HistoryFormatError(f"{where}: process {short(process)} completes ({type} {f[:60]}) an "
+                                         f"operation it never invoked; each completion needs an earlier invoke by "
+                                         f"its process")
             if invoked != f:
-                raise HistoryFormatError(f"{where}: process {process!r} invoked {invoked} but completes {f}; a "
-                                         f"completion must name the function of its invoke")
-            self.history.complete(process, type, value, time, node=node)
+                raise HistoryFormatError(f"{where}: process {short(process)} invoked {invoked[:60]} but completes "
+                                         f"{f[:60]}; a completion must name the function of its invoke")
+            self.history.complete(process, type, value, float(time), node=node)
         except HistoryFormatError as e:
             if str(e).startswith(self.source):
                 raise
             raise HistoryFormatError(f"{where}: {e}") from None
+
+
+def _field_problem(process: Any, type: Any, f: Any, value: Any, time: Any, phase: Any, node: Any) -> str | None:
+    """What is wrong with one event's fields, in words, or None."""
+    if isinstance(process, bool) or not isinstance(process, int | str):
+        return f"the process must be an integer or a name, not {short(process)}"
+    if type not in ("invoke", "ok", "fail", "info"):
+        return f"expected type invoke, ok, fail or info, got {short(type)}"
+    if not isinstance(f, str) or not f:
+        return f"the function (f) must be a name such as \"read\", not {short(f)}"
+    if isinstance(time, bool) or not isinstance(time, int | float):
+        return f"the time must be a number, not {short(time)}"
+    try:
+        finite = math.isfinite(float(time))
+    except OverflowError:
+        finite = False
+    if not finite:
+        return f"the time {short(time, 30)} is not a finite number"
+    if phase not in PHASES:
+        return f"the phase must be \"main\" or \"final\", not {short(phase)}"
+    if node is not None and not isinstance(node, str):
+        return f"the node must be a name or null, not {short(node)}"
+    problem = value_problem(value)
+    if problem:
+        return f"the value of this {f} is not plain JSON: {problem}"
+    return None

@@ -21,6 +21,7 @@ from typing import Any
 import edn_format
 
 from faultlab.errors import HistoryFormatError
+from faultlab.importers.json_values import MAX_DEPTH
 
 
 def plain(value: Any) -> Any:
@@ -54,6 +55,38 @@ _HOLE = "faultlab-edn-hole-"  # a symbol name that stands for a cut-out literal;
 
 def read_maps(text: str, source: str) -> list[tuple[int, dict]]:
     """The maps in ``text`` (one per line, or one vector of them), each with its 1-based line number."""
+    try:
+        return _read_maps(text, source)
+    except RecursionError:  # the parser and plain() recurse once per level of nesting
+        raise HistoryFormatError(f"{source}: line {_too_deep_line(text)}: vectors, lists or maps are nested more "
+                                 f"than {MAX_DEPTH} deep, deeper than any history's values need to be") from None
+
+
+def _too_deep_line(text: str) -> int:
+    """The first line where brackets are open more than ``MAX_DEPTH`` deep (strings skipped), else 1."""
+    depth, in_string, escaped = 0, False, False
+    for number, line in enumerate(text.splitlines(), start=1):
+        for ch in line:
+            if in_string:
+                if escaped:
+                    escaped = False
+                elif ch == "\\":
+                    escaped = True
+                elif ch == '"':
+                    in_string = False
+                continue
+            if ch == '"':
+                in_string = True
+            elif ch in "[{(":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return number
+            elif ch in "]})":
+                depth -= 1
+    return 1
+
+
+def _read_maps(text: str, source: str) -> list[tuple[int, dict]]:
     by_shape = _read_maps_by_shape(text)
     if by_shape is not None:
         return by_shape
@@ -143,12 +176,16 @@ def _fill(template: Any, values: list) -> Any:
 
 
 def _raise_at_line(text: str, source: str, error: Exception) -> None:
+    if isinstance(error, RecursionError):
+        raise error  # read_maps names the line nested too deep
     for number, line in enumerate(text.splitlines(), start=1):
         body = line.strip().lstrip("[").rstrip("]").strip()
         if not body:
             continue
         try:
             edn_format.loads(f"[{body}]")
+        except RecursionError:
+            raise
         except Exception as e:
             raise HistoryFormatError(f"{source}: line {number}: not valid EDN ({e}); expected one map per line "
                                      f"such as {{:type :invoke, :f :read, :value nil, :process 0}}, got "

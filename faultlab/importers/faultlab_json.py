@@ -11,6 +11,7 @@ import json
 from faultlab.errors import HistoryFormatError
 from faultlab.history import History
 from faultlab.importers.builder import HistoryBuilder
+from faultlab.importers.json_values import BadJSON, loads, short
 
 _DECODER = json.JSONDecoder()
 _EXPECTED = 'a JSON list of events {"process": P, "type": "invoke"|"ok"|"fail"|"info", "f": F, "value": V}'
@@ -18,9 +19,10 @@ _EXPECTED = 'a JSON list of events {"process": P, "type": "invoke"|"ok"|"fail"|"
 
 def parse(text: str, source: str) -> History:
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise HistoryFormatError(f"{source}: line {e.lineno}: not valid JSON ({e.msg}); expected {_EXPECTED}, or "
+        document = loads(text)
+    except BadJSON as e:
+        where = f"line {e.line}: " if e.line else ""
+        raise HistoryFormatError(f"{source}: {where}not valid JSON ({e.what}); expected {_EXPECTED}, or "
                                  f'a trace file {{"history": [...]}}') from None
     if isinstance(document, dict):
         if "history" not in document:
@@ -29,20 +31,30 @@ def parse(text: str, source: str) -> History:
         document = document["history"]
     if not isinstance(document, list):
         raise HistoryFormatError(f"{source}: line 1: expected {_EXPECTED}, got a JSON {type(document).__name__}")
+    return parse_events(document, source, _element_lines(text, len(document)))
+
+
+def parse_events(events: list, source: str, lines: list[int] | None = None) -> History:
+    """A history from a list of ``History.to_json()`` events; ``lines`` (where each starts) for error messages.
+
+    Without ``lines`` (events taken from a trace already parsed) an error names the event by its index instead.
+    """
     builder = HistoryBuilder(source)
-    for i, (event, line) in enumerate(zip(document, _element_lines(text, len(document)), strict=True)):
+    for i, event in enumerate(events):
+        line = lines[i] if lines is not None else None
+        where = f"line {line}: event {i}" if line is not None else f"history event {i}"
         if not isinstance(event, dict):
-            raise HistoryFormatError(f"{source}: line {line}: event {i} must be an object, got "
-                                     f"{json.dumps(event)[:60]}; expected {_EXPECTED}")
+            raise HistoryFormatError(f"{source}: {where} must be an object, got {short(event)}; expected {_EXPECTED}")
         missing = [k for k in ("process", "type", "f") if k not in event]
         if missing:
-            raise HistoryFormatError(f"{source}: line {line}: event {i} has no {', '.join(map(repr, missing))}; "
+            raise HistoryFormatError(f"{source}: {where} has no {', '.join(map(repr, missing))}; "
                                      f"expected {_EXPECTED}")
-        time = event.get("time", i)
-        if not isinstance(time, int | float) or isinstance(time, bool):
-            raise HistoryFormatError(f"{source}: line {line}: event {i} has time {time!r}; expected a number")
-        builder.add(line, event["process"], event["type"], event["f"], event.get("value"), float(time),
-                    phase=event.get("phase", "main"), node=event.get("node"))
+        index = event.get("index", i)
+        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+            raise HistoryFormatError(f"{source}: {where} has index {short(index)}; expected its position, a "
+                                     f"non-negative integer")
+        builder.add(line if line is not None else where, event["process"], event["type"], event["f"],
+                    event.get("value"), event.get("time", i), phase=event.get("phase", "main"), node=event.get("node"))
     return builder.history
 
 

@@ -25,8 +25,5 @@ def parse(text: str, source: str) -> History:
         except KeyError as missing:
             raise HistoryFormatError(f"{source}: line {line}: no :{missing.args[0]} in the map; expected "
                                      f"{_EXPECTED}") from None
-        time = event.get("time", line)
-        if not isinstance(time, int | float):
-            raise HistoryFormatError(f"{source}: line {line}: :time must be a number, not {time!r}")
-        builder.add(line, process, type, str(f), event.get("value"), float(time))
+        builder.add(line, process, type, f, event.get("value"), event.get("time", line))
     return builder.history

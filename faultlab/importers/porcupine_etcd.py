@@ -8,6 +8,7 @@ order matters. Values become ``None``, ints, ``[A, B]`` lists and the string ``"
 from __future__ import annotations
 
 import re
+import sys
 
 from faultlab.errors import HistoryFormatError
 from faultlab.history import History
@@ -39,9 +40,15 @@ def parse(text: str, source: str) -> History:
         if not line.strip():
             continue
         m = _LINE.match(line)
-        value = _value(m.group(4)) if m else None
+        try:
+            value = _value(m.group(4)) if m else None
+        except ValueError:  # an integer of more digits than Python converts
+            raise HistoryFormatError(f"{source}: line {number}: a value of more than {sys.get_int_max_str_digits()} "
+                                     f"digits; expected {_EXPECTED}") from None
         if m is None or (value is None and m.group(4) != "nil"):
             raise HistoryFormatError(f"{source}: line {number}: expected {_EXPECTED}, got {line.strip()[:80]!r}")
-        process = int(m.group(1)) if m.group(1).lstrip("-").isdigit() else m.group(1)
+        process = m.group(1)
+        if process.lstrip("-").isdecimal() and len(process) <= 18:  # a process number; a longer one stays a name
+            process = int(process)
         builder.add(number, process, m.group(2), m.group(3), value, float(number))
     return builder.history

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
 from faultlab.explore import Exploration
-from faultlab.protocol import config_to_json
+from faultlab.protocol import Protocol, config_to_json
+from faultlab.registry import reference
 from faultlab.report.timeline import write_timeline
 from faultlab.runtime import RunResult
 from faultlab.trace import write_trace
@@ -29,22 +31,31 @@ def save_run(result: RunResult, path: Path, source: dict[str, Any] | None = None
     return trace
 
 
-def trace_name(protocol_name: str, variant: str | None, config, seed: int) -> str:
-    return f"{protocol_name}-{variant or 'custom'}-{_config_tag(config)}-seed{seed}.json"
+def trace_name(exp: Exploration, variant: str | None) -> str:
+    """``PROTOCOL-VARIANT-TAG-seedN.json``: TAG is a hash of everything that determines the exploration's run.
+
+    That is the configuration, the engine settings (workload, fault plan, limits), the judged invariants, the seed,
+    the number of schedules and whether the failure was shrunk: two explorations that could write different traces
+    get different names, so one never overwrites the other's, and the same exploration writes the same name (and,
+    being deterministic, the same bytes).
+    """
+    run = {"config": config_to_json(exp.config), "settings": exp.settings.to_json(),
+           "invariants": list(exp.invariants), "seed": exp.seed, "examples": exp.examples, "shrunk": exp.shrunk}
+    tag = hashlib.sha256(json.dumps(run, sort_keys=True).encode()).hexdigest()[:10]
+    # an unshrunk failure is marked in the name too: it is a longer trace than the shrunk one of the same seed
+    return f"{exp.protocol.name}-{variant or 'custom'}-{tag}-seed{exp.seed}{'' if exp.shrunk else '-unshrunk'}.json"
 
 
 def save_failure(exp: Exploration, out: Path, variant: str | None) -> Path:
     assert exp.failure is not None
-    name = trace_name(exp.protocol.name, variant, exp.config, exp.seed)
-    if not exp.shrunk:  # never overwrite the shrunk trace of the same seed with a longer one
-        name = name.replace(".json", "-unshrunk.json")
-    path = out / name
+    path = out / trace_name(exp, variant)
     source = {"engine": "hypothesis", "seed": exp.seed, "examples": exp.examples, "found_after": exp.found_after,
               "variant": variant, "shrunk": exp.shrunk}
     return save_run(exp.failure, path, source)
 
 
-def _config_tag(config: Any) -> str:
-    """A short stable name for a configuration, for file names."""
-    text = json.dumps(config_to_json(config), sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
+def replay_command(protocol: Protocol | str, trace: Path | str) -> str:
+    """The ``faultlab replay`` command for ``trace``, as it must be typed to work: with ``--protocol REF`` when the
+    protocol is not registered under its name (it was loaded as ``module:ATTRIBUTE``)."""
+    ref = reference(protocol)
+    return f"faultlab replay {shlex.quote(str(trace))}" + (f" --protocol {shlex.quote(ref)}" if ref else "")
