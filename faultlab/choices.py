@@ -13,11 +13,21 @@ Every source records what it answered, so any run can be written as a trace and 
 
 from __future__ import annotations
 
+import contextvars
 import random
 import zlib
+from collections.abc import Sequence
 from typing import Any
 
 from faultlab.errors import ChoicesExhausted, ReplayDivergence
+
+# What the current task is working for: the client operation ``(client, position)`` or final operation
+# ``("final", k)`` whose request led to it (through messages, handlers and the tasks they spawn; trio copies it into
+# every task it spawns), a driver step's coin the message it is about to deliver, a fault's choices "fault", or None
+# (timers, a node's own periodic work). Every choice and message records it, so a reducer can take an operation out
+# with the choices it caused while everything else keeps its own, and a timeline can show what a violation depends
+# on.
+CAUSE: contextvars.ContextVar[Any] = contextvars.ContextVar("faultlab_cause", default=None)
 
 
 class ChoiceSource:
@@ -26,6 +36,8 @@ class ChoiceSource:
 
     def __init__(self) -> None:
         self.record: list[int] = []
+        self.causes: list[Any] = []  # the CAUSE of each recorded choice
+        self.picked: dict[int, str] = {}  # position -> the item a pick() chose
         self.spans: list[tuple[str, int, int]] = []
         self._span_objects: dict[str, _Span] = {}
 
@@ -36,6 +48,7 @@ class ChoiceSource:
             return 0  # a forced choice is not a decision: not recorded, so traces stay short
         v = self._choose(n)
         self.record.append(v)
+        self.causes.append(CAUSE.get())
         return v
 
     def flip(self, p: float) -> bool:
@@ -43,7 +56,24 @@ class ChoiceSource:
             return False
         v = self._flip(p)
         self.record.append(int(v))
+        self.causes.append(CAUSE.get())
         return v
+
+    def pick(self, items: Sequence[str]) -> str:
+        """One of ``items`` (non-empty, most interesting first): ``choose(len(items))``, recording which item too,
+        so that a variation of the run in which the list comes out in another order (a reducer left an operation
+        out, so another node was the last one invoked) can pick the same item by identity."""
+        if len(items) == 1:
+            return items[0]
+        position = len(self.record)
+        item = items[self._pick_index(items, position)]
+        self.record.append(items.index(item))
+        self.causes.append(CAUSE.get())
+        self.picked[position] = item
+        return item
+
+    def _pick_index(self, items: Sequence[str], position: int) -> int:
+        return self._choose(len(items))
 
     def _choose(self, n: int) -> int:
         raise NotImplementedError
@@ -145,31 +175,55 @@ class ReplayChoices(ChoiceSource):
         return self._pos >= len(self._recorded)
 
 
-class LenientReplayChoices(ChoiceSource):
-    """Answers from a recorded list where the answer still fits, else 0 (and 0 past the end).
+class StreamReplayChoices(ChoiceSource):
+    """Answers each choice from the recorded choices of the same cause (:data:`CAUSE`), in their order: a client
+    operation's choices from that operation's, a delivery step's coin from the stream of the message it delivers,
+    a fault's kind and target from the faults'. Where an answer no longer fits it answers 0, and 0 past a stream's
+    end; a pick answers the recorded item when it is offered.
 
-    For trying a smaller variation of a recorded run (a final operation left out): the run it produces is a new
-    run, whose own record replays exactly; it is never used to replay a trace.
+    For trying a smaller variation of a recorded run (an operation or a fault left out, see faultlab.reduce):
+    everything else keeps its own choices, whenever it now happens. The run it produces is a run of its own, whose
+    record replays exactly; it never replays a trace.
     """
 
-    def __init__(self, recorded: list[int]):
+    def __init__(self, streams: dict[Any, list[int]], picked: dict[tuple[Any, int], str] | None = None):
         super().__init__()
-        self._recorded = list(recorded)
-        self._pos = 0
+        self._streams = streams
+        self._picked = dict(picked or {})
+        self._used: dict[Any, int] = {}
 
-    def _next(self) -> int | None:
-        if self._pos >= len(self._recorded):
-            return None
-        v = self._recorded[self._pos]
-        self._pos += 1
-        return v
+    @classmethod
+    def of(cls, choices: list[int], causes: list[Any], picked: dict[int, str]) -> StreamReplayChoices:
+        """The streams of a recorded run (its choices, their causes, its picks by position)."""
+        streams: dict[Any, list[int]] = {}
+        by_stream: dict[tuple[Any, int], str] = {}
+        for pos, (value, cause) in enumerate(zip(choices, causes, strict=True)):
+            stream = streams.setdefault(cause, [])
+            if pos in picked:
+                by_stream[(cause, len(stream))] = picked[pos]
+            stream.append(value)
+        return cls(streams, by_stream)
+
+    def _next(self) -> tuple[Any, int, int | None]:
+        cause = CAUSE.get()
+        i = self._used.get(cause, 0)
+        self._used[cause] = i + 1
+        stream = self._streams.get(cause, ())
+        return cause, i, stream[i] if i < len(stream) else None
+
+    def _pick_index(self, items: Sequence[str], position: int) -> int:
+        cause, i, v = self._next()
+        wanted = self._picked.get((cause, i))
+        if wanted in items:
+            return list(items).index(wanted)
+        return v if v is not None and 0 <= v < len(items) else 0
 
     def _choose(self, n: int) -> int:
-        v = self._next()
+        _, _, v = self._next()
         return v if v is not None and 0 <= v < n else 0
 
     def _flip(self, p: float) -> bool:
-        return self._next() == 1
+        return self._next()[2] == 1
 
 
 class HypothesisChoices(ChoiceSource):

@@ -13,10 +13,14 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from faultlab import faults as F
+from faultlab.choices import CAUSE
 from faultlab.network import Envelope
 
 if TYPE_CHECKING:
     from faultlab.runtime import Simulation
+
+
+FAULT = "fault"  # the cause of a fault's choices (faultlab.choices.CAUSE)
 
 
 class FaultInjector:
@@ -64,8 +68,12 @@ class FaultInjector:
         with sim.choices.span("fault"):  # the coin, the kind and the target: one decision a shrinker can delete
             if not sim.choices.flip(rate):
                 return False
-            kind = self.enabled[sim.choices.choose(len(self.enabled))]
-            applied = getattr(self, "fault_" + kind)()
+            token = CAUSE.set(FAULT)  # what a fault is and whom it hits are the faults' own choices
+            try:
+                kind = self.enabled[sim.choices.choose(len(self.enabled))]
+                applied = getattr(self, "fault_" + kind)()
+            finally:
+                CAUSE.reset(token)
         sim.steps += 1
         if applied:
             self.faults += 1
@@ -164,21 +172,21 @@ class FaultInjector:
         order = self._targets(nodes)
         bridge = None
         if shape == "isolate":
-            t = order[sim.choices.choose(len(order))]
+            t = sim.choices.pick(order)
             sides = [[t], [n for n in nodes if n != t]]
         elif shape == "split":
             r = sim.choices.choose(len(nodes))
             minority = (order[r:] + order[:r])[: len(nodes) // 2]
             sides = [sorted(minority), [n for n in nodes if n not in minority]]
         elif shape == "bridge":
-            bridge = order[sim.choices.choose(len(order))]
+            bridge = sim.choices.pick(order)
             rest = [n for n in order if n != bridge]
             sides = [sorted(rest[0::2]), sorted(rest[1::2])]
         else:
             zones = sorted(set(sim.zone_of.values()))
             focus_zone = sim.zone_of.get(order[0])
             zones = ([focus_zone] if focus_zone in zones else []) + [z for z in zones if z != focus_zone]
-            z = zones[sim.choices.choose(len(zones))]
+            z = sim.choices.pick(zones)
             sides = [[n for n in nodes if sim.zone_of.get(n) == z], [n for n in nodes if sim.zone_of.get(n) != z]]
         detail = {"shape": shape, "sides": sides}
         if bridge:
@@ -204,7 +212,7 @@ class FaultInjector:
         if not live or self.crashes >= sim.settings.plan.max_crashes:
             return False
         order = self._targets(live, prefer=prefer)
-        node = order[sim.choices.choose(len(order))]
+        node = sim.choices.pick(order)
         victims = [node]
         detail: dict[str, Any] = {"node": node}
         if kind == "lose_unsynced":
@@ -236,7 +244,7 @@ class FaultInjector:
         if not sim.down:
             return False
         down = sorted(sim.down)
-        node = down[sim.choices.choose(len(down))]
+        node = sim.choices.pick(down)
         sim._start_node(node)
         sim._event("restart", {"node": node})
         return True
@@ -244,7 +252,7 @@ class FaultInjector:
     def fault_skew(self) -> bool:
         sim = self.sim
         order = self._targets(list(sim.node_ids), prefer=[sim.last_invoked] if sim.last_invoked else [])
-        node = order[sim.choices.choose(len(order))]
+        node = sim.choices.pick(order)
         offset = F.SKEWS[sim.choices.choose(len(F.SKEWS))]
         sim.skew[node] = offset
         sim._event("skew", {"node": node, "offset": offset})

@@ -37,9 +37,10 @@ class Links(enum.StrEnum):
 class Envelope:
     """A message in flight. ``id`` is its stable identity: unique per run, increasing in send order."""
 
-    __slots__ = ("id", "src", "dst", "msg", "reply_to", "sent_at", "deliver_at")
+    __slots__ = ("id", "src", "dst", "msg", "reply_to", "sent_at", "deliver_at", "cause")
 
-    def __init__(self, id: int, src: str, dst: str, msg: Any, reply_to: int | None, sent_at: float):
+    def __init__(self, id: int, src: str, dst: str, msg: Any, reply_to: int | None, sent_at: float,
+                 cause: Any = None):
         self.id = id
         self.src = src
         self.dst = dst
@@ -47,6 +48,7 @@ class Envelope:
         self.reply_to = reply_to
         self.sent_at = sent_at
         self.deliver_at = sent_at
+        self.cause = cause  # the operation the sender was working for (faultlab.choices.CAUSE)
 
     def __repr__(self) -> str:
         return f"<#{self.id} {self.src}->{self.dst} {type(self.msg).__name__}>"
@@ -69,10 +71,11 @@ class Network:
         return self.links is Links.STREAM
 
     # -- sending -------------------------------------------------------------------------------------------------
-    def send(self, src: str, dst: str, msg: Any, reply_to: int | None, now: float) -> tuple[Envelope, bool]:
+    def send(self, src: str, dst: str, msg: Any, reply_to: int | None, now: float,
+             cause: Any = None) -> tuple[Envelope, bool]:
         """Queue a message; the flag is False (and nothing is queued) when the link is cut."""
         self._next_id += 1
-        env = Envelope(self._next_id, src, dst, msg, reply_to, now)
+        env = Envelope(self._next_id, src, dst, msg, reply_to, now, cause)
         if (src, dst) in self._cut:
             return env, False
         self._queue[env.id] = env
@@ -117,7 +120,7 @@ class Network:
         """A duplicate of ``env`` behind everything in flight, with a new identity (datagram links only)."""
         assert not self.stream, "a stream link never duplicates"
         self._next_id += 1
-        copy = Envelope(self._next_id, env.src, env.dst, env.msg, env.reply_to, env.sent_at)
+        copy = Envelope(self._next_id, env.src, env.dst, env.msg, env.reply_to, env.sent_at, env.cause)
         self._queue[copy.id] = copy
         return copy
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import trio
 
+from faultlab.choices import CAUSE
 from faultlab.network import Envelope
 from faultlab.storage import Storage
 
@@ -109,8 +110,11 @@ class NodeContext:
         self._post(request.src, msg, request.id)
 
     async def recv(self) -> Envelope:
-        """The next delivered message that is not a reply to one of our own calls."""
-        return await self._recv.receive()
+        """The next delivered message that is not a reply to one of our own calls. What the receiving task does next
+        counts as caused by it (see faultlab.choices.CAUSE)."""
+        env = await self._recv.receive()
+        CAUSE.set(env.cause)
+        return env
 
     async def call(self, dst: str, msg: Any, timeout: float) -> Any | None:
         """Send a request and wait up to ``timeout`` for its reply; None if none came (lost, slow, peer down)."""
@@ -284,12 +288,16 @@ class Node(Generic[ConfigT]):
                     f"node {self.id} ({type(self).__name__}) has no handler for {type(env.msg).__name__} from "
                     f"{env.src}: add `@handler def on_{type(env.msg).__name__.lower()}(self, msg: "
                     f"{type(env.msg).__name__})`, or list it in {type(self).__name__}.ignores")
-            if h.is_task:
-                self.ctx.spawn(self._task, h, env)
-            else:
-                reply = h.fn(self, env.msg, env.src) if h.wants_src else h.fn(self, env.msg)
-                if reply is not None:
-                    self.ctx.reply(env, reply)
+            token = CAUSE.set(env.cause)  # what a handler does (and the tasks it spawns) is caused by the message
+            try:
+                if h.is_task:
+                    self.ctx.spawn(self._task, h, env)
+                else:
+                    reply = h.fn(self, env.msg, env.src) if h.wants_src else h.fn(self, env.msg)
+                    if reply is not None:
+                        self.ctx.reply(env, reply)
+            finally:
+                CAUSE.reset(token)
 
     async def _task(self, h: _Handler, env: Envelope) -> None:
         reply = await (h.fn(self, env.msg, env.src) if h.wants_src else h.fn(self, env.msg))

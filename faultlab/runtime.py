@@ -24,7 +24,7 @@ import trio
 import trio.testing
 
 from faultlab import faults as F
-from faultlab.choices import ChoiceSource
+from faultlab.choices import CAUSE, ChoiceSource
 from faultlab.errors import ConfigError, FaultlabError
 from faultlab.events import Events
 from faultlab.history import History
@@ -111,6 +111,8 @@ class RunResult:
     error: str | None = None
     judged: tuple[str, ...] = ()
     spans: list[tuple[str, int, int]] = attrs.Factory(list)  # decisions in ``choices``: (label, start, end)
+    causes: list[Any] = attrs.Factory(list)  # the operation each choice was made for (faultlab.choices.CAUSE)
+    picked: dict[int, str] = attrs.Factory(dict)  # position -> the node a pick() chose
 
     @property
     def violations(self) -> list[CheckResult]:
@@ -145,6 +147,7 @@ class RunResult:
 
 CONTINUE = 0.85  # probability a client issues one more operation (up to ops_per_client)
 COIN_SEEDS = 2**32  # the fair coins' seed is one choice among these
+IDLE, COIN_SEED = "idle", "coin-seed"  # causes of a step's coin with nothing to deliver, and of the coin seed
 
 
 class ClientAPI:
@@ -268,7 +271,8 @@ class Simulation:
                  "ops": ops, "enabled_faults": list(self.injector.enabled), "fault_rate": self.injector.rate,
                  "coin_seed": self.coin_seed, "links": str(self.network.links), "truncated": self.truncated}
         return RunResult(self.protocol.name, self.config, self.settings, list(self.choices.record), self.events,
-                         self.history, checks, stats, error, self.judged, list(self.choices.spans))
+                         self.history, checks, stats, error, self.judged, list(self.choices.spans),
+                         list(self.choices.causes), dict(self.choices.picked))
 
     def _judge(self, inv: Invariant) -> CheckResult:
         """Run one invariant's check and stamp the result with the invariant's name: verdicts are matched by the
@@ -313,8 +317,17 @@ class Simulation:
             if self.steps >= limit:
                 self.truncated = self.truncated or horizon is None
                 return
-            if faults and self.injector.enabled and self.injector.maybe_inject():
-                continue
+            if faults and self.injector.enabled:
+                # The step's coin belongs to the message it is about to deliver: a variation of the run that leaves
+                # an operation out takes that operation's steps with it, and every fault stays where it was.
+                upcoming = network.oldest()
+                token = CAUSE.set(upcoming.cause if upcoming is not None else IDLE)
+                try:
+                    injected = self.injector.maybe_inject()
+                finally:
+                    CAUSE.reset(token)
+                if injected:
+                    continue
             env = network.oldest()
             if env is not None:
                 network.pop(env)
@@ -329,7 +342,9 @@ class Simulation:
     def _recover(self) -> None:
         # Faults stop here. The protocol's coins turn fair (see faultlab.node.Coins): their seed is one recorded
         # choice, so the search seeds them but does not steer them.
+        token = CAUSE.set(COIN_SEED)
         self.coin_seed = self.choices.choose(COIN_SEEDS)
+        CAUSE.reset(token)
         if self.network.partitioned:
             self.network.heal()
             self._event("heal", {"why": "recovery"})
@@ -367,7 +382,9 @@ class Simulation:
         self.contexts[nid] = ctx
         self.scopes[nid] = scope
         self.down.discard(nid)
+        token = CAUSE.set(None)  # an incarnation works for nobody in particular (a restart is not its cause)
         self._root.start_soon(self._node_main, ctx, scope)
+        CAUSE.reset(token)
 
     def _stop_node(self, nid: str) -> None:
         """Crash: cancel everything the incarnation was doing; what it still tries to send goes nowhere. On stream
@@ -391,7 +408,7 @@ class Simulation:
                 await node.run()
 
     def _send(self, src: str, dst: str, msg: Any, reply_to: int | None) -> int:
-        env, queued = self.network.send(src, dst, msg, reply_to, trio.current_time())
+        env, queued = self.network.send(src, dst, msg, reply_to, trio.current_time(), CAUSE.get())
         if not queued:
             self._event("lost", {"id": env.id, "src": src, "dst": dst, "why": "partition"})
         elif dst in self.down and self.network.stream:  # no connection to a node that is down
@@ -449,6 +466,7 @@ class Simulation:
         try:
             with scope:
                 for k in range(self.settings.ops_per_client):
+                    CAUSE.set((i, k))  # what this operation leads to is caused by it
                     # One decision a shrinker can delete whole: whether to go on (False = stop after the first
                     # operation, skip the first one itself), how long to think first, what to do and where. Drawn
                     # together, before the pause, so no other task's choices fall inside the span.
@@ -464,9 +482,9 @@ class Simulation:
                     if think:
                         await trio.sleep(think)
                     if not go_on or (i, k) in self.settings.skip_ops:
-                        # A client's first operation is skipped, not the client stopped, when its coin is False (so
-                        # shrinking can take out every client's first operation without losing the clients); a
-                        # reduced counterexample may leave out any operation (its choices were drawn all the same).
+                        # A client's first operation is skipped, not the client stopped, when its coin is False, so
+                        # shrinking can take out every client's first operation without losing the clients; a
+                        # reduced counterexample may leave any operation out (its decision was drawn all the same).
                         continue
                     status = await self._perform(process, endpoint, node, f, value, "main")
                     if status == "info":
@@ -482,6 +500,7 @@ class Simulation:
             # Final operations always run in an exploration; faultlab.explore drops the ones a shrunk violation
             # does not need (settings.skip_final), since a coin here would skip them in many generated runs.
             if k not in self.settings.skip_final:
+                CAUSE.set(("final", k))
                 await self._perform(base + k, endpoint, node or self.client_nodes[0], f, value, "final")
         self._final_done = True
 
@@ -489,7 +508,7 @@ class Simulation:
         api = ClientAPI(self, endpoint, node)
         self.last_invoked = node
         self.history.invoke(process, f, value, trio.current_time(), phase=phase, node=node)
-        self._event("invoke", {"process": process, "f": f, "value": value, "node": node})
+        self._event("invoke", {"process": process, "f": f, "value": value, "node": node, "op": list(CAUSE.get())})
         outcome: Any = None
         with trio.move_on_after(self.protocol.client_timeout):  # no answer in time: info
             try:

@@ -61,6 +61,8 @@ def event_to_json(event: tuple) -> dict[str, Any]:
              "msg": encode(payload.msg)}
         if payload.reply_to is not None:
             d["reply_to"] = payload.reply_to
+        if payload.cause is not None:
+            d["cause"] = list(payload.cause)
         return d
     return {"t": time, "event": kind, **encode(payload)}
 
