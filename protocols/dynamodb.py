@@ -30,20 +30,34 @@ data).
 
 from __future__ import annotations
 
+from collections import Counter
+
 import attrs
 import trio
 
-from faultlab.choices import SeededChoices
-from faultlab.claims import Claim, Measurement
-from faultlab.errors import ConfigError
-from faultlab.faults import FaultPlan
-from faultlab.history import History
-from faultlab.protocol import Indeterminate, Invariant, OperationFailed, Protocol, Variant, Witness
+from faultlab import (
+    Claim,
+    ConfigError,
+    Fail,
+    FaultPlan,
+    History,
+    Invariant,
+    Measurement,
+    Node,
+    Ok,
+    Protocol,
+    RunSettings,
+    SeededChoices,
+    Unknown,
+    Variant,
+    Witness,
+    handler,
+    simulate,
+)
 from invariants.convergence import check_convergence
 from invariants.durability import check_no_lost_writes
 from invariants.linearizability import RUN_SEARCH_STEPS, check_linearizable
 from invariants.session import check_read_after_write
-from models import get_model
 
 HEARTBEAT = 0.3          # seconds between leader heartbeats
 REPLICATE_TIMEOUT = 0.5  # how long the leader waits for a follower's acknowledgement
@@ -65,10 +79,10 @@ class ClientRead:
 
 
 @attrs.frozen
-class ClientReply:
-    status: str  # "ok" | "fail" (definitely not applied) | "unknown" (may have been applied) | "redirect"
-    value: int | None = None
-    leader: str | None = None  # with "redirect": who this replica believes leads
+class Redirect:
+    """A replica's answer to a request only the leader serves: ask ``leader`` (who it believes leads) instead."""
+
+    leader: str | None
 
 
 @attrs.frozen
@@ -129,67 +143,55 @@ class DynamoConfig:
 
 
 # -- the node --------------------------------------------------------------------------------------------------------
-class Replica:
+class Replica(Node[DynamoConfig]):
     """A replica of the partition: follower, candidate or leader. Term, vote, log and commit index are durable."""
 
     def __init__(self, ctx):
-        self.ctx = ctx
-        self.cfg: DynamoConfig = ctx.config
-        self.index = self.cfg.nodes().index(ctx.id)
+        super().__init__(ctx)
+        self.index = self.config.nodes().index(self.id)
         self.role = "follower"
         self.leader: str | None = None
         self.heard = trio.Event()
-        st = ctx.storage
+
+    def start(self) -> None:
+        st = self.storage
         if "term" not in st and self.index == 0:
             # A fresh partition starts with n1 as the leader of term 1 (what a control plane does on creation).
-            st["term"], st["voted"], st["log"], st["commit"] = 1, ctx.id, ((1, "noop", None),), 1
+            st["term"], st["voted"], st["log"], st["commit"] = 1, self.id, ((1, "noop", None),), 1
             st.sync()
         if "term" not in st:
             st["term"], st["voted"], st["log"], st["commit"] = 1, "n1", (), 0
             st.sync()
             self.leader = "n1"
-        if self.index == 0 and ctx.incarnation == 1:
+        if self.index == 0 and self.ctx.incarnation == 1:
             self._become_leader(initial=True)
+        self.ctx.spawn(self._election_timer)
+        if self.role == "leader":
+            self.ctx.spawn(self._heartbeats, self.term)
 
     # durable state, always read from and written to storage so a restart sees exactly what was synced
     @property
     def term(self) -> int:
-        return self.ctx.storage["term"]
+        return self.storage["term"]
 
     @property
     def log(self) -> tuple:
-        return self.ctx.storage["log"]
+        return self.storage["log"]
 
     @property
     def commit(self) -> int:
-        return self.ctx.storage["commit"]
+        return self.storage["commit"]
 
     def _persist(self, **fields) -> None:
         for k, v in fields.items():
-            self.ctx.storage[k] = v
-        self.ctx.storage.sync()
+            self.storage[k] = v
+        self.storage.sync()
 
     def _value_at(self, length: int) -> int | None:
         for _term, kind, value in reversed(self.log[:length]):
             if kind == "put":
                 return value
         return None
-
-    async def run(self) -> None:
-        self.ctx.spawn(self._election_timer)
-        if self.role == "leader":
-            self.ctx.spawn(self._heartbeats, self.term)
-        while True:
-            env = await self.ctx.recv()
-            msg = env.msg
-            if isinstance(msg, Append):
-                self.ctx.reply(env, self._on_append(msg))
-            elif isinstance(msg, RequestVote):
-                self.ctx.reply(env, self._on_vote(msg))
-            elif isinstance(msg, ClientWrite):
-                self.ctx.spawn(self._write, env)
-            elif isinstance(msg, ClientRead):
-                self.ctx.spawn(self._read, env)
 
     # -- follower side -------------------------------------------------------------------------------------------
     def _observe_term(self, term: int) -> None:
@@ -202,7 +204,8 @@ class Replica:
             self.ctx.set_role(None)
         self.role = "follower"
 
-    def _on_append(self, msg: Append) -> AppendAck:
+    @handler
+    def on_append(self, msg: Append) -> AppendAck:
         self._observe_term(msg.term)
         if msg.term < self.term:
             return AppendAck(self.term, False, 0)
@@ -220,23 +223,25 @@ class Replica:
         self._persist(log=tuple(log), commit=commit)
         return AppendAck(self.term, True, len(msg.log))
 
-    def _on_vote(self, msg: RequestVote) -> Vote:
+    @handler
+    def on_request_vote(self, msg: RequestVote) -> Vote:
         self._observe_term(msg.term)
-        if msg.term < self.term or self.ctx.storage["voted"] not in (None, msg.candidate):
+        if msg.term < self.term or self.storage["voted"] not in (None, msg.candidate):
             return Vote(self.term, False)
         mine = (self.log[-1][0] if self.log else 0, len(self.log))
-        if self.cfg.vote_checks_log and (msg.last_term, msg.length) < mine:
+        if self.config.vote_checks_log and (msg.last_term, msg.length) < mine:
             return Vote(self.term, False)
         self._persist(voted=msg.candidate)
         self.heard.set()
         return Vote(self.term, True)
 
     async def _election_timer(self) -> None:
-        # Raft's randomized timeout, from the node's coins, drawn when the node starts and again after each
-        # campaign (not per heartbeat, which would make runs long to shrink). While faults happen the search steers
-        # the coin: 0 staggers the replicas by index (n2 before n3), other values reorder them so a lagging replica
-        # campaigns first, or make two time out at once (a split vote). From recovery on the coins are fair, so two
-        # replicas never keep timing out together and an election is won, as Raft's liveness needs.
+        # Not @every: the timer restarts whenever the replica hears its leader or grants a vote. Raft's randomized
+        # timeout, from the node's coins, drawn when the node starts and again after each campaign (not per
+        # heartbeat, which would make runs long to shrink). While faults happen the search steers the coin: 0
+        # staggers the replicas by index (n2 before n3), other values reorder them so a lagging replica campaigns
+        # first, or make two time out at once (a split vote). From recovery on the coins are fair, so two replicas
+        # never keep timing out together and an election is won, as Raft's liveness needs.
         def draw() -> float:
             return ELECTION_TIMEOUT + ELECTION_STAGGER * ((self.index + 3 * self.ctx.random.random()) % 3)
 
@@ -252,9 +257,9 @@ class Replica:
     async def _campaign(self) -> None:
         term = self.term + 1
         self.role = "candidate"
-        self._persist(term=term, voted=self.ctx.id)
+        self._persist(term=term, voted=self.id)
         last_term = self.log[-1][0] if self.log else 0
-        votes = await self.ctx.gather(self.ctx.peers, RequestVote(term, self.ctx.id, last_term, len(self.log)),
+        votes = await self.ctx.gather(self.ctx.peers, RequestVote(term, self.id, last_term, len(self.log)),
                                       need=len(self.ctx.peers), timeout=REPLICATE_TIMEOUT)
         for v in votes.values():
             self._observe_term(v.term)
@@ -265,7 +270,7 @@ class Replica:
 
     def _become_leader(self, *, initial: bool) -> None:
         self.role = "leader"
-        self.leader = self.ctx.id
+        self.leader = self.id
         self.ctx.set_role("leader")
         if not initial:
             self._persist(log=self.log + ((self.term, "noop", None),))
@@ -275,7 +280,7 @@ class Replica:
     async def _replicate(self, term: int, need: int) -> bool:
         """Send the log to the followers; True once ``need`` of them hold all of it (and commit it if so)."""
         length = len(self.log)
-        msg = Append(term, self.ctx.id, self.log, self.commit)
+        msg = Append(term, self.id, self.log, self.commit)
         acks = await self.ctx.gather(self.ctx.peers, msg, need=need, timeout=REPLICATE_TIMEOUT)
         for a in acks.values():
             self._observe_term(a.term)
@@ -288,57 +293,52 @@ class Replica:
         return True
 
     async def _heartbeats(self, term: int) -> None:
+        # One loop per term rather than @every: the first heartbeat goes out the moment a leader is elected (it
+        # establishes the term), and the loop ends with the term.
         while self.role == "leader" and self.term == term:
             self.ctx.spawn(self._replicate, term, len(self.ctx.peers))
             await trio.sleep(HEARTBEAT)
 
-    async def _write(self, env) -> None:
-        value = env.msg.value
+    @handler
+    async def on_write(self, msg: ClientWrite) -> Ok | Unknown | Redirect:
         if self.role != "leader":
-            self.ctx.reply(env, ClientReply("redirect", leader=self.leader))
-            return
+            return Redirect(self.leader)
         term = self.term
-        if not any(e[1] == "put" and e[2] == value for e in self.log):  # a duplicated request is applied once
-            self._persist(log=self.log + ((term, "put", value),))
-        ok = await self._replicate(term, 1)  # leader + one follower = a majority of 3
-        self.ctx.reply(env, ClientReply("ok" if ok else "unknown", value))
+        if not any(e[1] == "put" and e[2] == msg.value for e in self.log):  # a duplicated request is applied once
+            self._persist(log=self.log + ((term, "put", msg.value),))
+        if await self._replicate(term, 1):  # leader + one follower = a majority of 3
+            return Ok(msg.value)
+        return Unknown("no majority acknowledged: a later leader may still commit the entry")
 
-    async def _read(self, env) -> None:
-        if not env.msg.consistent:
-            self.ctx.reply(env, ClientReply("ok", self._value_at(self.commit)))
-            return
+    @handler
+    async def on_read(self, msg: ClientRead) -> Ok | Fail | Redirect:
+        if not msg.consistent:
+            return Ok(self._value_at(self.commit))
         if self.role != "leader":
-            self.ctx.reply(env, ClientReply("redirect", leader=self.leader))
-            return
+            return Redirect(self.leader)
         term = self.term
-        if self.cfg.read_index:
+        if self.config.read_index:
             # Read index: the commit index must cover an entry of this term (else older entries may be committed
             # that this leader does not know of), and a majority must still follow this leader.
             if not await self._replicate(term, 1) or not self.commit or self.log[self.commit - 1][0] != term:
-                self.ctx.reply(env, ClientReply("fail"))
-                return
-        self.ctx.reply(env, ClientReply("ok", self._value_at(self.commit)))
+                return Fail("leadership not confirmed by a majority")
+        return Ok(self._value_at(self.commit))
 
 
-class DownReplica:
-    """The replica of a zone that is down for the whole run: it never answers."""
+class DownReplica(Node[DynamoConfig]):
+    """The replica of a zone that is down for the whole run: it takes in every message and never answers."""
 
-    def __init__(self, ctx):
-        self.ctx = ctx
-
-    async def run(self) -> None:
-        while True:
-            await self.ctx.recv()
+    ignores = (object,)
 
 
 # -- client and workload -----------------------------------------------------------------------------------------
 ATTEMPT_TIMEOUT = 1.0  # the client's wait per attempt before it tries another replica
 
 
-async def client(api, f: str, value):
+async def client(api, f: str, value) -> Ok | Fail | Unknown:
     """The SDK: ask the chosen replica, follow a redirect to the leader, try the other replicas on a timeout.
 
-    A write that timed out or came back "unknown" may still be applied, so if no later attempt succeeds it is
+    A write that timed out or came back unknown may still be applied, so if no later attempt succeeds it is
     indeterminate, never failed; a retried write is applied once because the leader ignores a value it already has.
     """
     msg = ClientWrite(value) if f == "write" else ClientRead(consistent=f == "consistent-read")
@@ -349,11 +349,11 @@ async def client(api, f: str, value):
         reply = None
         with trio.move_on_after(ATTEMPT_TIMEOUT):
             reply = await api.call(msg, target)
-        if reply is not None and reply.status == "ok":
-            return reply.value
-        if reply is None or reply.status == "unknown":
+        if isinstance(reply, Ok):
+            return reply
+        if reply is None or isinstance(reply, Unknown):
             maybe_applied = True
-        if reply is not None and reply.status == "redirect" and reply.leader and reply.leader != target:
+        if isinstance(reply, Redirect) and reply.leader and reply.leader != target:
             if reply.leader in untried:
                 untried.remove(reply.leader)
             target = reply.leader
@@ -362,8 +362,8 @@ async def client(api, f: str, value):
         else:
             break
     if f == "write" and maybe_applied:
-        raise Indeterminate
-    raise OperationFailed
+        return Unknown("no attempt succeeded, and one may have been applied")
+    return Fail("no replica served it")
 
 
 def workload(choices, op_index: int) -> tuple[str, object]:
@@ -393,25 +393,20 @@ def reads_view(history: History, f: str, *, phase: str | None = None) -> History
     return History(renamed(e) for e in history)
 
 
-def _consistent_linearizable(h, cfg):
-    ops = [op for op in reads_view(h, "consistent-read").operations() if op.f in ("read", "write")]
-    return check_linearizable(ops, get_model("register"), max_steps=RUN_SEARCH_STEPS)
-
-
-def _default_read_after_write(h, cfg):
-    return check_read_after_write(reads_view(h, "read", phase="main"))
+def _consistent_linearizable(history: History):
+    ops = [op for op in reads_view(history, "consistent-read").operations() if op.f in ("read", "write")]
+    return check_linearizable(ops, "register", max_steps=RUN_SEARCH_STEPS)
 
 
 INVARIANTS = (
-    Invariant("consistent-read-after-write",
-              lambda h, cfg: check_read_after_write(reads_view(h, "consistent-read")),
+    Invariant("consistent-read-after-write", lambda h: check_read_after_write(reads_view(h, "consistent-read")),
               "a consistent read that starts after a write was acknowledged returns it or newer"),
     Invariant("linearizable", _consistent_linearizable, "writes and consistent reads are linearizable"),
-    Invariant("no-lost-writes", lambda h, cfg: check_no_lost_writes(reads_view(h, "consistent-read")),
+    Invariant("no-lost-writes", lambda h: check_no_lost_writes(reads_view(h, "consistent-read")),
               "after healing and recovery the consistent read sees every acknowledged write or a newer one"),
-    Invariant("convergence", lambda h, cfg: check_convergence(reads_view(h, "read")),
+    Invariant("convergence", lambda h: check_convergence(reads_view(h, "read")),
               "after healing and settling every replica's default read returns the same value"),
-    Invariant("default-read-after-write", _default_read_after_write,
+    Invariant("default-read-after-write", lambda h: check_read_after_write(reads_view(h, "read", phase="main")),
               "default reads held to read-after-write as if they were strong (the document says they are not: "
               "no configuration promises it, so it is judged only when named)", by_default=False),
 )
@@ -420,26 +415,21 @@ INVARIANTS = (
 # -- claims ----------------------------------------------------------------------------------------------------------
 def measure_write_availability(seed: int, runs: int = 30) -> Measurement:
     """Acknowledged share of writes with each zone's replica down in turn (no other fault), over seeded runs."""
-    from faultlab.runtime import RunSettings, simulate
-
     settings = RunSettings(plan=FaultPlan(kinds=(), swarm=False))
     table = []
-    total_ok = total = 0
     for zone in ("zone-a", "zone-b", "zone-c"):
         cfg = SPEC.make_config({"down_zone": zone})
-        ok = fail = info = 0
+        writes: Counter[str] = Counter()
         failovers = 0
         for i in range(runs):
             result = simulate(SPEC, cfg, SeededChoices(seed * 1_000_003 + i), settings)
-            ops = result.stats["ops"]
-            ok += ops.get(("write", "ok"), 0)
-            fail += ops.get(("write", "fail"), 0)
-            info += ops.get(("write", "info"), 0)
-            failovers += result.note_count("failover")
-        table.append({"down_zone": zone, "leader_zone_down": zone == "zone-a", "writes_ok": ok,
-                      "writes_fail": fail, "writes_info": info, "failovers": failovers, "runs": runs})
-        total_ok += ok
-        total += ok + fail + info
+            writes.update(op.status for op in result.history.operations() if op.f == "write" and op.phase == "main")
+            failovers += len(result.log.notes("failover"))
+        table.append({"down_zone": zone, "leader_zone_down": zone == "zone-a", "writes_ok": writes["ok"],
+                      "writes_fail": writes["fail"], "writes_info": writes["info"], "failovers": failovers,
+                      "runs": runs})
+    total_ok = sum(row["writes_ok"] for row in table)
+    total = sum(row["writes_ok"] + row["writes_fail"] + row["writes_info"] for row in table)
     figure = round(100.0 * total_ok / total, 1) if total else 0.0
     lead = table[0]
     lead_share = 100.0 * lead["writes_ok"] / max(1, lead["writes_ok"] + lead["writes_fail"] + lead["writes_info"])
@@ -478,10 +468,10 @@ SPEC = Protocol(
     final_ops=final_ops,
     invariants=INVARIANTS,
     witnesses=(
-        Witness("write acknowledged", lambda run: run.ok_ops("write") > 0),
-        Witness("consistent read returned", lambda run: run.ok_ops("consistent-read") > 0),
-        Witness("default read returned", lambda run: run.ok_ops("read") > 0),
-        Witness("failover happened", lambda run: run.note_count("failover") > 0),
+        Witness.acknowledged("write"),
+        Witness.acknowledged("consistent-read", "consistent read returned"),
+        Witness.acknowledged("read", "default read returned"),
+        Witness.noted("failover", "failover happened"),
     ),
     variants=(
         Variant("raft-leader", {}, "leader + 1 follower ack, up-to-date-log votes, read-index consistent reads"),

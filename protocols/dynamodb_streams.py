@@ -28,11 +28,20 @@ from __future__ import annotations
 import attrs
 import trio
 
-from faultlab.claims import Claim
-from faultlab.errors import ConfigError
-from faultlab.history import History
-from faultlab.protocol import Invariant, OperationFailed, Protocol, Variant, Witness
-from faultlab.result import CheckResult
+from faultlab import (
+    CheckResult,
+    Claim,
+    ConfigError,
+    Fail,
+    History,
+    Invariant,
+    Node,
+    Ok,
+    Protocol,
+    Variant,
+    Witness,
+    handler,
+)
 from invariants.ordering import check_per_key_order
 
 KEYS = ("k1", "k2")
@@ -42,12 +51,34 @@ FILL_TIMEOUT = 3.0   # how long a cache miss waits for the table (a slow read is
 
 
 # -- messages --------------------------------------------------------------------------------------------------------
+# Client requests, each answered with Ok / Fail by the node that serves it (see route).
 @attrs.frozen
 class Write:
     key: str
     value: int | None  # None: delete the item
 
 
+@attrs.frozen
+class Read:  # an item, from the table: Ok([key, value])
+    key: str
+
+
+@attrs.frozen
+class CachedRead:  # an item, through the cache (cache-aside): Ok([key, value])
+    key: str
+
+
+@attrs.frozen
+class ReadStream:  # the shard's records, read after recovery
+    pass
+
+
+@attrs.frozen
+class Audit:  # the aggregate's counter and the records it applied, read after recovery
+    pass
+
+
+# Between nodes.
 @attrs.frozen
 class Get:
     key: str
@@ -84,14 +115,7 @@ class Invalidate:
 
 @attrs.frozen
 class Ack:
-    ok: bool = True
-    value: object = None
-
-
-@attrs.frozen
-class ClientOp:
-    f: str
-    value: object
+    pass
 
 
 # -- configuration ---------------------------------------------------------------------------------------------------
@@ -114,36 +138,15 @@ class StreamsConfig:
 
 
 # -- nodes -----------------------------------------------------------------------------------------------------------
-class Table:
+class Table(Node[StreamsConfig]):
     """The table and its stream shard, in one durable store (a change and its record are written together)."""
 
-    def __init__(self, ctx):
-        self.ctx = ctx
-        self.cfg: StreamsConfig = ctx.config
-
-    async def run(self) -> None:
-        st = self.ctx.storage
-        while True:
-            env = await self.ctx.recv()
-            msg = env.msg
-            if isinstance(msg, Write):
-                self.ctx.reply(env, Ack(True, self._apply(msg)))
-            elif isinstance(msg, Get):
-                value, seq = st.get(("item", msg.key), (None, 0))
-                self.ctx.reply(env, Item(value, seq))
-            elif isinstance(msg, GetRecords):
-                self._trim()
-                shard = st.get("shard", ())
-                batch = tuple(r for r in shard if r["id"] > msg.after)[: msg.limit]
-                self.ctx.reply(env, Records(batch, st.get("trimmed", 1)))
-            elif isinstance(msg, ClientOp) and msg.f == "read-stream":
-                self.ctx.reply(env, Ack(True, [dict(r) for r in st.get("shard", ())]))
-
-    def _apply(self, msg: Write) -> int | None:
-        st = self.ctx.storage
+    @handler
+    def on_write(self, msg: Write) -> Ok:
+        st = self.storage
         old, seq = st.get(("item", msg.key), (None, 0))
         if old == msg.value or (msg.value is not None and msg.value in st.get("written", ())):
-            return msg.value  # no change, or a duplicated request (values are unique): no record
+            return Ok(msg.value)  # no change, or a duplicated request (values are unique): no record
         if msg.value is not None:
             st["written"] = st.get("written", ()) + (msg.value,)
         kind = "REMOVE" if msg.value is None else ("INSERT" if old is None else "MODIFY")
@@ -154,12 +157,33 @@ class Table:
         st["shard"] = st.get("shard", ()) + (record,)
         st["position"] = position
         st.sync()
-        return msg.value
+        return Ok(msg.value)
+
+    @handler
+    def on_read(self, msg: Read) -> Ok:
+        value, _ = self.storage.get(("item", msg.key), (None, 0))
+        return Ok([msg.key, value])
+
+    @handler
+    def on_get(self, msg: Get) -> Item:
+        value, seq = self.storage.get(("item", msg.key), (None, 0))
+        return Item(value, seq)
+
+    @handler
+    def on_get_records(self, msg: GetRecords) -> Records:
+        self._trim()
+        shard = self.storage.get("shard", ())
+        batch = tuple(r for r in shard if r["id"] > msg.after)[: msg.limit]
+        return Records(batch, self.storage.get("trimmed", 1))
+
+    @handler
+    def on_read_stream(self, msg: ReadStream) -> Ok:
+        return Ok([dict(r) for r in self.storage.get("shard", ())])
 
     def _trim(self) -> None:
-        st = self.ctx.storage
+        st = self.storage
         shard = st.get("shard", ())
-        horizon = self.ctx.now() - self.cfg.retention
+        horizon = self.ctx.now() - self.config.retention
         kept = tuple(r for r in shard if r["at"] >= horizon)
         if len(kept) < len(shard):
             st["trimmed"] = kept[0]["id"] if kept else st.get("position", 0) + 1
@@ -167,18 +191,21 @@ class Table:
             st.sync()
 
 
-class EventSourceMapping:
-    """The Lambda poller: batch after the checkpoint, handler per record, checkpoint after the whole batch."""
+class EventSourceMapping(Node[StreamsConfig]):
+    """The Lambda poller: batch after the checkpoint, handler per record, checkpoint after the whole batch.
 
-    def __init__(self, ctx):
-        self.ctx = ctx
-        self.cfg: StreamsConfig = ctx.config
+    Not message-driven: it only calls other nodes, so it has no handlers (anything sent to it is an error)."""
 
-    async def run(self) -> None:
-        st = self.ctx.storage
+    def start(self) -> None:
+        self.ctx.spawn(self._poll)
+
+    async def _poll(self) -> None:
+        # Not @every: after a successful batch the next is read at once; it waits a poll period only when there was
+        # nothing to read or the batch is to be retried.
+        st = self.storage
         while True:
             checkpoint = st.get("checkpoint", 0)
-            got = await self.ctx.call("table", GetRecords(checkpoint, self.cfg.batch_size), CALL_TIMEOUT)
+            got = await self.ctx.call("table", GetRecords(checkpoint, self.config.batch_size), CALL_TIMEOUT)
             if got is None or not got.records:
                 if got is not None and got.trimmed_before > checkpoint + 1:
                     self.ctx.note("records_expired", missed=got.trimmed_before - checkpoint - 1)
@@ -204,82 +231,72 @@ class EventSourceMapping:
         return True
 
 
-class Aggregate:
+class Aggregate(Node[StreamsConfig]):
     """Another table holding a counter of changes, with the log of records applied (for the audit)."""
 
-    def __init__(self, ctx):
-        self.ctx = ctx
-        self.cfg: StreamsConfig = ctx.config
+    @handler
+    def on_increment(self, msg: Increment) -> Ack:
+        st = self.storage
+        applied = st.get("applied", ())
+        if not (self.config.idempotent_handler and any(a["id"] == msg.record["id"] for a in applied)):
+            st["applied"] = applied + (msg.record,)
+            st["count"] = st.get("count", 0) + 1
+            st.sync()
+        return Ack()
 
-    async def run(self) -> None:
-        st = self.ctx.storage
-        while True:
-            env = await self.ctx.recv()
-            msg = env.msg
-            if isinstance(msg, Increment):
-                applied = st.get("applied", ())
-                if not (self.cfg.idempotent_handler and any(a["id"] == msg.record["id"] for a in applied)):
-                    st["applied"] = applied + (msg.record,)
-                    st["count"] = st.get("count", 0) + 1
-                    st.sync()
-                self.ctx.reply(env, Ack())
-            elif isinstance(msg, ClientOp) and msg.f == "audit":
-                self.ctx.reply(env, Ack(True, {"count": st.get("count", 0),
-                                               "applied": [dict(a) for a in st.get("applied", ())]}))
+    @handler
+    def on_audit(self, msg: Audit) -> Ok:
+        st = self.storage
+        return Ok({"count": st.get("count", 0), "applied": [dict(a) for a in st.get("applied", ())]})
 
 
-class Cache:
+class Cache(Node[StreamsConfig]):
     """ElastiCache in front of the table: cache-aside reads, entries deleted by the stream handler."""
 
     def __init__(self, ctx):
-        self.ctx = ctx
-        self.cfg: StreamsConfig = ctx.config
+        super().__init__(ctx)
         self.entries: dict[str, tuple[int | None, int]] = {}  # key -> (value, seq); volatile, as a cache is
         self.floor: dict[str, int] = {}  # versioned: the highest seq invalidated per key
 
-    async def run(self) -> None:
-        while True:
-            env = await self.ctx.recv()
-            msg = env.msg
-            if isinstance(msg, Invalidate):
-                self.entries.pop(msg.key, None)
-                if self.cfg.versioned_cache:
-                    self.floor[msg.key] = max(self.floor.get(msg.key, 0), msg.seq)
-                self.ctx.reply(env, Ack())
-            elif isinstance(msg, ClientOp) and msg.f == "cached-read":
-                self.ctx.spawn(self._read, env, msg.value)
+    @handler
+    def on_invalidate(self, msg: Invalidate) -> Ack:
+        self.entries.pop(msg.key, None)
+        if self.config.versioned_cache:
+            self.floor[msg.key] = max(self.floor.get(msg.key, 0), msg.seq)
+        return Ack()
 
-    async def _read(self, env, key: str) -> None:
+    @handler
+    async def on_cached_read(self, msg: CachedRead) -> Ok | Fail:
+        key = msg.key
         if key in self.entries:
-            self.ctx.reply(env, Ack(True, self.entries[key][0]))
-            return
+            return Ok([key, self.entries[key][0]])
         item = await self.ctx.call("table", Get(key), FILL_TIMEOUT)
         if item is None:
-            self.ctx.reply(env, Ack(False))
-            return
-        await trio.sleep(self.cfg.fill_delay)
+            return Fail("the table did not answer the miss")  # a read has no effect of its own
+        await trio.sleep(self.config.fill_delay)
         # The race: an invalidation of a newer change may have arrived since we read the table.
-        if not self.cfg.versioned_cache or item.seq >= self.floor.get(key, 0):
+        if not self.config.versioned_cache or item.seq >= self.floor.get(key, 0):
             self.entries[key] = (item.value, item.seq)
-        self.ctx.reply(env, Ack(True, item.value))
+        return Ok([key, item.value])
 
 
-# -- client and workload -----------------------------------------------------------------------------------------
-async def client(api, f: str, value):
+# -- requests and workload -------------------------------------------------------------------------------------------
+def request(f: str, value) -> Write | Read | CachedRead | ReadStream | Audit:
     if f == "write":
-        msg, node = Write(value[0], value[1]), "table"
-    elif f == "delete":
-        msg, node = Write(value, None), "table"
-    elif f == "read":
-        msg, node = Get(value), "table"
-    else:
-        msg, node = ClientOp(f, value), {"cached-read": "cache", "audit": "aggregate"}.get(f, "table")
-    reply = await api.call(msg, node)
-    if isinstance(reply, Item):
-        return [value, reply.value]
-    if not reply.ok:
-        raise OperationFailed
-    return [value, reply.value] if f == "cached-read" else reply.value
+        return Write(value[0], value[1])
+    if f == "delete":
+        return Write(value, None)
+    if f == "read":
+        return Read(value)
+    if f == "cached-read":
+        return CachedRead(value)
+    return ReadStream() if f == "read-stream" else Audit()
+
+
+def route(f: str, value) -> str:
+    """Every operation goes to a fixed node: cached reads to the cache, the audit to the aggregate, the rest to the
+    table (so the history names the node that served it)."""
+    return {"cached-read": "cache", "audit": "aggregate"}.get(f, "table")
 
 
 def workload(choices, op_index: int) -> tuple[str, object]:
@@ -291,10 +308,8 @@ def workload(choices, op_index: int) -> tuple[str, object]:
 
 
 def final_ops(config: StreamsConfig) -> list[tuple[str, object, str]]:
-    ops: list[tuple[str, object, str]] = [("read-stream", None, "table"), ("audit", None, "aggregate")]
-    for key in KEYS:
-        ops += [("read", key, "table"), ("cached-read", key, "cache")]
-    return ops
+    ops = [("read-stream", None), ("audit", None)] + [op for key in KEYS for op in (("read", key), ("cached-read", key))]
+    return [(f, value, route(f, value)) for f, value in ops]
 
 
 # -- invariants ------------------------------------------------------------------------------------------------------
@@ -303,7 +318,7 @@ def _final(history: History, f: str):
     return ops[-1] if ops else None
 
 
-def check_changes_captured(history: History, config=None) -> CheckResult:
+def check_changes_captured(history: History) -> CheckResult:
     """Every acknowledged write or delete that changed an item has a record in the final stream, none of a failed
     one, and each item's records follow real-time order of the changes."""
     checker = "changes-captured"
@@ -370,7 +385,7 @@ def _deletes_that_changed_an_item(ops: list, acked: list) -> list[tuple]:
     return out
 
 
-def check_exactly_once_effects(history: History, config=None) -> CheckResult:
+def check_exactly_once_effects(history: History) -> CheckResult:
     """Each stream record's side effect (one increment of the aggregate counter) happened exactly once."""
     checker = "exactly-once"
     stream_op, audit_op = _final(history, "read-stream"), _final(history, "audit")
@@ -401,7 +416,7 @@ def check_exactly_once_effects(history: History, config=None) -> CheckResult:
     return CheckResult.holds(checker, f"{len(seen)} records each applied exactly once.")
 
 
-def check_changes_processed(history: History, config=None) -> CheckResult:
+def check_changes_processed(history: History) -> CheckResult:
     """Every acknowledged write was applied by the handler at least once: the aggregate's audit after recovery holds
     a record of its (key, value). Judges what retention is for (a change expiring from the shard before the event
     source mapping read it is a lost change), not the final stream, which a short retention empties by design.
@@ -442,7 +457,7 @@ def _as_consumed(history: History) -> History:
                    if e.index in (audit.call_index, audit.ret_index) else e for e in history)
 
 
-def check_cache_consistent(history: History, config=None) -> CheckResult:
+def check_cache_consistent(history: History) -> CheckResult:
     """After recovery and settling, a cached read of each item returns what the table holds."""
     checker = "cache-consistent"
     finals = [op for op in history.operations() if op.phase == "final" and op.is_ok]
@@ -462,16 +477,12 @@ def check_cache_consistent(history: History, config=None) -> CheckResult:
     return CheckResult.holds(checker, f"{judged} cached reads agree with the table.")
 
 
-def _per_key_order(h, cfg):
-    return check_per_key_order(_as_consumed(h), fs=("consume",))
-
-
 INVARIANTS = (
     Invariant("changes-captured", check_changes_captured,
               "every acknowledged change has a stream record, in per-item order"),
     Invariant("changes-processed", check_changes_processed,
               "every acknowledged write was applied by the handler at least once (none expired unread)"),
-    Invariant("per-key-order", _per_key_order, "the handler applies each item's records in increasing seq"),
+    Invariant("per-key-order", lambda h: check_per_key_order(_as_consumed(h), fs=("consume",)), "the handler applies each item's records in increasing seq"),
     Invariant("exactly-once", check_exactly_once_effects, "each record's side effect happened exactly once"),
     Invariant("cache-consistent", check_cache_consistent, "after settling, the cache agrees with the table"),
 )
@@ -506,15 +517,16 @@ SPEC = Protocol(
             "effects (aggregate counter, cache invalidation), checkpoint after success, retry on failure",
     config_class=StreamsConfig,
     nodes=lambda cfg: {"table": Table, "lambda": EventSourceMapping, "aggregate": Aggregate, "cache": Cache},
-    client=client,
+    request=request,
+    route=route,
     workload=workload,
     final_ops=final_ops,
     invariants=INVARIANTS,
     witnesses=(
-        Witness("write acknowledged", lambda run: run.ok_ops("write") > 0),
-        Witness("batch processed", lambda run: run.note_count("batch_processed") > 0),
-        Witness("batch retried", lambda run: run.note_count("batch_retry") > 0),
-        Witness("cached read returned", lambda run: run.ok_ops("cached-read") > 0),
+        Witness.acknowledged("write"),
+        Witness.noted("batch_processed", "batch processed"),
+        Witness.noted("batch_retry", "batch retried"),
+        Witness.acknowledged("cached-read", "cached read returned"),
     ),
     variants=(
         Variant("idempotent-versioned", {}, "idempotent handler (record ids remembered), versioned cache"),

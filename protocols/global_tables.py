@@ -23,9 +23,7 @@ from __future__ import annotations
 import attrs
 import trio
 
-from faultlab.claims import Claim
-from faultlab.errors import ConfigError
-from faultlab.protocol import Invariant, OperationFailed, Protocol, Variant, Witness
+from faultlab import Claim, ConfigError, Invariant, Node, Ok, Protocol, Variant, Witness, handler
 from invariants.convergence import check_convergence
 from invariants.durability import check_no_lost_writes
 
@@ -47,12 +45,6 @@ class ClientWrite:
 @attrs.frozen
 class ClientRead:
     key: str
-
-
-@attrs.frozen
-class ClientReply:
-    ok: bool
-    value: object = None
 
 
 @attrs.frozen
@@ -85,57 +77,52 @@ class GlobalTablesConfig:
 
 
 # -- the node --------------------------------------------------------------------------------------------------------
-class Region:
+class Region(Node[GlobalTablesConfig]):
     """One region's table replica, its stream of local writes, and a replicator to each other region."""
 
-    def __init__(self, ctx):
-        self.ctx = ctx
-        self.cfg: GlobalTablesConfig = ctx.config
-
-    async def run(self) -> None:
+    def start(self) -> None:
         for peer in self.ctx.peers:
             self.ctx.spawn(self._replicator, peer)
-        while True:
-            env = await self.ctx.recv()
-            msg = env.msg
-            st = self.ctx.storage
-            if isinstance(msg, ClientWrite):
-                self.ctx.spawn(self._write, env)
-            elif isinstance(msg, ClientRead):
-                value, *_ = st.get(("item", msg.key), (None, float("-inf"), ""))
-                self.ctx.reply(env, ClientReply(True, [msg.key, value]))
-            elif isinstance(msg, Replicate):
-                applied = st.get(("applied", msg.source), 0)
-                for position, key, value, ts, region in msg.entries:
-                    if position == applied + 1:  # in stream order, each entry once
-                        self._apply(key, value, (ts, region))
-                        applied = position
-                st[("applied", msg.source)] = applied
-                st.sync()
-                self.ctx.note("replicated", source=msg.source, position=applied)
-                self.ctx.reply(env, ReplicateAck(applied))
 
-    async def _write(self, env) -> None:
+    @handler
+    async def on_write(self, msg: ClientWrite) -> Ok:
         """Stamp with this region's clock, apply, append to the stream, sync, then acknowledge after the regional
         commit latency (which is also what makes real time pass between one client's operations)."""
-        msg, st = env.msg, self.ctx.storage
+        st = self.storage
         if (msg.key, msg.value) in st.get("written", ()):
             # A duplicated request (values are unique, standing in for a client request token): re-stamping it
             # would let an old write overwrite newer ones (found by exploring: a delayed duplicate, seed 17).
-            self.ctx.reply(env, ClientReply(True, [msg.key, msg.value]))
-            return
+            return Ok([msg.key, msg.value])
         st["written"] = st.get("written", ()) + ((msg.key, msg.value),)
-        stamp = (self.ctx.now(), self.ctx.id)
+        stamp = (self.ctx.now(), self.id)
         position = st.get("position", 0) + 1
         st["stream"] = st.get("stream", ()) + ((position, msg.key, msg.value, *stamp),)
         st["position"] = position
         self._apply(msg.key, msg.value, stamp)
         st.sync()
         await trio.sleep(REGIONAL_COMMIT)
-        self.ctx.reply(env, ClientReply(True, [msg.key, msg.value]))
+        return Ok([msg.key, msg.value])
+
+    @handler
+    def on_read(self, msg: ClientRead) -> Ok:
+        value, *_ = self.storage.get(("item", msg.key), (None, float("-inf"), ""))
+        return Ok([msg.key, value])
+
+    @handler
+    def on_replicate(self, msg: Replicate) -> ReplicateAck:
+        st = self.storage
+        applied = st.get(("applied", msg.source), 0)
+        for position, key, value, ts, region in msg.entries:
+            if position == applied + 1:  # in stream order, each entry once
+                self._apply(key, value, (ts, region))
+                applied = position
+        st[("applied", msg.source)] = applied
+        st.sync()
+        self.ctx.note("replicated", source=msg.source, position=applied)
+        return ReplicateAck(applied)
 
     def _apply(self, key: str, value: int, stamp: tuple[float, str]) -> None:
-        st = self.ctx.storage
+        st = self.storage
         current = st.get(("item", key), (None, float("-inf"), ""))
         if stamp > (current[1], current[2]):
             if current[0] is not None:
@@ -145,13 +132,15 @@ class Region:
             self.ctx.note("lww_discard", key=key, kept=current[0], dropped=value)
 
     async def _replicator(self, peer: str) -> None:
-        """Ship the stream to ``peer`` from what it acknowledged; the acknowledged position is durable."""
-        st = self.ctx.storage
+        """Ship the stream to ``peer`` from what it acknowledged; the acknowledged position is durable. Not
+        @every: while the peer acknowledges, the next batch goes at once; it waits a round only when idle or
+        unanswered."""
+        st = self.storage
         while True:
             shipped = st.get(("shipped", peer), 0)
-            pending = tuple(e for e in st.get("stream", ()) if e[0] > shipped)[: self.cfg.batch]
+            pending = tuple(e for e in st.get("stream", ()) if e[0] > shipped)[: self.config.batch]
             if pending:
-                ack = await self.ctx.call(peer, Replicate(self.ctx.id, pending), SHIP_TIMEOUT)
+                ack = await self.ctx.call(peer, Replicate(self.id, pending), SHIP_TIMEOUT)
                 if ack is not None and ack.position > shipped:
                     st[("shipped", peer)] = ack.position
                     st.sync()
@@ -159,13 +148,9 @@ class Region:
             await trio.sleep(SHIP_INTERVAL)
 
 
-# -- client and workload -----------------------------------------------------------------------------------------
-async def client(api, f: str, value):
-    msg = ClientWrite(value[0], value[1]) if f == "write" else ClientRead(value)
-    reply = await api.call(msg)
-    if not reply.ok:
-        raise OperationFailed
-    return reply.value
+# -- workload --------------------------------------------------------------------------------------------------------
+def request(f: str, value) -> ClientWrite | ClientRead:
+    return ClientWrite(value[0], value[1]) if f == "write" else ClientRead(value)
 
 
 def workload(choices, op_index: int) -> tuple[str, object]:
@@ -198,18 +183,18 @@ SPEC = Protocol(
     config_class=GlobalTablesConfig,
     nodes=lambda cfg: {r: Region for r in cfg.names()},
     zones=lambda cfg: {r: r for r in cfg.names()},
-    client=client,
+    request=request,
     workload=workload,
     final_ops=final_ops,
     invariants=(
-        Invariant("convergence", lambda h, cfg: check_convergence(h, keyed=True),
+        Invariant("convergence", lambda h: check_convergence(h, keyed=True),
                   "after healing and settling every region returns the same value for each key"),
-        Invariant("no-lost-writes", lambda h, cfg: check_no_lost_writes(h, keyed=True),
+        Invariant("no-lost-writes", lambda h: check_no_lost_writes(h, keyed=True),
                   "the final value of each key is the latest acknowledged write or one concurrent with it"),
     ),
     witnesses=(
-        Witness("write acknowledged", lambda run: run.ok_ops("write") > 0),
-        Witness("replication happened", lambda run: run.note_count("replicated") > 0),
+        Witness.acknowledged("write"),
+        Witness.noted("replicated", "replication happened"),
         Witness("conflict resolved by LWW", lambda run: run.note_count("lww_overwrite") > 0
                 or run.note_count("lww_discard") > 0),
     ),

@@ -444,7 +444,7 @@ SPECS = _specs()
 def invariant(protocol: str, name: str) -> dict[str, Any]:
     spec = SPECS[protocol]
     inv, config = spec.invariant(name), spec.make_config({})
-    return {"target": f"{protocol}/{name}", "check": lambda h: inv.check(h, config)}
+    return {"target": f"{protocol}/{name}", "check": lambda h: inv.judge(h, config)}
 
 
 # quorum-register: an unkeyed register; final reads carry the replica that served them.
