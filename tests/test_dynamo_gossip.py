@@ -8,13 +8,13 @@ import math
 import attrs
 import trio
 
-import protocols.dynamo as dynamo
-import protocols.dynamo_membership as dynamo_membership
+import protocols.dynamo.membership as dynamo_membership
+import protocols.dynamo.node as dynamo
 from faultlab.choices import SeededChoices
 from faultlab.faults import FaultPlan
 from faultlab.runtime import RunSettings, simulate
 from faultlab.storage import Storage
-from protocols.dynamo_gossip import Membership, measure_detection_everywhere, measure_gossip_rounds
+from protocols.dynamo.gossip import Membership, measure_detection_everywhere, measure_gossip_rounds
 
 DY = dynamo.SPEC
 QUIET = RunSettings(plan=FaultPlan(kinds=(), swarm=False))

@@ -7,13 +7,13 @@ import math
 
 import pytest
 
-import protocols.dynamo as dynamo
-import protocols.dynamo_antientropy as dynamo_antientropy
+import protocols.dynamo.antientropy as dynamo_antientropy
+import protocols.dynamo.node as dynamo
 from faultlab.choices import SeededChoices
 from faultlab.explore import explore
 from faultlab.runtime import RunSettings, Simulation
-from protocols.dynamo_merkle import MerkleTree, compare, entry_digest, measure_comparisons
-from protocols.dynamo_versions import Version
+from protocols.dynamo.merkle import MerkleTree, compare, entry_digest, measure_comparisons
+from protocols.dynamo.versions import Version
 
 DY = dynamo.SPEC
 

@@ -1,6 +1,6 @@
 """A Dynamo node's anti-entropy: every period each pair of replicas compares Merkle trees over the keys both own.
 
-The trees and the comparison are :mod:`protocols.dynamo_merkle` (pure); this module is the node's side, a mixin of
+The trees and the comparison are :mod:`protocols.dynamo.merkle` (pure); this module is the node's side, a mixin of
 :class:`protocols.dynamo.DynamoNode`: the messages, the loop, and the replies. Two replicas share the keys whose N
 owners, on the ring of this node's view, include both. The comparison goes top-down over messages, descending only
 into subtrees whose hashes differ, then the pair swaps the entries of the differing leaves
@@ -13,9 +13,9 @@ from __future__ import annotations
 import attrs
 import trio
 
-from protocols.dynamo_membership import REPLICA_TIMEOUT
-from protocols.dynamo_merkle import MerkleDiff, MerkleTree
-from protocols.dynamo_versions import Version
+from protocols.dynamo.membership import REPLICA_TIMEOUT
+from protocols.dynamo.merkle import MerkleDiff, MerkleTree
+from protocols.dynamo.versions import Version
 
 ANTI_ENTROPY_PERIOD = 3.0  # seconds between Merkle-tree comparisons with each peer
 MERKLE_DEPTH = 3           # levels below the root of each anti-entropy tree: 8 leaves, ample for the workload's keys

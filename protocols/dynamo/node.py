@@ -1,18 +1,18 @@
 """Dynamo: a consistent-hash ring, sloppy quorums (N, R, W) with hinted handoff, and vector clocks or LWW.
 
 Seed section 1 (DynamoDB - The Dynamo Paper). Every node can coordinate a client operation on a key. The key's
-preference list is walked on the ring (:mod:`protocols.dynamo_ring`): the first N distinct nodes are its preferred
+preference list is walked on the ring (:mod:`protocols.dynamo.ring`): the first N distinct nodes are its preferred
 replicas. A coordinator sends a write to those N; with ``sloppy`` on, each preferred replica that does not answer
 within a timeout is replaced by the next node of the extended list, which stores the write as a *hint* for it
 (``hinted_write``) and counts toward W; a periodic task hands hints back once the intended replica answers
 (``handoff``). With ``sloppy`` off (strict quorum) only the top N count. Reads ask the top N (sloppy: then the
-stand-ins) and merge the first R answers. Versioning (:mod:`protocols.dynamo_versions`): with ``vclock`` a write
+stand-ins) and merge the first R answers. Versioning (:mod:`protocols.dynamo.versions`): with ``vclock`` a write
 first reads R replicas and carries the merged clock, so concurrent writes become siblings that a read returns as a
 list for the client to reconcile; with ``lww`` a write is stamped with the coordinator's clock ``ctx.now()`` and
-the largest stamp wins. Anti-entropy (:mod:`protocols.dynamo_merkle`): every period each pair of replicas compares
+the largest stamp wins. Anti-entropy (:mod:`protocols.dynamo.merkle`): every period each pair of replicas compares
 Merkle trees over the keys both replicate, top-down over messages, descending only into subtrees whose hashes
 differ, then swaps the entries of the differing leaves (``anti_entropy_repair``). Membership
-(:mod:`protocols.dynamo_gossip`, on unless ``gossip=false``): each node gossips its view of heartbeats and
+(:mod:`protocols.dynamo.gossip`, on unless ``gossip=false``): each node gossips its view of heartbeats and
 incarnations to a random peer every period and believes a node failed when its heartbeat has not advanced for
 ``FAIL_AFTER`` (``member_failed``, ``member_recovered``); a sloppy coordinator skips preferred replicas it believes
 failed, handing their writes to stand-ins at once instead of after a timeout, and tries stand-ins believed up
@@ -26,11 +26,11 @@ quorum on the other, so "Sloppy quorum (N=3, W=2, R=2 typical)" does not give re
 a later write stamped by a clock that runs behind: ``lww-skew`` loses acknowledged writes. Measured: Merkle
 comparison finds one differing key among N with about 2 log2 N hash comparisons (full comparison: N); any one
 crashed node is detected by every live node, and gossip spreads a join, a leave or a failure in about log2 N
-rounds. Churn (``churn=true``, :mod:`protocols.dynamo_membership`): spares join through a seed member and
+rounds. Churn (``churn=true``, :mod:`protocols.dynamo.membership`): spares join through a seed member and
 the last members leave gracefully during the run, every node routes on the ring of its own view, and ring changes
 move keys to their new owners (durable, retried transfers; Merkle anti-entropy over the new ranges). Under every
 fault no acknowledged write is lost and replicas converge (``strict-vclock-churn``), and a join or a leave moves
-about 1/N of the replica copies in runs (:mod:`protocols.dynamo_movement`). Read-after-write does not hold under
+about 1/N of the replica copies in runs (:mod:`protocols.dynamo.measurements`). Read-after-write does not hold under
 churn even with strict quorums: views disagree for a few gossip rounds, and a write quorum on the old ring misses a
 read quorum on the new one, which includes a joiner that has not received its keys yet (refuted,
 ``strict-vclock-churn-stale-read``). Not claimed: availability of the coordinator a client picked (a crashed
@@ -48,12 +48,12 @@ from faultlab.errors import ConfigError
 from faultlab.protocol import Indeterminate, Invariant, OperationFailed, Protocol, Variant, Witness
 from invariants.durability import check_no_lost_writes
 from invariants.session import check_read_after_write
-from protocols.dynamo_antientropy import LeafSync, MerkleAntiEntropy, TreeQuery
-from protocols.dynamo_gossip import Gossip
-from protocols.dynamo_membership import REPLICA_TIMEOUT, RingMembership, Transfer
-from protocols.dynamo_ring import measure_movement, node_names, ring_of
-from protocols.dynamo_siblings import check_sibling_convergence, resolve_siblings
-from protocols.dynamo_versions import Version, client_value, context_of, merge
+from protocols.dynamo.antientropy import LeafSync, MerkleAntiEntropy, TreeQuery
+from protocols.dynamo.gossip import Gossip
+from protocols.dynamo.membership import REPLICA_TIMEOUT, RingMembership, Transfer
+from protocols.dynamo.ring import measure_movement, node_names, ring_of
+from protocols.dynamo.siblings import check_sibling_convergence, resolve_siblings
+from protocols.dynamo.versions import Version, client_value, context_of, merge
 
 KEYS = ("a", "b", "c")    # the workload's keys: few, so that concurrent writes to one key are common
 HANDOFF_PERIOD = 2.0      # seconds between attempts to hand hints back to their intended replicas
@@ -173,8 +173,8 @@ class DynamoConfig:
 class DynamoNode(RingMembership, MerkleAntiEntropy):
     """A storage node: replica for the keys whose preference lists name it, stand-in for others, coordinator.
 
-    Membership, routing and churn come from :class:`protocols.dynamo_membership.RingMembership`, anti-entropy from
-    :class:`protocols.dynamo_antientropy.MerkleAntiEntropy`; this class is the replica and the coordinator.
+    Membership, routing and churn come from :class:`protocols.dynamo.membership.RingMembership`, anti-entropy from
+    :class:`protocols.dynamo.antientropy.MerkleAntiEntropy`; this class is the replica and the coordinator.
     """
 
     def __init__(self, ctx):
@@ -375,31 +375,31 @@ def _convergence(history, config):
 
 
 def _measure_availability(seed: int):
-    from protocols.dynamo_availability import measure_availability
+    from protocols.dynamo.measurements import measure_availability
 
     return measure_availability(seed)
 
 
 def _measure_churn_movement(seed: int):
-    from protocols.dynamo_movement import measure_churn_movement
+    from protocols.dynamo.measurements import measure_churn_movement
 
     return measure_churn_movement(seed)
 
 
 def _measure_merkle(seed: int):
-    from protocols.dynamo_merkle import measure_comparisons
+    from protocols.dynamo.merkle import measure_comparisons
 
     return measure_comparisons(seed)
 
 
 def _measure_detection(seed: int):
-    from protocols.dynamo_gossip import measure_detection_everywhere
+    from protocols.dynamo.gossip import measure_detection_everywhere
 
     return measure_detection_everywhere(seed)
 
 
 def _measure_gossip(seed: int):
-    from protocols.dynamo_gossip import measure_gossip_rounds
+    from protocols.dynamo.gossip import measure_gossip_rounds
 
     return measure_gossip_rounds(seed)
 

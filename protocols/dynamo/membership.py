@@ -1,7 +1,7 @@
 """A Dynamo node's membership: gossip, failure beliefs, the ring of its own view, and (with ``churn``) joins, graceful
 leaves and the key transfers they cause.
 
-The gossip itself (views, heartbeats, merges) is the pure :class:`protocols.dynamo_gossip.Membership`; this module is
+The gossip itself (views, heartbeats, merges) is the pure :class:`protocols.dynamo.gossip.Membership`; this module is
 the node's side of it, a mixin of :class:`protocols.dynamo.DynamoNode`. Every node routes on the ring of its *own*
 view: the nodes it knows of that have not left. Failure beliefs never change the ring (a crashed node keeps its
 ranges, as in Dynamo); only joins and leaves do.
@@ -14,7 +14,7 @@ transfers to be acknowledged (a few periods at most), then announce the leave to
 
 When a node's ring changes it queues *transfers* (durable, retried every ``TRANSFER_PERIOD`` until acknowledged):
 a key it still owns goes to the owners it gained (``gained``: they did not own it before), a key it no longer owns
-goes to every new owner. Merkle anti-entropy (:mod:`protocols.dynamo_antientropy`) runs over the new ranges as well,
+goes to every new owner. Merkle anti-entropy (:mod:`protocols.dynamo.antientropy`) runs over the new ranges as well,
 so a lost transfer is repaired. A replica answers a ``Get`` or ``Put`` only for keys it owns in its own view: a
 coordinator with a stale view is refused (``stale_route_refused``), so no write is acknowledged by a node that
 already handed its ranges on. Views still disagree for a while after a change, so a read and a write quorum taken
@@ -28,8 +28,8 @@ from __future__ import annotations
 import attrs
 import trio
 
-from protocols.dynamo_gossip import Gossip, GossipReply, Membership
-from protocols.dynamo_ring import ring_of
+from protocols.dynamo.gossip import Gossip, GossipReply, Membership
+from protocols.dynamo.ring import ring_of
 
 REPLICA_TIMEOUT = 0.8     # how long a node waits for a peer before it treats it as down
 GOSSIP_PERIOD = 2.0       # seconds between a node's gossip exchanges (and heartbeat bumps)
