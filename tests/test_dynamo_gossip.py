@@ -10,6 +10,7 @@ import trio
 
 import protocols.dynamo.membership as dynamo_membership
 import protocols.dynamo.node as dynamo
+from faultlab import Ok
 from faultlab.choices import SeededChoices
 from faultlab.faults import FaultPlan
 from faultlab.runtime import RunSettings, simulate
@@ -78,8 +79,8 @@ def _crashes(result):
 async def _client_with_pauses(api, f, value):
     if f == "pause":
         await trio.sleep(value)
-        return value
-    return await dynamo.client(api, f, value)
+        return Ok(value)
+    return await api.call(dynamo.request(f, value))
 
 
 def _workload_with_pauses(choices, op_index):
@@ -89,7 +90,7 @@ def _workload_with_pauses(choices, op_index):
 # dynamo with clients that pause between operations: runs last long enough for a crash to outlive the failure
 # timeout (in plain runs clients finish in seconds and recovery restarts every node). No invariants: only the
 # membership notes are looked at.
-SLOW_DY = attrs.evolve(DY, client=_client_with_pauses, workload=_workload_with_pauses, invariants=(), variants=(), claims=())
+SLOW_DY = attrs.evolve(DY, request=None, client=_client_with_pauses, workload=_workload_with_pauses, invariants=(), variants=(), claims=())
 LONG_CRASH = RunSettings(clients=2, ops_per_client=12, plan=FaultPlan(kinds=("crash",), swarm=False, max_crashes=1,
                                                                         max_faults=1))
 

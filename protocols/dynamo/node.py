@@ -41,17 +41,15 @@ churn with sloppy quorums (hints for a node that left are not re-targeted; the c
 from __future__ import annotations
 
 import attrs
-import trio
 
+from faultlab import Fail, Ok, Unknown, every, handler
 from faultlab.claims import Claim
-from faultlab.errors import ConfigError
-from faultlab.protocol import Indeterminate, Invariant, OperationFailed, Protocol, Variant, Witness
+from faultlab.protocol import Invariant, Protocol, Variant, Witness
 from invariants.durability import check_no_lost_writes
 from invariants.session import check_read_after_write
-from protocols.dynamo.antientropy import LeafSync, MerkleAntiEntropy, TreeQuery
-from protocols.dynamo.gossip import Gossip
-from protocols.dynamo.membership import REPLICA_TIMEOUT, RingMembership, Transfer
-from protocols.dynamo.ring import measure_movement, node_names, ring_of
+from protocols.dynamo.antientropy import AntiEntropyNode
+from protocols.dynamo.config import REPLICA_TIMEOUT, DynamoConfig
+from protocols.dynamo.ring import measure_movement
 from protocols.dynamo.siblings import check_sibling_convergence, resolve_siblings
 from protocols.dynamo.versions import Version, client_value, context_of, merge
 
@@ -70,12 +68,6 @@ class ClientGet:
 class ClientPut:
     key: str
     value: int
-
-
-@attrs.frozen
-class ClientReply:
-    status: str  # "ok" | "fail" (definitely not applied) | "unknown" (may have been applied)
-    value: object = None
 
 
 @attrs.frozen
@@ -110,179 +102,104 @@ class HandoffAck:
     keys: tuple[str, ...]
 
 
-# -- configuration ---------------------------------------------------------------------------------------------------
-@attrs.frozen
-class DynamoConfig:
-    nodes: int = attrs.field(default=5, metadata={"help": "cluster size (nodes n1..nK on the ring at the start)"})
-    n: int = attrs.field(default=3, metadata={"help": "replicas per key (length of the preference list used)"})
-    r: int = attrs.field(default=2, metadata={"help": "read quorum: replies a read waits for"})
-    w: int = attrs.field(default=2, metadata={"help": "write quorum: acknowledgements a write waits for"})
-    vnodes: int = attrs.field(default=16, metadata={"help": "virtual nodes (ring tokens) per physical node"})
-    sloppy: bool = attrs.field(default=True, metadata={"help": "sloppy quorum with hinted handoff; false: strict "
-                                                               "quorum over the top-N preferred replicas only"})
-    conflict: str = attrs.field(default="vclock", metadata={"help": "vclock (siblings) or lww (last writer wins "
-                                                                    "on the coordinator's clock)"})
-    gossip: bool = attrs.field(default=True, metadata={"help": "gossip membership: a sloppy coordinator skips nodes "
-                                                               "its view believes failed; false: it tries every node"})
-    churn: bool = attrs.field(default=False, metadata={"help": "nodes join and leave during the run: `spares` more "
-                                                               "nodes join, the last `leaves` initial members leave"})
-    spares: int = attrs.field(default=1, metadata={"help": "with churn: nodes outside the ring that join it"})
-    leaves: int = attrs.field(default=1, metadata={"help": "with churn: initial members that leave gracefully"})
-
-    def __attrs_post_init__(self) -> None:
-        if not 1 <= self.nodes <= 16:
-            raise ConfigError(f"dynamo: nodes={self.nodes} must be between 1 and 16")
-        if not 1 <= self.n <= self.nodes:
-            raise ConfigError(f"dynamo: n={self.n} must be between 1 and nodes={self.nodes}")
-        for name in ("r", "w"):
-            if not 1 <= getattr(self, name) <= self.n:
-                raise ConfigError(f"dynamo: {name}={getattr(self, name)} must be between 1 and n={self.n}")
-        if self.vnodes < 1:
-            raise ConfigError(f"dynamo: vnodes={self.vnodes} must be at least 1")
-        if self.conflict not in ("vclock", "lww"):
-            raise ConfigError(f"dynamo: conflict={self.conflict!r} must be vclock or lww, e.g. --set conflict=lww")
-        if self.churn:
-            if not self.gossip:
-                raise ConfigError("dynamo: churn=true announces joins and leaves through gossip; set gossip=true")
-            if self.sloppy:
-                raise ConfigError("dynamo: churn=true is implemented for strict quorums only (hints for a node that "
-                                  "left are not re-targeted); set sloppy=false")
-            if self.spares < 0 or self.nodes + self.spares > 16:
-                raise ConfigError(f"dynamo: spares={self.spares} must be >= 0 with nodes + spares <= 16")
-            if not 0 <= self.leaves <= self.nodes - self.n:
-                raise ConfigError(f"dynamo: leaves={self.leaves} must be between 0 and nodes - n = "
-                                  f"{self.nodes - self.n}, so that N={self.n} replicas remain")
-
-    def node_ids(self) -> tuple[str, ...]:
-        """Every node the engine runs: the initial members, then (with churn) the spares."""
-        return node_names(self.nodes + (self.spares if self.churn else 0))
-
-    def members(self) -> tuple[str, ...]:
-        """The ring at the start of a run."""
-        return node_names(self.nodes)
-
-    def leavers(self) -> tuple[str, ...]:
-        return self.members()[self.nodes - self.leaves:] if self.churn else ()
-
-    def walk(self, key: str) -> tuple[str, ...]:
-        """The key's extended preference list on the initial ring: the top N are preferred, the rest stand-ins."""
-        return ring_of(self.members(), self.vnodes).walk(key)
-
-
 # -- the node --------------------------------------------------------------------------------------------------------
-class DynamoNode(RingMembership, MerkleAntiEntropy):
+class DynamoNode(AntiEntropyNode):
     """A storage node: replica for the keys whose preference lists name it, stand-in for others, coordinator.
 
-    Membership, routing and churn come from :class:`protocols.dynamo.membership.RingMembership`, anti-entropy from
-    :class:`protocols.dynamo.antientropy.MerkleAntiEntropy`; this class is the replica and the coordinator.
+    It is built in layers, each using only those below it: :class:`protocols.dynamo.replica.ReplicaNode` (what a
+    replica stores), :class:`protocols.dynamo.membership.MemberNode` (gossip, the ring of its view, churn) and
+    :class:`protocols.dynamo.antientropy.AntiEntropyNode` (Merkle repair); this class answers replica requests,
+    hands hints back and coordinates client operations.
     """
 
-    def __init__(self, ctx):
-        self.ctx = ctx
-        self.cfg: DynamoConfig = ctx.config
-        self._init_membership()
-
-    async def run(self) -> None:
-        self.ctx.spawn(self._handoff_loop)
-        self.ctx.spawn(self._anti_entropy_loop)
-        self._start_membership()
-        while True:
-            env = await self.ctx.recv()
-            msg = env.msg
-            if isinstance(msg, Put):
-                if msg.hint is not None or self._serves(env, msg.key):
-                    self._store(msg.key, msg.versions, msg.hint)
-                    self.ctx.reply(env, PutAck(msg.key))
-            elif isinstance(msg, Get):
-                if self._serves(env, msg.key):
-                    self.ctx.reply(env, GetReply(self._served(msg.key)))
-            elif isinstance(msg, Handoff):
-                for key, versions in msg.entries:
-                    self._store(key, versions, None)
-                self.ctx.reply(env, HandoffAck(tuple(k for k, _ in msg.entries)))
-            elif isinstance(msg, (TreeQuery, LeafSync)):
-                self._handle_anti_entropy(env)
-            elif isinstance(msg, Gossip):
-                self._handle_gossip(env)
-            elif isinstance(msg, Transfer):
-                self._handle_transfer(env)
-            elif not self.active:
-                self.ctx.reply(env, ClientReply("fail"))  # not a ring member: it coordinates nothing
-            elif isinstance(msg, ClientPut):
-                # A duplicated request must not run twice: re-run later, it would read the newer writes and
-                # supersede them with this old value. Written values are unique, so (key, value) names the request.
-                request = ("coordinated", msg.key, msg.value)
-                if request not in self.ctx.storage:
-                    self.ctx.storage[request] = True
-                    self.ctx.storage.sync()
-                    self.ctx.spawn(self._write, env)
-            elif isinstance(msg, ClientGet):
-                self.ctx.spawn(self._read, env)
-
-    # -- replica state -------------------------------------------------------------------------------------------
-    def _serves(self, env, key: str) -> bool:
+    # -- as a replica --------------------------------------------------------------------------------------------
+    def _serves(self, src: str, key: str) -> bool:
         """Whether this replica answers for ``key``: with churn, only for keys it owns in its own view (the
         coordinator's view may be stale), so no write is acknowledged by a node that handed the key on."""
         if self._owns(key):
             return True
-        self.ctx.note("stale_route_refused", key=key, coordinator=env.src)
+        self.ctx.note("stale_route_refused", key=key, coordinator=src)
         return False
 
-    def _data(self, key: str) -> tuple[Version, ...]:
-        return self.ctx.storage.get(("data", key), ())
+    @handler
+    def on_put(self, msg: Put, src: str) -> PutAck | None:
+        if msg.hint is None and not self._serves(src, msg.key):
+            return None
+        self._store(msg.key, msg.versions, msg.hint)
+        return PutAck(msg.key)
 
-    def _hints(self) -> list[tuple[str, str, tuple[Version, ...]]]:
-        return [(k[1], k[2], v) for k, v in sorted(self.ctx.storage.items()) if k[0] == "hint" and v]
+    @handler
+    def on_get(self, msg: Get, src: str) -> GetReply | None:
+        return GetReply(self._served(msg.key)) if self._serves(src, msg.key) else None
 
-    def _served(self, key: str) -> tuple[Version, ...]:
-        """What this node answers for ``key``: its own replica merged with any hints it holds for it."""
-        held = [v for intended, k, versions in self._hints() if k == key for v in versions]
-        return merge(self.cfg.conflict, [*self._data(key), *held])
-
-    def _store(self, key: str, versions: tuple[Version, ...], hint: str | None, repaired_by: str | None = None) -> None:
-        slot = ("data", key) if hint is None else ("hint", hint, key)
-        before = self.ctx.storage.get(slot, ())
-        after = merge(self.cfg.conflict, [*before, *versions])
-        if after == before:
-            return
-        self.ctx.storage[slot] = after
-        self.ctx.storage.sync()  # durable before the acknowledgement that follows
-        if repaired_by is not None:
-            self.ctx.note("anti_entropy_repair", key=key, peer=repaired_by)
-        if hint is not None:
-            self.ctx.note("hinted_write", key=key, intended=hint)
-        elif len(after) > 1 and len(after) > len(before):
-            self.ctx.note("siblings", key=key, values=[v.value for v in after])
+    @handler
+    def on_handoff(self, msg: Handoff) -> HandoffAck:
+        for key, versions in msg.entries:
+            self._store(key, versions, None)
+        return HandoffAck(tuple(k for k, _ in msg.entries))
 
     # -- hinted handoff --------------------------------------------------------------------------------------------
-    async def _handoff_loop(self) -> None:
-        while True:
-            await trio.sleep(HANDOFF_PERIOD)
-            by_intended: dict[str, list[tuple[str, tuple[Version, ...]]]] = {}
-            for intended, key, versions in self._hints():
-                by_intended.setdefault(intended, []).append((key, versions))
-            for intended, entries in sorted(by_intended.items()):
-                if await self.ctx.call(intended, Handoff(tuple(entries)), timeout=REPLICA_TIMEOUT) is None:
-                    continue  # still unreachable: keep the hints and try again next period
-                for key, delivered in entries:
-                    slot = ("hint", intended, key)
-                    self.ctx.storage[slot] = tuple(v for v in self.ctx.storage.get(slot, ()) if v not in delivered)
-                self.ctx.storage.sync()
-                self.ctx.note("handoff", to=intended, keys=[k for k, _ in entries])
+    @every(HANDOFF_PERIOD)
+    async def hand_off_hints(self) -> None:
+        by_intended: dict[str, list[tuple[str, tuple[Version, ...]]]] = {}
+        for intended, key, versions in self._hints():
+            by_intended.setdefault(intended, []).append((key, versions))
+        for intended, entries in sorted(by_intended.items()):
+            if await self.ctx.call(intended, Handoff(tuple(entries)), timeout=REPLICA_TIMEOUT) is None:
+                continue  # still unreachable: keep the hints and try again next period
+            for key, delivered in entries:
+                slot = ("hint", intended, key)
+                self.storage[slot] = tuple(v for v in self.storage.get(slot, ()) if v not in delivered)
+            self.storage.sync()
+            self.ctx.note("handoff", to=intended, keys=[k for k, _ in entries])
 
     # -- coordination --------------------------------------------------------------------------------------------
+    @handler
+    async def on_client_put(self, msg: ClientPut) -> Ok | Fail | Unknown | None:
+        if not self.active:
+            return Fail("not a ring member: it coordinates nothing")
+        # A duplicated request must not run twice: re-run later, it would read the newer writes and supersede them
+        # with this old value. Written values are unique, so (key, value) names the request.
+        request = ("coordinated", msg.key, msg.value)
+        if request in self.storage:
+            return None
+        self.storage[request] = True
+        self.storage.sync()
+        context: tuple = ()
+        if self.config.conflict == "vclock":
+            seen = await self._fetch(msg.key)
+            if seen is None:
+                return Fail("no read quorum")  # nothing was sent to any replica yet
+            context = context_of(seen)
+        counter = self.storage.get(COUNTER, 0) + 1
+        self.storage[COUNTER] = counter
+        self.storage.sync()  # a dot is never reused, even across a crash
+        version = Version((self.id, counter), context, msg.value, self.ctx.now())
+        if await self._replicate(msg.key, version) >= self.config.w:
+            return Ok([msg.key, msg.value])
+        return Unknown("fewer than W acknowledgements: the write may be on some replicas")
+
+    @handler
+    async def on_client_get(self, msg: ClientGet) -> Ok | Fail:
+        if not self.active:
+            return Fail("not a ring member: it coordinates nothing")
+        seen = await self._fetch(msg.key)
+        if seen is None:
+            return Fail("no read quorum")
+        return Ok([msg.key, client_value(seen)])
+
     def _extended(self, key: str) -> tuple[list[str], list[str], list[str]]:
         """The key's preferred replicas split into (believed up, believed failed), and its stand-ins in the order a
         sloppy coordinator tries them: the ones believed up first, then the rest as a last resort."""
-        walk, down = self.walk(key), self._believed_failed() - {self.ctx.id}
-        preferred = walk[: self.cfg.n]
-        stand_ins = walk[self.cfg.n:]
+        walk, down = self.walk(key), self._believed_failed() - {self.id}
+        preferred = walk[: self.config.n]
+        stand_ins = walk[self.config.n:]
         return ([p for p in preferred if p not in down], [p for p in preferred if p in down],
                 [s for s in stand_ins if s not in down] + [s for s in stand_ins if s in down])
 
     async def _fetch(self, key: str) -> tuple[Version, ...] | None:
         """Merge the answers of R replicas (sloppy: stand-ins fill in for silent preferred ones); None if fewer."""
-        walk, cfg = self.walk(key), self.cfg
+        walk, cfg = self.walk(key), self.config
         up, _, stand_ins = self._extended(key) if cfg.sloppy else (list(walk[: cfg.n]), [], [])
         replies = await self.ctx.gather(up, Get(key), need=cfg.r, timeout=REPLICA_TIMEOUT)
         if len(replies) < cfg.r and cfg.sloppy and stand_ins:
@@ -294,7 +211,7 @@ class DynamoNode(RingMembership, MerkleAntiEntropy):
 
     async def _replicate(self, key: str, version: Version) -> int:
         """Send the write to the N preferred replicas (sloppy: stand-ins for silent ones); returns the acks."""
-        walk, cfg = self.walk(key), self.cfg
+        walk, cfg = self.walk(key), self.config
         if not cfg.sloppy:
             acks = await self.ctx.gather(walk[: cfg.n], Put(key, (version,), None), need=cfg.w,
                                          timeout=REPLICA_TIMEOUT)
@@ -312,40 +229,11 @@ class DynamoNode(RingMembership, MerkleAntiEntropy):
             missing = [intended for s, intended in batch.items() if s not in got]
         return total
 
-    async def _write(self, env) -> None:
-        key, value = env.msg.key, env.msg.value
-        context: tuple = ()
-        if self.cfg.conflict == "vclock":
-            seen = await self._fetch(key)
-            if seen is None:
-                self.ctx.reply(env, ClientReply("fail"))  # nothing was sent to any replica yet
-                return
-            context = context_of(seen)
-        counter = self.ctx.storage.get(COUNTER, 0) + 1
-        self.ctx.storage[COUNTER] = counter
-        self.ctx.storage.sync()  # a dot is never reused, even across a crash
-        version = Version((self.ctx.id, counter), context, value, self.ctx.now())
-        acks = await self._replicate(key, version)
-        self.ctx.reply(env, ClientReply("ok" if acks >= self.cfg.w else "unknown"))
-
-    async def _read(self, env) -> None:
-        key = env.msg.key
-        seen = await self._fetch(key)
-        if seen is None:
-            self.ctx.reply(env, ClientReply("fail"))
-            return
-        self.ctx.reply(env, ClientReply("ok", client_value(seen)))
-
 
 # -- client and workload -----------------------------------------------------------------------------------------
-async def client(api, f: str, value):
+def request(f: str, value) -> ClientPut | ClientGet:
     key, v = value
-    reply = await api.call(ClientPut(key, v) if f == "write" else ClientGet(key))
-    if reply.status == "ok":
-        return [key, v] if f == "write" else [key, reply.value]
-    if reply.status == "fail":
-        raise OperationFailed
-    raise Indeterminate
+    return ClientPut(key, v) if f == "write" else ClientGet(key)
 
 
 def workload(choices, op_index: int) -> tuple[str, object]:
@@ -412,7 +300,7 @@ SPEC = Protocol(
     summary="Dynamo: consistent-hash ring with virtual nodes, sloppy quorum with hinted handoff, vector clocks or LWW",
     config_class=DynamoConfig,
     nodes=lambda cfg: {n: DynamoNode for n in cfg.node_ids()},
-    client=client,
+    request=request,
     workload=workload,
     final_ops=final_reads,
     invariants=(
