@@ -444,7 +444,7 @@ SPECS = _specs()
 def invariant(protocol: str, name: str) -> dict[str, Any]:
     spec = SPECS[protocol]
     inv, config = spec.invariant(name), spec.make_config({})
-    return {"target": f"{protocol}/{name}", "check": lambda h: inv.check(h, config)}
+    return {"target": f"{protocol}/{name}", "check": lambda h: inv.judge(h, config)}
 
 
 # quorum-register: an unkeyed register; final reads carry the replica that served them.
@@ -654,8 +654,8 @@ def _checkers() -> set[str]:
     anomaly, every check_* defined in protocols/, and every invariant of every protocol."""
     names = set()
     for package in (invariants, protocols):
-        for info in pkgutil.iter_modules(package.__path__):
-            module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):  # a protocol may be a package
+            module = importlib.import_module(info.name)
             for name, fn in inspect.getmembers(module, inspect.isfunction):
                 if name.startswith("check_") and fn.__module__ == module.__name__:
                     names.add(f"{module.__name__}.{name}")

@@ -9,15 +9,17 @@ import attrs
 import trio
 
 import protocols.dynamo.membership as dynamo_membership
-import protocols.dynamo.node as dynamo
 from faultlab import Ok
 from faultlab.choices import SeededChoices
 from faultlab.faults import FaultPlan
 from faultlab.runtime import RunSettings, simulate
 from faultlab.storage import Storage
+from protocols.dynamo import SPEC
 from protocols.dynamo.gossip import Membership, measure_detection_everywhere, measure_gossip_rounds
+from protocols.dynamo.node import DynamoNode
+from protocols.dynamo.protocol import request, workload
 
-DY = dynamo.SPEC
+DY = SPEC
 QUIET = RunSettings(plan=FaultPlan(kinds=(), swarm=False))
 
 
@@ -80,11 +82,11 @@ async def _client_with_pauses(api, f, value):
     if f == "pause":
         await trio.sleep(value)
         return Ok(value)
-    return await api.call(dynamo.request(f, value))
+    return await api.call(request(f, value))
 
 
 def _workload_with_pauses(choices, op_index):
-    return ("pause", 4.0) if op_index % 2 else dynamo.workload(choices, op_index)
+    return ("pause", 4.0) if op_index % 2 else workload(choices, op_index)
 
 
 # dynamo with clients that pause between operations: runs last long enough for a crash to outlive the failure
@@ -140,7 +142,7 @@ class _Ctx:
 
 def test_a_sloppy_coordinator_skips_preferred_replicas_it_believes_failed():
     ctx = _Ctx("n1", 0.0)
-    node = dynamo.DynamoNode(ctx)
+    node = DynamoNode(ctx)
     walk = ctx.config.walk("a")
     up, down, stand_ins = node._extended("a")
     assert (up, down, stand_ins) == (list(walk[:3]), [], list(walk[3:]))

@@ -30,6 +30,7 @@ from faultlab.choices import SeededChoices
 from faultlab.claims import Measurement
 from faultlab.faults import FaultPlan
 from faultlab.runtime import RunResult, RunSettings, simulate
+from protocols.dynamo.protocol import PROTOCOL
 from protocols.dynamo.ring import ring_of
 
 AVAILABILITY_RUNS = 60
@@ -58,14 +59,12 @@ def writes_by_down_replicas(result: RunResult) -> Counter:
 
 
 def measure_availability(seed: int, runs: int = AVAILABILITY_RUNS) -> Measurement:
-    from protocols.dynamo import SPEC
-
     rows, fraction = [], {}
     for sloppy in (True, False):
-        config = SPEC.make_config({"sloppy": sloppy, "conflict": "vclock"})
+        config = PROTOCOL.make_config({"sloppy": sloppy, "conflict": "vclock"})
         counts: Counter = Counter()
         for i in range(runs):
-            counts += writes_by_down_replicas(simulate(SPEC, config, SeededChoices(seed * 1_000_003 + i),
+            counts += writes_by_down_replicas(simulate(PROTOCOL, config, SeededChoices(seed * 1_000_003 + i),
                                                        CRASH_ONLY))
         for bucket, ks in (("0", (0,)), ("1", (1,)), (">=2", tuple(range(2, config.n + 1)))):
             total = sum(n for (k, _), n in counts.items() if k in ks)
@@ -118,12 +117,10 @@ def moved_in_run(result: RunResult) -> dict[str, int]:
 
 
 def measure_churn_movement(seed: int, runs: int = MOVEMENT_RUNS) -> Measurement:
-    from protocols.dynamo import SPEC
-
-    protocol = attrs.evolve(SPEC, workload=_many_keys, final_ops=lambda config: [], variants=(), claims=())
+    protocol = attrs.evolve(PROTOCOL, workload=_many_keys, final_ops=lambda config: [], variants=())
     rows, scaled = [], []
     for direction, churn in CHANGES.items():
-        config = SPEC.make_config({"sloppy": False, "churn": True, **churn})
+        config = PROTOCOL.make_config({"sloppy": False, "churn": True, **churn})
         totals = {"keys": 0, "expected": 0, "moved": 0}
         counted = 0
         for i in range(runs):
