@@ -1,6 +1,7 @@
 """The figures dynamo's claims measure in simulated runs of the protocol: availability and data movement.
 
-Seeded runs (:class:`faultlab.SeededChoices`, so every figure is the same every time).
+Both are seeded runs (:class:`faultlab.SeededChoices`), so each figure is the same every time, and both read the
+run's typed events (``run.log``).
 
 *Availability*, behind "Sloppy quorum allows writes even when some replicas are temporarily down": runs with crash
 faults only, once with ``sloppy=true`` and once strict, on the same seeds. Each write whose coordinator was up when
@@ -9,15 +10,15 @@ it began is put in a bucket by ``k``, the number of the key's N preferred replic
 N=3, W=2 a strict quorum cannot acknowledge a write once k >= 2; the claim is that a sloppy one still does. The
 figure is the sloppy acknowledged fraction at k >= 2.
 
-*Movement*, behind "Adding/removing nodes only moves ~1/N of data" in runs (:func:`protocols.dynamo.ring.measure_movement`
-computes it on the ring alone): runs with ``churn=true``, once with one spare joining five members and once with one
-of five members leaving, without faults, and a workload of writes over many keys (the protocol's three keys are too
-few to measure a fraction). A change starts when the first node routes on the new ring (its first ``ring_changed``
-note). The keys present then are the keys of writes acknowledged before it; for those, the *moved* replica copies are
-the distinct (key, receiver) pairs of ``key_transfer`` notes for that change whose receiver gained the key (did not
-own it before). The fraction moved is moved / (keys x N replicas); times the larger ring size it is 1.0 when exactly
-1/N of the data moves. The table also gives what the ring says should move (``expected``), so a run that moved less
-(a lost transfer) or more shows.
+*Movement*, behind "Adding/removing nodes only moves ~1/N of data" in runs
+(:func:`protocols.dynamo.ring.measure_movement` computes it on the ring alone): runs with ``churn=true``, once with
+one spare joining five members and once with one of five members leaving, without faults, and a workload of writes
+over many keys (the protocol's three keys are too few to measure a fraction). A change starts when the first node
+routes on the new ring (its first ``ring_changed`` note). The keys present then are the keys of writes acknowledged
+before it; for those, the *moved* replica copies are the distinct (key, receiver) pairs of ``key_transfer`` notes for
+that change whose receiver gained the key (did not own it before). The fraction moved is moved / (keys x N
+replicas); times the larger ring size it is 1.0 when exactly 1/N of the data moves. The table also gives what the
+ring says should move (``expected``), so a run that moved less (a lost transfer) or more shows.
 """
 
 from __future__ import annotations
@@ -26,13 +27,12 @@ from collections import Counter
 
 import attrs
 
-from faultlab.choices import SeededChoices
-from faultlab.claims import Measurement
-from faultlab.faults import FaultPlan
-from faultlab.runtime import RunResult, RunSettings, simulate
+from faultlab import FaultPlan, Measurement, RunResult, RunSettings, SeededChoices, simulate
+from protocols.dynamo.membership import ring_change
 from protocols.dynamo.protocol import PROTOCOL
 from protocols.dynamo.ring import ring_of
 
+# -- availability with preferred replicas down -----------------------------------------------------------------------
 AVAILABILITY_RUNS = 60
 CRASH_ONLY = RunSettings(plan=FaultPlan(kinds=("crash",), swarm=False, max_crashes=4))
 
@@ -43,16 +43,16 @@ def writes_by_down_replicas(result: RunResult) -> Counter:
     down: set[str] = set()
     begun: dict[object, int] = {}
     counts: Counter = Counter()
-    for kind, _, payload in result.events:
-        if kind in ("crash", "lose_unsynced"):
-            down.add(payload["node"])
-        elif kind == "restart":
-            down.discard(payload["node"])
-        elif kind == "invoke" and payload["f"] == "write" and payload["node"] not in down:
-            key = payload["value"][0]
-            begun[payload["process"]] = len(set(config.walk(key)[: config.n]) & down)
-        elif kind in ("ok", "fail", "info") and payload["process"] in begun:
-            counts[(begun.pop(payload["process"]), kind)] += 1
+    for e in result.log.of("crash", "lose_unsynced", "restart", "invoke", "ok", "fail", "info"):
+        if e.kind in ("crash", "lose_unsynced"):
+            down.add(e["node"])
+        elif e.kind == "restart":
+            down.discard(e["node"])
+        elif e.kind == "invoke":
+            if e["f"] == "write" and e["node"] not in down:
+                begun[e["process"]] = len(set(config.walk(e["value"][0])[: config.n]) & down)
+        elif e["process"] in begun:
+            counts[(begun.pop(e["process"]), e.kind)] += 1
     for k in begun.values():  # never completed: the client's operation stayed open, i.e. info
         counts[(k, "info")] += 1
     return counts
@@ -64,8 +64,8 @@ def measure_availability(seed: int, runs: int = AVAILABILITY_RUNS) -> Measuremen
         config = PROTOCOL.make_config({"sloppy": sloppy, "conflict": "vclock"})
         counts: Counter = Counter()
         for i in range(runs):
-            counts += writes_by_down_replicas(simulate(PROTOCOL, config, SeededChoices(seed * 1_000_003 + i),
-                                                       CRASH_ONLY))
+            run = simulate(PROTOCOL, config, SeededChoices(seed * 1_000_003 + i), CRASH_ONLY)
+            counts += writes_by_down_replicas(run)
         for bucket, ks in (("0", (0,)), ("1", (1,)), (">=2", tuple(range(2, config.n + 1)))):
             total = sum(n for (k, _), n in counts.items() if k in ks)
             ok = sum(n for (k, st), n in counts.items() if k in ks and st == "ok")
@@ -85,15 +85,15 @@ def measure_availability(seed: int, runs: int = AVAILABILITY_RUNS) -> Measuremen
         table=rows)
 
 
-# -- data movement under churn -----------------------------------------------------------------------------------------
+# -- data movement under churn ------------------------------------------------------------------------------------
 MOVEMENT_RUNS = 30
-KEYS = 40
+MOVEMENT_KEYS = 40
 QUIET = RunSettings(clients=4, ops_per_client=12, think_times=(0.0,), plan=FaultPlan(kinds=(), swarm=False))
 CHANGES = {"join": {"spares": 1, "leaves": 0}, "leave": {"spares": 0, "leaves": 1}}
 
 
 def _many_keys(choices, op_index: int) -> tuple[str, object]:
-    return ("write", [f"k{op_index % KEYS}", op_index + 1])
+    return ("write", [f"k{op_index % MOVEMENT_KEYS}", op_index + 1])
 
 
 def moved_in_run(result: RunResult) -> dict[str, int]:
@@ -102,17 +102,16 @@ def moved_in_run(result: RunResult) -> dict[str, int]:
     config = result.config
     before = config.members()
     after = tuple(n for n in config.node_ids() if n not in config.leavers())
-    change = "".join([f"+{n}" for n in after if n not in before] + [f"-{n}" for n in before if n not in after])
-    start = next((t for kind, t, p in result.events if kind == "note" and p["what"] == "ring_changed"
-                  and p["change"] == change), None)
+    change = ring_change(before, after)
+    start = next((e.time for e in result.log.notes("ring_changed") if e["change"] == change), None)
     if start is None:
         return {"keys": 0, "expected": 0, "moved": 0}
     present = {op.output[0] for op in result.history.operations()
                if op.f == "write" and op.is_ok and op.ret is not None and op.ret < start}
     old, new, n = ring_of(before, config.vnodes), ring_of(after, config.vnodes), config.n
     expected = sum(len(set(new.walk(k)[:n]) - set(old.walk(k)[:n])) for k in present)
-    moved = {(k, p["to"]) for kind, _, p in result.events if kind == "note" and p["what"] == "key_transfer"
-             and p["change"] == change for k in p["keys"] if k in present}
+    moved = {(k, e["to"]) for e in result.log.notes("key_transfer") if e["change"] == change
+             for k in e["keys"] if k in present}
     return {"keys": len(present), "expected": expected, "moved": len(moved)}
 
 

@@ -23,7 +23,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 
-from faultlab.claims import Measurement
+from faultlab import Measurement
 from protocols.dynamo.ring import ring_position
 from protocols.dynamo.versions import Version
 
