@@ -1,8 +1,6 @@
-"""Dynamo's configuration: the settings of a run (``--set key=value``), validated, and the timing every node shares.
+"""Dynamo's configuration: the settings of a run (``--set key=value``), validated, and the timeout every node uses.
 
-The settings are the paper's knobs (cluster size, N, R, W, virtual nodes, sloppy or strict quorum, vector clocks or
-last-writer-wins) and the suite's (gossip membership, churn). A configuration that cannot run raises
-:class:`faultlab.ConfigError` naming the setting and what to set instead.
+A configuration that cannot run raises :class:`faultlab.ConfigError` naming the setting and what to set instead.
 """
 
 from __future__ import annotations

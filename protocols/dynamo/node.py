@@ -1,17 +1,10 @@
 """A Dynamo storage node: the replica requests it answers, hinted handoff, and the coordinator of client operations.
 
-The node is built in layers, each importing only those below it: :mod:`protocols.dynamo.replica` (what a replica
-stores), :mod:`protocols.dynamo.membership` (gossip, the ring of the node's view, churn),
-:mod:`protocols.dynamo.antientropy` (Merkle repair) and this module. A coordinator walks the key's preference list on
-its ring: the first N distinct nodes are the key's preferred replicas. It sends a write to those N; with ``sloppy`` on,
-each preferred replica that does not answer within ``REPLICA_TIMEOUT`` (or that its view believes failed) is replaced
-by the next node of the extended list, which stores the write as a *hint* for it (``hinted_write``) and counts toward
-W; every ``HANDOFF_PERIOD`` a stand-in hands hints back to an intended replica that answers (``handoff``). With
-``sloppy`` off only the top N count. Reads ask the top N (sloppy: then the stand-ins) and merge the first R answers.
-With ``vclock`` a write first reads R replicas and carries the merged context, so concurrent writes become siblings
-that a read returns as a sorted list; with ``lww`` it is stamped with the coordinator's clock ``ctx.now()``. The
-client sees ``Ok([key, value])``, ``Fail`` (no read quorum, or the node is not a ring member: nothing was written) or
-``Unknown`` (fewer than W acknowledgements: the write may be on some replicas).
+The top of four layers, each importing only those below it: :mod:`protocols.dynamo.replica` (what a replica stores),
+:mod:`protocols.dynamo.membership` (gossip, the ring of the node's view, churn), :mod:`protocols.dynamo.antientropy`
+(Merkle repair) and this one. :mod:`protocols.dynamo` describes how a coordinator uses the preference list, stand-ins
+and versions. A client is answered ``Ok([key, value])``, ``Fail`` (no read quorum, or the node is not a ring member:
+nothing was written) or ``Unknown`` (fewer than W acknowledgements: the write may be on some replicas).
 """
 
 from __future__ import annotations
