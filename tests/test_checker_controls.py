@@ -36,7 +36,7 @@ from invariants.linearizability import check_linearizable
 from invariants.ordering import check_fifo_per_group, check_per_key_order
 from invariants.session import check_monotonic_reads, check_read_after_write, check_read_your_writes
 from models import MODELS
-from protocols.dynamo_siblings import check_sibling_convergence
+from protocols.dynamo.siblings import check_sibling_convergence
 
 
 @attrs.frozen
@@ -474,7 +474,7 @@ control(**invariant("dynamo", "convergence"),
         witness={"reads": [4, 6], "nodes": ["n1", "n5"], "values": [["a", [1, 2]], ["a", 2]], "key": "a",
                  "ops": [4, 6]},
         because="they returned different sibling sets ([1, 2] vs 2): the replicas did not converge")
-control(target="protocols.dynamo_siblings.check_sibling_convergence", check=check_sibling_convergence,
+control(target="protocols.dynamo.siblings.check_sibling_convergence", check=check_sibling_convergence,
         shows="after recovery n1 returns 1 for a and n5 returns 2",
         rows=[kw(0, "a", 1, 0, 1), kw(1, "a", 2, 2, 3), kfinal(8, "a", 1, 10, "n1"), kfinal(9, "a", 2, 11, "n5")],
         fix={2: kfinal(8, "a", 2, 10, "n1")},
@@ -654,8 +654,8 @@ def _checkers() -> set[str]:
     anomaly, every check_* defined in protocols/, and every invariant of every protocol."""
     names = set()
     for package in (invariants, protocols):
-        for info in pkgutil.iter_modules(package.__path__):
-            module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):  # a protocol may be a package
+            module = importlib.import_module(info.name)
             for name, fn in inspect.getmembers(module, inspect.isfunction):
                 if name.startswith("check_") and fn.__module__ == module.__name__:
                     names.add(f"{module.__name__}.{name}")

@@ -8,10 +8,10 @@ from faultlab.faults import FaultPlan
 from faultlab.registry import get_protocol
 from faultlab.runtime import RunSettings
 from faultlab.testing import assert_holds, assert_refuted
-from protocols.dynamo_availability import measure_availability
-from protocols.dynamo_ring import Ring, measure_movement, node_names
-from protocols.dynamo_siblings import resolve_siblings
-from protocols.dynamo_versions import Version, merge_lww, merge_siblings
+from protocols.dynamo.measurements import measure_availability
+from protocols.dynamo.ring import Ring, measure_movement, node_names
+from protocols.dynamo.siblings import resolve_siblings
+from protocols.dynamo.versions import Version, merge_lww, merge_siblings
 
 DY = get_protocol("dynamo")
 

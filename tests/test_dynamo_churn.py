@@ -8,7 +8,7 @@ import pytest
 from faultlab.errors import ConfigError
 from faultlab.registry import get_protocol
 from faultlab.testing import assert_holds, assert_refuted
-from protocols.dynamo_movement import measure_churn_movement
+from protocols.dynamo.measurements import measure_churn_movement
 
 DY = get_protocol("dynamo")
 

@@ -8,15 +8,18 @@ import math
 import attrs
 import trio
 
-import protocols.dynamo as dynamo
-import protocols.dynamo_membership as dynamo_membership
+import protocols.dynamo.membership as dynamo_membership
+from faultlab import Ok
 from faultlab.choices import SeededChoices
 from faultlab.faults import FaultPlan
 from faultlab.runtime import RunSettings, simulate
 from faultlab.storage import Storage
-from protocols.dynamo_gossip import Membership, measure_detection_everywhere, measure_gossip_rounds
+from protocols.dynamo import SPEC
+from protocols.dynamo.gossip import Membership, measure_detection_everywhere, measure_gossip_rounds
+from protocols.dynamo.node import DynamoNode
+from protocols.dynamo.protocol import request, workload
 
-DY = dynamo.SPEC
+DY = SPEC
 QUIET = RunSettings(plan=FaultPlan(kinds=(), swarm=False))
 
 
@@ -78,18 +81,18 @@ def _crashes(result):
 async def _client_with_pauses(api, f, value):
     if f == "pause":
         await trio.sleep(value)
-        return value
-    return await dynamo.client(api, f, value)
+        return Ok(value)
+    return await api.call(request(f, value))
 
 
 def _workload_with_pauses(choices, op_index):
-    return ("pause", 4.0) if op_index % 2 else dynamo.workload(choices, op_index)
+    return ("pause", 4.0) if op_index % 2 else workload(choices, op_index)
 
 
 # dynamo with clients that pause between operations: runs last long enough for a crash to outlive the failure
 # timeout (in plain runs clients finish in seconds and recovery restarts every node). No invariants: only the
 # membership notes are looked at.
-SLOW_DY = attrs.evolve(DY, client=_client_with_pauses, workload=_workload_with_pauses, invariants=(), variants=(), claims=())
+SLOW_DY = attrs.evolve(DY, request=None, client=_client_with_pauses, workload=_workload_with_pauses, invariants=(), variants=(), claims=())
 LONG_CRASH = RunSettings(clients=2, ops_per_client=12, plan=FaultPlan(kinds=("crash",), swarm=False, max_crashes=1,
                                                                         max_faults=1))
 
@@ -139,7 +142,7 @@ class _Ctx:
 
 def test_a_sloppy_coordinator_skips_preferred_replicas_it_believes_failed():
     ctx = _Ctx("n1", 0.0)
-    node = dynamo.DynamoNode(ctx)
+    node = DynamoNode(ctx)
     walk = ctx.config.walk("a")
     up, down, stand_ins = node._extended("a")
     assert (up, down, stand_ins) == (list(walk[:3]), [], list(walk[3:]))

@@ -39,7 +39,7 @@ class Mutant:
 
 MUTANTS = (
     Mutant("sibling-convergence-always-ok", "Dynamo's check_sibling_convergence returns ok on every history",
-           "protocols/dynamo_siblings.py", "def check_sibling_convergence(history: History) -> CheckResult:\n",
+           "protocols/dynamo/siblings.py", "def check_sibling_convergence(history: History) -> CheckResult:\n",
            "def check_sibling_convergence(history: History) -> CheckResult:\n"
            "    return CheckResult.holds('convergence', 'mutant')\n",
            ("tests/test_checker_controls.py",)),

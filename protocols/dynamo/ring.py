@@ -15,7 +15,7 @@ import bisect
 import functools
 import hashlib
 
-from faultlab.claims import Measurement
+from faultlab import Measurement
 
 
 def ring_position(text: str) -> int:

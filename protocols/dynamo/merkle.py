@@ -23,9 +23,9 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 
-from faultlab.claims import Measurement
-from protocols.dynamo_ring import ring_position
-from protocols.dynamo_versions import Version
+from faultlab import Measurement
+from protocols.dynamo.ring import ring_position
+from protocols.dynamo.versions import Version
 
 EMPTY = hashlib.sha256(b"").digest()  # the hash of a leaf with no keys
 

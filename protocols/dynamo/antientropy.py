@@ -1,26 +1,29 @@
 """A Dynamo node's anti-entropy: every period each pair of replicas compares Merkle trees over the keys both own.
 
-The trees and the comparison are :mod:`protocols.dynamo_merkle` (pure); this module is the node's side, a mixin of
-:class:`protocols.dynamo.DynamoNode`: the messages, the loop, and the replies. Two replicas share the keys whose N
-owners, on the ring of this node's view, include both. The comparison goes top-down over messages, descending only
-into subtrees whose hashes differ, then the pair swaps the entries of the differing leaves
-(``anti_entropy_repair``). Each pair syncs both ways in one exchange, so only its smaller node starts it. After a
-join or a leave the shared ranges follow the new ring, so a key transfer that was lost is repaired here.
+The trees and the comparison are :mod:`protocols.dynamo.merkle` (pure); this module is the node's side, the layer
+:class:`AntiEntropyNode` of :class:`protocols.dynamo.node.DynamoNode`: the messages, the periodic round, and the
+replies. Two replicas share the keys whose N owners, on the ring of this node's view, include both. The comparison
+goes top-down over messages, descending only into subtrees whose hashes differ, then the pair swaps the entries of
+the differing leaves (``anti_entropy_repair``). Each pair syncs both ways in one exchange, so only its smaller node
+starts it. After a join or a leave the shared ranges follow the new ring, so a key transfer that was lost is repaired
+here.
 """
 
 from __future__ import annotations
 
 import attrs
-import trio
 
-from protocols.dynamo_membership import REPLICA_TIMEOUT
-from protocols.dynamo_merkle import MerkleDiff, MerkleTree
-from protocols.dynamo_versions import Version
+from faultlab import every, handler
+from protocols.dynamo.config import REPLICA_TIMEOUT
+from protocols.dynamo.membership import MemberNode
+from protocols.dynamo.merkle import MerkleDiff, MerkleTree
+from protocols.dynamo.versions import Version
 
 ANTI_ENTROPY_PERIOD = 3.0  # seconds between Merkle-tree comparisons with each peer
 MERKLE_DEPTH = 3           # levels below the root of each anti-entropy tree: 8 leaves, ample for the workload's keys
 
 
+# -- messages --------------------------------------------------------------------------------------------------------
 @attrs.frozen
 class TreeQuery:
     level: int                 # of the Merkle tree over the keys the sender and receiver both replicate
@@ -43,14 +46,14 @@ class LeafSyncAck:
     entries: tuple[tuple[str, tuple[Version, ...]], ...]  # the receiver's state of those leaves after merging
 
 
-class MerkleAntiEntropy:
-    """Mixin of :class:`protocols.dynamo.DynamoNode`. Needs ``self.ctx``, ``self.cfg``, ``self.owners(key)``,
-    ``self.ring_nodes``, ``self.active``, ``self._believed_failed()`` and ``self._store(...)``."""
+# -- the node's anti-entropy -----------------------------------------------------------------------------------------
+class AntiEntropyNode(MemberNode):
+    """A ring member that compares Merkle trees with every peer it shares a range with, and repairs what differs."""
 
     def _shared(self, peer: str) -> dict[str, tuple[Version, ...]]:
         """This replica's state of the keys whose N owners include both it and ``peer``."""
-        pair = {self.ctx.id, peer}
-        return {slot[1]: versions for slot, versions in sorted(self.ctx.storage.items())
+        pair = {self.id, peer}
+        return {slot[1]: versions for slot, versions in sorted(self.storage.items())
                 if slot[0] == "data" and versions and pair <= set(self.owners(slot[1]))}
 
     def _tree(self, peer: str) -> MerkleTree:
@@ -60,25 +63,27 @@ class MerkleAntiEntropy:
         shared = self._shared(peer)
         return tuple((k, shared[k]) for k in MerkleTree.of(shared, MERKLE_DEPTH).keys_in(leaves))
 
-    def _handle_anti_entropy(self, env) -> None:
+    @handler
+    def on_tree_query(self, msg: TreeQuery, src: str) -> TreeHashes | None:
         if not self.active:
-            return  # not a ring member: it shares no range with anyone
-        msg = env.msg
-        if isinstance(msg, TreeQuery):
-            self.ctx.reply(env, TreeHashes(self._tree(env.src).hashes(msg.level, msg.indices)))
-        else:
-            for key, versions in msg.entries:
-                self._store(key, versions, None, repaired_by=env.src)
-            self.ctx.reply(env, LeafSyncAck(self._leaf_entries(env.src, msg.leaves)))
+            return None  # not a ring member: it shares no range with anyone
+        return TreeHashes(self._tree(src).hashes(msg.level, msg.indices))
 
-    async def _anti_entropy_loop(self) -> None:
-        while True:
-            await trio.sleep(ANTI_ENTROPY_PERIOD)
-            if not self.active:
-                continue
-            for peer in sorted(self.ring_nodes):
-                if peer > self.ctx.id and peer not in self._believed_failed():
-                    await self._sync_with(peer)
+    @handler
+    def on_leaf_sync(self, msg: LeafSync, src: str) -> LeafSyncAck | None:
+        if not self.active:
+            return None
+        for key, versions in msg.entries:
+            self._store(key, versions, None, repaired_by=src)
+        return LeafSyncAck(self._leaf_entries(src, msg.leaves))
+
+    @every(ANTI_ENTROPY_PERIOD)
+    async def sync_replicas(self) -> None:
+        if not self.active:
+            return
+        for peer in sorted(self.ring_nodes):
+            if peer > self.id and peer not in self._believed_failed():
+                await self._sync_with(peer)
 
     async def _sync_with(self, peer: str) -> None:
         """Compare trees with ``peer`` top-down, then swap the entries of the leaves that differ."""

@@ -22,8 +22,7 @@ import math
 
 import attrs
 
-from faultlab.history import Event, History
-from faultlab.result import CheckResult
+from faultlab import CheckResult, History
 from invariants.convergence import check_convergence
 
 
@@ -43,7 +42,7 @@ def resolve_siblings(history: History) -> History:
             return (0, w.ret, w.call_index)
         return max(siblings, key=rank)
 
-    events: list[Event] = []
+    events = []
     for e in history:
         if e.index in ok_reads and isinstance(e.value, list) and len(e.value) == 2 and isinstance(e.value[1], list):
             key, siblings = e.value

@@ -1,26 +1,25 @@
 """A Dynamo node's membership: gossip, failure beliefs, the ring of its own view, and (with ``churn``) joins, graceful
 leaves and the key transfers they cause.
 
-The gossip itself (views, heartbeats, merges) is the pure :class:`protocols.dynamo_gossip.Membership`; this module is
-the node's side of it, a mixin of :class:`protocols.dynamo.DynamoNode`. Every node routes on the ring of its *own*
-view: the nodes it knows of that have not left. Failure beliefs never change the ring (a crashed node keeps its
-ranges, as in Dynamo); only joins and leaves do.
+The gossip itself (views, heartbeats, merges) is the pure :class:`protocols.dynamo.gossip.Membership`; this module is
+the node's side of it, the layer :class:`MemberNode` of :class:`protocols.dynamo.node.DynamoNode`. Every node routes
+on the ring of its *own* view: the nodes it knows of that have not left. Failure beliefs never change the ring (a
+crashed node keeps its ranges, as in Dynamo); only joins and leaves do. The gossip peer is the protocol's own coin
+(``ctx.random``); when a spare joins and when a leaver leaves are the environment's decisions (``ctx.choose``).
 
 With ``churn`` on, the engine runs ``spares`` more nodes than ``nodes``: a spare starts outside the ring, waits a delay
-it chooses (``JOIN_DELAYS``; choice 0 joins at once), and joins by gossiping with a seed member (any initial member,
-choice 0 the first), which learns of it as a join; the news spreads like any heartbeat. The last ``leaves`` initial
+chosen for it (``JOIN_DELAYS``; choice 0 joins at once), and joins by gossiping with a seed member (any initial member,
+picked by a coin), which learns of it as a join; the news spreads like any heartbeat. The last ``leaves`` initial
 members leave gracefully after a chosen delay (``LEAVE_DELAYS``): hand their keys to the new owners, wait for the
 transfers to be acknowledged (a few periods at most), then announce the leave to every member and stop serving.
 
 When a node's ring changes it queues *transfers* (durable, retried every ``TRANSFER_PERIOD`` until acknowledged):
 a key it still owns goes to the owners it gained (``gained``: they did not own it before), a key it no longer owns
-goes to every new owner. Merkle anti-entropy (:mod:`protocols.dynamo_antientropy`) runs over the new ranges as well,
+goes to every new owner. Merkle anti-entropy (:mod:`protocols.dynamo.antientropy`) runs over the new ranges as well,
 so a lost transfer is repaired. A replica answers a ``Get`` or ``Put`` only for keys it owns in its own view: a
 coordinator with a stale view is refused (``stale_route_refused``), so no write is acknowledged by a node that
 already handed its ranges on. Views still disagree for a while after a change, so a read and a write quorum taken
 from two different rings need not intersect; :mod:`protocols.dynamo` says what the engine finds.
-
-Also here, as the figure behind "Adding/removing nodes only moves ~1/N of data" *in runs*: :func:`measure_churn`.
 """
 
 from __future__ import annotations
@@ -28,10 +27,12 @@ from __future__ import annotations
 import attrs
 import trio
 
-from protocols.dynamo_gossip import Gossip, GossipReply, Membership
-from protocols.dynamo_ring import ring_of
+from faultlab import handler
+from protocols.dynamo.config import REPLICA_TIMEOUT
+from protocols.dynamo.gossip import Entry, Membership
+from protocols.dynamo.replica import ReplicaNode
+from protocols.dynamo.ring import ring_of
 
-REPLICA_TIMEOUT = 0.8     # how long a node waits for a peer before it treats it as down
 GOSSIP_PERIOD = 2.0       # seconds between a node's gossip exchanges (and heartbeat bumps)
 SUSPECT_AFTER = 6.0       # seconds without a newer heartbeat before a node is suspect
 FAIL_AFTER = 10.0         # ... and before it is believed failed (coordinators skip it)
@@ -43,6 +44,17 @@ LEAVE_ATTEMPTS = 4        # transfer periods a leaver waits for its handoff to b
 VIEW = ("view",)          # storage: the membership view as of the last ring change (a restart routes on it)
 JOINED = ("joined",)      # storage: this spare has joined
 LEFT = ("left",)          # storage: this node has left
+
+
+# -- messages --------------------------------------------------------------------------------------------------------
+@attrs.frozen
+class Gossip:
+    view: tuple[Entry, ...]
+
+
+@attrs.frozen
+class GossipReply:
+    view: tuple[Entry, ...]
 
 
 @attrs.frozen
@@ -60,34 +72,35 @@ def ring_change(old: tuple[str, ...], new: tuple[str, ...]) -> str:
     return "".join([f"+{n}" for n in new if n not in old] + [f"-{n}" for n in old if n not in new])
 
 
-class RingMembership:
-    """Mixin of :class:`protocols.dynamo.DynamoNode`: its membership view, its ring, and with ``churn`` its joins,
-    leaves and transfers. Needs ``self.ctx``, ``self.cfg`` and ``self._data(key)`` / ``self._store(...)``."""
+# -- the node's membership -------------------------------------------------------------------------------------------
+class MemberNode(ReplicaNode):
+    """A replica that is a member of the ring: its membership view, its ring, and with ``churn`` its joins, leaves
+    and transfers."""
 
-    def _init_membership(self) -> None:
-        ctx, cfg = self.ctx, self.cfg
-        initial = cfg.members()
-        self.joined = ctx.id in initial or bool(ctx.storage.get(JOINED, False))
-        self.members = Membership(ctx.id, ctx.incarnation, initial if ctx.id in initial else (ctx.id,), ctx.now(),
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        initial = self.config.members()
+        self.joined = self.id in initial or bool(self.storage.get(JOINED, False))
+        self.members = Membership(self.id, ctx.incarnation, initial if self.id in initial else (self.id,), ctx.now(),
                                   suspect_after=SUSPECT_AFTER, fail_after=FAIL_AFTER)
-        if cfg.churn:
-            self.members.merge(ctx.storage.get(VIEW, ()), ctx.now())
-        self.departed = bool(ctx.storage.get(LEFT, False))
+        if self.config.churn:
+            self.members.merge(self.storage.get(VIEW, ()), ctx.now())
+        self.departed = bool(self.storage.get(LEFT, False))
         if self.departed:
             self.members.leave(ctx.now())
         self.leaving = False  # handing its keys off before it leaves: no longer on its own ring
         self.ring_nodes = self._ring_of_view()
         self.noted_failed: set[str] = set()  # members this incarnation noted as failed, so a note marks a change
 
-    def _start_membership(self) -> None:
-        if self.cfg.gossip:
-            self.ctx.spawn(self._gossip_loop)
-        if self.cfg.churn:
-            self.ctx.spawn(self._transfer_loop)
+    def start(self) -> None:
+        if self.config.gossip:
+            self.ctx.every(GOSSIP_PERIOD, self.gossip_round)
+        if self.config.churn:
+            self.ctx.every(TRANSFER_PERIOD, self.send_transfers)
             if not self.joined:
-                self.ctx.spawn(self._join)
-            elif self.ctx.id in self.cfg.leavers() and not self.departed:
-                self.ctx.spawn(self._leave)
+                self.ctx.spawn(self.join_ring)
+            elif self.id in self.config.leavers() and not self.departed:
+                self.ctx.spawn(self.leave_ring)
 
     # -- the ring of this node's view ----------------------------------------------------------------------------
     @property
@@ -96,41 +109,41 @@ class RingMembership:
         return self.joined and not self.departed
 
     def _ring_of_view(self) -> tuple[str, ...]:
-        if not self.cfg.churn:
-            return self.cfg.members()
+        if not self.config.churn:
+            return self.config.members()
         now = self.ctx.now()
         return tuple(n for n in self.members.known() if self.members.status(n, now) != "left"
-                     and (n != self.ctx.id or (self.active and not self.leaving)))
+                     and (n != self.id or (self.active and not self.leaving)))
 
     def walk(self, key: str) -> tuple[str, ...]:
         """The key's extended preference list on this node's ring: the top N are its owners."""
-        return ring_of(self.ring_nodes, self.cfg.vnodes).walk(key)
+        return ring_of(self.ring_nodes, self.config.vnodes).walk(key)
 
     def owners(self, key: str) -> tuple[str, ...]:
-        return self.walk(key)[: self.cfg.n]
+        return self.walk(key)[: self.config.n]
 
     def _owns(self, key: str) -> bool:
-        return not self.cfg.churn or (self.active and self.ctx.id in self.owners(key))
+        return not self.config.churn or (self.active and self.id in self.owners(key))
 
     def _believed_failed(self) -> frozenset[str]:
-        return self.members.failed(self.ctx.now()) if self.cfg.gossip else frozenset()
+        return self.members.failed(self.ctx.now()) if self.config.gossip else frozenset()
 
     def _merge_view(self, view) -> None:
         """Merge a gossiped view; if the ring changed, route on the new one and queue the transfers it causes."""
         self.members.merge(view, self.ctx.now())
-        if not self.cfg.churn:
+        if not self.config.churn:
             return
         new = self._ring_of_view()
         if new != self.ring_nodes:
             self._ring_changed(self.ring_nodes, new)
 
     def _ring_changed(self, old: tuple[str, ...], new: tuple[str, ...]) -> None:
-        storage, me, n = self.ctx.storage, self.ctx.id, self.cfg.n
+        storage, me, n = self.storage, self.id, self.config.n
         self.ring_nodes = new
         storage[VIEW] = self.members.view()
         change = ring_change(old, new)
         self.ctx.note("ring_changed", change=change, ring=list(new))
-        old_ring, new_ring = ring_of(old, self.cfg.vnodes), ring_of(new, self.cfg.vnodes)
+        old_ring, new_ring = ring_of(old, self.config.vnodes), ring_of(new, self.config.vnodes)
         for slot in [s for s, _ in storage.items() if s[0] == "transfer" and s[1] not in new]:
             storage.delete(slot)  # its receiver left: the key goes to the new owners instead
         for slot, versions in storage.items():
@@ -145,36 +158,37 @@ class RingMembership:
         storage.sync()
 
     # -- gossip ----------------------------------------------------------------------------------------------------
-    def _handle_gossip(self, env) -> None:
-        self._merge_view(env.msg.view)
-        self.ctx.reply(env, GossipReply(self.members.view()))
+    @handler
+    def on_gossip(self, msg: Gossip) -> GossipReply:
+        self._merge_view(msg.view)
+        return GossipReply(self.members.view())
 
-    async def _gossip_loop(self) -> None:
-        while True:
-            await trio.sleep(GOSSIP_PERIOD)
-            if not self.joined:
-                continue  # a spare gossips once it has joined
-            now = self.ctx.now()
-            self.members.tick(now)
-            failed = {m for m in self.members.failed(now) if self.members.status(m, now) == "failed"}
-            for member in sorted(failed - self.noted_failed):
-                self.ctx.note("member_failed", member=member)
-            for member in sorted(self.noted_failed - failed):
-                self.ctx.note("member_recovered", member=member)
-            self.noted_failed = failed  # a node that left is not failed: it said goodbye
-            targets = self.members.gossip_targets()
-            if not targets:
-                continue
-            peer = self.ctx.random.choice(targets)  # the gossip peer is the protocol's own coin
-            reply = await self.ctx.call(peer, Gossip(self.members.view()), timeout=REPLICA_TIMEOUT)
-            if reply is not None:
-                self._merge_view(reply.view)
+    async def gossip_round(self) -> None:
+        """Every ``GOSSIP_PERIOD`` (with ``gossip`` on): bump the own heartbeat, note changed failure beliefs, and
+        exchange views with one peer."""
+        if not self.joined:
+            return  # a spare gossips once it has joined
+        now = self.ctx.now()
+        self.members.tick(now)
+        failed = {m for m in self.members.failed(now) if self.members.status(m, now) == "failed"}
+        for member in sorted(failed - self.noted_failed):
+            self.ctx.note("member_failed", member=member)
+        for member in sorted(self.noted_failed - failed):
+            self.ctx.note("member_recovered", member=member)
+        self.noted_failed = failed  # a node that left is not failed: it said goodbye
+        targets = self.members.gossip_targets()
+        if not targets:
+            return
+        peer = self.ctx.random.choice(targets)  # the gossip peer is the protocol's own coin
+        reply = await self.ctx.call(peer, Gossip(self.members.view()), timeout=REPLICA_TIMEOUT)
+        if reply is not None:
+            self._merge_view(reply.view)
 
     # -- churn: join, leave, transfers -------------------------------------------------------------------------------
-    async def _join(self) -> None:
+    async def join_ring(self) -> None:
         """A spare: wait the chosen delay, then gossip with a seed member until one answers; that is the join."""
         await trio.sleep(JOIN_DELAYS[self.ctx.choose(len(JOIN_DELAYS))])
-        seeds = self.cfg.members()
+        seeds = self.config.members()
         while True:
             seed = self.ctx.random.choice(seeds)
             reply = await self.ctx.call(seed, Gossip(self.members.view()), timeout=REPLICA_TIMEOUT)
@@ -182,19 +196,19 @@ class RingMembership:
                 break
             await trio.sleep(GOSSIP_PERIOD)
         self.joined = True
-        self.ctx.storage[JOINED] = True
-        self.ctx.storage.sync()
-        self.ctx.note("member_joined", member=self.ctx.id, seed=seed)
+        self.storage[JOINED] = True
+        self.storage.sync()
+        self.ctx.note("member_joined", member=self.id, seed=seed)
         self.members.merge(reply.view, self.ctx.now())
         self._ring_changed(self.ring_nodes, self._ring_of_view())
 
-    async def _leave(self) -> None:
+    async def leave_ring(self) -> None:
         """A leaver: wait the chosen delay, hand every key to its new owners, then announce the leave and stop."""
         await trio.sleep(LEAVE_DELAYS[self.ctx.choose(len(LEAVE_DELAYS))])
-        without_me = tuple(n for n in self.ring_nodes if n != self.ctx.id)
-        if len(without_me) < self.cfg.n:
+        without_me = tuple(n for n in self.ring_nodes if n != self.id)
+        if len(without_me) < self.config.n:
             return  # the rest could not hold N replicas: stay (config validation makes this a crash-only case)
-        self.ctx.note("member_leaving", member=self.ctx.id)
+        self.ctx.note("member_leaving", member=self.id)
         self.leaving = True
         self._ring_changed(self.ring_nodes, without_me)  # queues the handoff; this node no longer routes to itself
         for _ in range(LEAVE_ATTEMPTS):
@@ -202,43 +216,43 @@ class RingMembership:
                 break
             await trio.sleep(TRANSFER_PERIOD)
         self.departed = True
-        self.ctx.storage[LEFT] = True
+        self.storage[LEFT] = True
         self.members.leave(self.ctx.now())
-        self.ctx.storage[VIEW] = self.members.view()
-        self.ctx.storage.sync()
-        self.ctx.note("member_left", member=self.ctx.id, undelivered=len(self._pending_transfers()))
+        self.storage[VIEW] = self.members.view()
+        self.storage.sync()
+        self.ctx.note("member_left", member=self.id, undelivered=len(self._pending_transfers()))
         # Announce it to every member at once rather than to one peer: the sooner every coordinator stops routing
         # here, the shorter the window of refused requests. Gossip carries it on from there.
         await self.ctx.gather(self.ring_nodes, Gossip(self.members.view()), need=len(self.ring_nodes),
                               timeout=REPLICA_TIMEOUT)
 
     def _pending_transfers(self) -> list[tuple[str, str, tuple[str, bool]]]:
-        return [(s[1], s[2], tag) for s, tag in sorted(self.ctx.storage.items()) if s[0] == "transfer"]
+        return [(s[1], s[2], tag) for s, tag in sorted(self.storage.items()) if s[0] == "transfer"]
 
-    def _handle_transfer(self, env) -> None:
+    @handler
+    def on_transfer(self, msg: Transfer) -> TransferAck | None:
         if not self.active:
-            return  # not a ring member (any more): the sender learns that through gossip and re-targets
-        for key, versions in env.msg.entries:
+            return None  # not a ring member (any more): the sender learns that through gossip and re-targets
+        for key, versions in msg.entries:
             self._store(key, versions, None)
-        self.ctx.reply(env, TransferAck(tuple(k for k, _ in env.msg.entries)))
+        return TransferAck(tuple(k for k, _ in msg.entries))
 
-    async def _transfer_loop(self) -> None:
-        while True:
-            await trio.sleep(TRANSFER_PERIOD)
-            by_receiver: dict[str, list[tuple[str, tuple[str, bool]]]] = {}
-            for to, key, tag in self._pending_transfers():
-                by_receiver.setdefault(to, []).append((key, tag))
-            for to, items in sorted(by_receiver.items()):
-                if to in self._believed_failed():
-                    continue
-                entries = tuple((key, self._data(key)) for key, _ in items)
-                if await self.ctx.call(to, Transfer(entries), timeout=REPLICA_TIMEOUT) is None:
-                    continue  # unreachable or not a member: retry next period (or re-target on the next change)
-                for key, tag in items:
-                    if self.ctx.storage.get(("transfer", to, key)) == tag:
-                        self.ctx.storage.delete(("transfer", to, key))
-                self.ctx.storage.sync()
-                for change in sorted({tag[0] for _, tag in items}):
-                    self.ctx.note("key_transfer", to=to, change=change,
-                                  keys=[k for k, tag in items if tag[0] == change and tag[1]],
-                                  refreshed=[k for k, tag in items if tag[0] == change and not tag[1]])
+    async def send_transfers(self) -> None:
+        """Every ``TRANSFER_PERIOD`` (with ``churn`` on): deliver the queued transfers, one message per receiver."""
+        by_receiver: dict[str, list[tuple[str, tuple[str, bool]]]] = {}
+        for to, key, tag in self._pending_transfers():
+            by_receiver.setdefault(to, []).append((key, tag))
+        for to, items in sorted(by_receiver.items()):
+            if to in self._believed_failed():
+                continue
+            entries = tuple((key, self._data(key)) for key, _ in items)
+            if await self.ctx.call(to, Transfer(entries), timeout=REPLICA_TIMEOUT) is None:
+                continue  # unreachable or not a member: retry next period (or re-target on the next change)
+            for key, tag in items:
+                if self.storage.get(("transfer", to, key)) == tag:
+                    self.storage.delete(("transfer", to, key))
+            self.storage.sync()
+            for change in sorted({tag[0] for _, tag in items}):
+                self.ctx.note("key_transfer", to=to, change=change,
+                              keys=[k for k, tag in items if tag[0] == change and tag[1]],
+                              refreshed=[k for k, tag in items if tag[0] == change and not tag[1]])

@@ -2,7 +2,7 @@
 
 Every member keeps a view: for each node it knows, the node's ``incarnation`` (bumped by a restart), its
 ``heartbeat`` counter (bumped by the node itself once per gossip period) and whether it has left. Once a period a
-node bumps its own heartbeat and exchanges views with one peer picked through the run's choice source (push-pull:
+node bumps its own heartbeat and exchanges views with one peer picked at random (push-pull:
 both sides keep, per node, the entry with the larger ``(incarnation, heartbeat)``). A node whose entry has not
 advanced for ``suspect_after`` on the local clock is *suspect*, for ``fail_after`` *failed*; a newer entry makes it
 alive again. There is no central monitor and no special node: every node runs the same loop, so any one crash is
@@ -10,10 +10,11 @@ detected by every live node, the crash of the node a joiner first contacted incl
 (learned from the one member the joiner contacts); a leave is an entry marked ``left`` with a newer heartbeat.
 Both spread like any heartbeat, in O(log N) rounds.
 
-:class:`Membership` is pure (the caller passes the clock), so the protocol (:mod:`protocols.dynamo`, on its node
-clock) and the measurements here (:class:`GossipRounds`, on a round counter, choices from
-:class:`faultlab.choices.SeededChoices`) run the same code. What it does not do: agree. Two nodes may disagree on who
-failed for a while, and a slow node looks failed; Dynamo only uses the view to skip nodes, never for safety.
+:class:`Membership` is pure (the caller passes the clock and picks the peer), so the protocol
+(:mod:`protocols.dynamo.membership`, on its node clock, the peer a coin of ``ctx.random``) and the measurements here
+(:class:`GossipRounds`, on a round counter, the peer from :class:`faultlab.SeededChoices`) run the same code. What it
+does not do: agree. Two nodes may disagree on who failed for a while, and a slow node looks failed; Dynamo only uses
+the view to skip nodes, never for safety.
 """
 
 from __future__ import annotations
@@ -22,22 +23,9 @@ import math
 from collections.abc import Iterable
 from statistics import mean
 
-import attrs
-
-from faultlab.choices import ChoiceSource, SeededChoices
-from faultlab.claims import Measurement
+from faultlab import Measurement, SeededChoices
 
 Entry = tuple[str, int, int, bool]  # (node, incarnation, heartbeat, left)
-
-
-@attrs.frozen
-class Gossip:
-    view: tuple[Entry, ...]
-
-
-@attrs.frozen
-class GossipReply:
-    view: tuple[Entry, ...]
 
 
 class Membership:
@@ -115,7 +103,7 @@ class GossipRounds:
     picks through ``choices``. Exchanges within a round use the views as they were when the round began, so news
     travels one hop per round. Time is the round number."""
 
-    def __init__(self, nodes: Iterable[str], choices: ChoiceSource, *, suspect_after: int, fail_after: int):
+    def __init__(self, nodes: Iterable[str], choices: SeededChoices, *, suspect_after: int, fail_after: int):
         self.choices = choices
         self.suspect_after, self.fail_after = suspect_after, fail_after
         self.now = 0
