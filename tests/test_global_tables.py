@@ -20,13 +20,13 @@ def test_lww_with_clocks_in_step_converges_and_keeps_acknowledged_writes():
     cov = exp.coverage
     assert cov.runs_with_note["replicated"] > cov.runs // 2
     assert cov.runs_with_note["lww_discard"] > 0 and cov.runs_with_event["partition"] > 0
-    assert not exp.missing_witnesses()
+    assert exp.verdict == "held", exp.summary()  # assert_holds rejects vacuous, not unknown
 
 
 def test_regions_converge_even_with_skewed_clocks():
     config = GT.make_config({})
     exp = explore(GT, config, examples=150, seed=0, invariants=("convergence",))
-    assert exp.failure is None and exp.coverage.runs_with_event["skew"] > 0, exp.summary()
+    assert exp.verdict == "held" and exp.coverage.runs_with_event["skew"] > 0, exp.summary()
 
 
 def test_lww_on_skewed_clocks_loses_an_acknowledged_write():
