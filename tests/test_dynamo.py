@@ -28,8 +28,10 @@ def test_strict_vclock_holds_under_every_fault_kind_and_creates_siblings():
     assert cov.ops["write:ok"] > 0 and cov.ops["read:ok"] > 0
     assert cov.runs_with_note["siblings"] > 0, "no run kept concurrent writes as siblings"
     assert not cov.runs_with_note["hinted_write"], "a strict quorum never stores hints"
-    # stream links (the default) never duplicate: duplicates are judged over datagram links
-    for kind in ("drop", "delay", "partition", "crash", "restart", "skew", "lose_unsynced"):
+    # stream links (the default) never duplicate: duplicates are judged over datagram links. No restart here:
+    # recovery restarts every crashed node, so a count of restarts follows from the crashes (injected restarts
+    # are checked in tests/test_fault_controls.py)
+    for kind in ("drop", "delay", "partition", "crash", "skew", "lose_unsynced"):
         assert cov.runs_with_event[kind] > 0, f"no run injected {kind}"
 
 

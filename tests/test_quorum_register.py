@@ -16,8 +16,10 @@ def test_good_configuration_holds_under_every_fault_kind_and_does_something():
     cov = exp.coverage
     # the exploration really exercised the system: acknowledged writes, reads, and every fault kind
     assert cov.ops["write:ok"] > 0 and cov.ops["read:ok"] > 0
-    # stream links (the default) never duplicate: duplicates are judged over datagram links
-    for kind in ("drop", "delay", "partition", "crash", "restart", "skew", "lose_unsynced"):
+    # stream links (the default) never duplicate: duplicates are judged over datagram links. No restart here:
+    # recovery restarts every crashed node, so a count of restarts follows from the crashes (injected restarts
+    # are checked in tests/test_fault_controls.py)
+    for kind in ("drop", "delay", "partition", "crash", "skew", "lose_unsynced"):
         assert cov.runs_with_event[kind] > 0, f"no run injected {kind}"
     assert exp.verdict == "held", exp.summary()  # assert_holds rejects vacuous, not unknown (linearizability budget)
 
