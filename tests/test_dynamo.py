@@ -50,9 +50,10 @@ def test_sloppy_quorum_read_after_write_is_refuted_under_partitions():
     exp = assert_refuted(DY, variant="sloppy-vclock", settings=_faults_of("sloppy-vclock"), examples=300, seed=0)
     assert "read-after-write" in {c.invariant for c in exp.failure.violations}
     assert exp.failure.count("partition") > 0  # stand-ins (hinted writes or sloppy reads) outside the top N
-    # shrunk: from seed 0 the first failing run (found after 38 runs) has 20 operations, the shrunk one 14; a run
-    # has at most 24 (3 clients x 6 operations + 6 final reads)
-    assert len(exp.failure.history.operations()) <= 16
+    # shrunk: from seed 0 the first failing run has 17 operations and the shrunk one 12 (found after 44 runs; 20 and
+    # 14 after 38 runs when no test module is loaded: Hypothesis also draws the integer literals of loaded modules);
+    # a run has at most 24 (3 clients x 6 operations + 6 final reads)
+    assert len(exp.failure.history.operations()) <= 15
 
 
 # One client writing once a second: no two writes share a clock tick, so last-writer-wins can lose one only when a
