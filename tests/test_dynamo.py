@@ -23,12 +23,15 @@ def _faults_of(variant: str) -> RunSettings:
 
 def test_strict_vclock_holds_under_every_fault_kind_and_creates_siblings():
     exp = assert_holds(DY, variant="strict-vclock")
+    assert exp.verdict == "held", exp.summary()  # assert_holds rejects vacuous, not unknown
     cov = exp.coverage
     assert cov.ops["write:ok"] > 0 and cov.ops["read:ok"] > 0
     assert cov.runs_with_note["siblings"] > 0, "no run kept concurrent writes as siblings"
     assert not cov.runs_with_note["hinted_write"], "a strict quorum never stores hints"
-    # stream links (the default) never duplicate: duplicates are judged over datagram links
-    for kind in ("drop", "delay", "partition", "crash", "restart", "skew", "lose_unsynced"):
+    # stream links (the default) never duplicate: duplicates are judged over datagram links. No restart here:
+    # recovery restarts every crashed node, so a count of restarts follows from the crashes (injected restarts
+    # are checked in tests/test_fault_controls.py)
+    for kind in ("drop", "delay", "partition", "crash", "skew", "lose_unsynced"):
         assert cov.runs_with_event[kind] > 0, f"no run injected {kind}"
 
 
@@ -37,7 +40,7 @@ def test_sloppy_quorum_loses_no_write_and_converges_through_hinted_handoff():
     config = DY.make_config(DY.variant("sloppy-vclock").settings)
     exp = explore(DY, config, examples=100, seed=0, settings=RunSettings(),
                   invariants=("no-lost-writes", "convergence"))
-    assert exp.failure is None, [str(c) for c in exp.failure.violations]
+    assert exp.verdict == "held", exp.summary()
     cov = exp.coverage
     assert cov.runs_with_note["hinted_write"] > 0 and cov.runs_with_note["handoff"] > 0
     assert cov.runs_with_note["siblings"] > 0 and cov.ops["write:ok"] > 0
@@ -47,15 +50,31 @@ def test_sloppy_quorum_read_after_write_is_refuted_under_partitions():
     exp = assert_refuted(DY, variant="sloppy-vclock", settings=_faults_of("sloppy-vclock"), examples=300, seed=0)
     assert "read-after-write" in {c.invariant for c in exp.failure.violations}
     assert exp.failure.count("partition") > 0  # stand-ins (hinted writes or sloppy reads) outside the top N
-    assert len(exp.failure.history.operations()) <= 25
+    # shrunk: from seed 0 the first failing run has 17 operations and the shrunk one 12 (found after 44 runs; 20 and
+    # 14 after 38 runs when no test module is loaded: Hypothesis also draws the integer literals of loaded modules);
+    # a run has at most 24 (3 clients x 6 operations + 6 final reads)
+    assert len(exp.failure.history.operations()) <= 15
+
+
+# One client writing once a second: no two writes share a clock tick, so last-writer-wins can lose one only when a
+# clock is moved (writes in the same tick tie: test_lww_loses_writes_within_one_clock_tick).
+ONE_WRITER = dict(clients=1, ops_per_client=8, think_times=(1.0,))
 
 
 def test_last_writer_wins_loses_acknowledged_writes_under_skew():
-    exp = assert_refuted(DY, variant="lww-skew", settings=_faults_of("lww-skew"), examples=300, seed=0)
-    assert "no-lost-writes" in {c.invariant for c in exp.failure.violations}
-    # Skew is not even needed: two writes stamped in the same clock tick tie, the tie-break (node id) is not real
-    # time, and the later acknowledged write can lose (see test_lww_loses_writes_within_one_clock_tick).
-    assert len(exp.failure.history.operations()) <= 25
+    lww = DY.variant("lww-skew")
+    exp = assert_refuted(DY, variant="lww-skew", examples=300, seed=0,
+                         settings=RunSettings(plan=FaultPlan(kinds=tuple(lww.faults)), **ONE_WRITER))
+    failure = exp.failure
+    assert "no-lost-writes" in {c.invariant for c in failure.violations}
+    assert failure.count("skew") > 0
+    # shrunk: from seed 0 the first failing run (found after 41 runs) has 13 operations (of at most 14: 8, then 6
+    # final reads), the shrunk one 8
+    assert len(failure.history.operations()) <= 10
+    # and skew is what loses it: the same runs with delays but no skew keep every acknowledged write
+    without_skew = explore(DY, DY.make_config(lww.settings), examples=60, seed=0, invariants=("no-lost-writes",),
+                           settings=RunSettings(plan=FaultPlan(kinds=("delay",)), **ONE_WRITER))
+    assert without_skew.verdict == "held", without_skew.summary()
 
 
 def test_without_faults_every_variant_holds():

@@ -15,17 +15,23 @@ from protocols.dynamodb import measure_write_availability
 DDB = get_protocol("dynamodb")
 FIND_BUDGET = 600  # runs allowed to find a known bug; the deposed-leader read needs a partition, an election
 # and a later read at the old leader, found after 7 to 230 runs over seeds 0-2
+# The most operations each known-bad variant's shrunk run may have. From seed 0 (measured): the first failing run
+# has 14, 19 and 15 operations (of at most 22: 3 clients x 6 operations + 4 final reads), the shrunk one 8, 12
+# and 11; so a search that stopped shrinking fails each bound.
+SHRUNK_AT_MOST = {"default-read-as-strong": 11, "unsafe-failover": 15, "local-consistent-read": 13}
 
 def test_good_configuration_holds_under_every_fault_kind_with_failovers():
     exp = assert_holds(DDB, variant="raft-leader")
     cov = exp.coverage
     assert cov.ops["write:ok"] > 0 and cov.ops["consistent-read:ok"] > 0 and cov.ops["read:ok"] > 0
-    # stream links (the default) never duplicate: duplicates are judged over datagram links
-    for kind in ("drop", "delay", "partition", "crash", "restart", "skew", "lose_unsynced"):
+    # stream links (the default) never duplicate: duplicates are judged over datagram links. No restart here:
+    # recovery restarts every crashed node, so a count of restarts follows from the crashes (injected restarts
+    # are checked in tests/test_fault_controls.py)
+    for kind in ("drop", "delay", "partition", "crash", "skew", "lose_unsynced"):
         assert cov.runs_with_event[kind] > 0, f"no run injected {kind}"
     # failover really happened, in a good share of the runs, and the invariants held through it
     assert cov.runs_with_note["failover"] >= cov.runs // 5, cov.runs_with_note
-    assert not exp.missing_witnesses()
+    assert exp.verdict == "held", exp.summary()  # assert_holds rejects vacuous, not unknown (linearizability budget)
 
 
 @pytest.mark.parametrize("variant", [v.name for v in DDB.variants if v.expect_violation])
@@ -35,8 +41,7 @@ def test_known_bad_variant_is_found_and_shrunk(variant):
     exp = assert_refuted(DDB, variant=variant, examples=FIND_BUDGET, seed=0)
     expected = DDB.variant(variant).expect_violation
     assert expected in {c.invariant for c in exp.failure.violations}
-    # shrunk: well under the 3 clients x 6 operations + 4 final reads of a full run
-    assert len(exp.failure.history.operations()) <= 16, exp.failure.history.operations()
+    assert len(exp.failure.history.operations()) <= SHRUNK_AT_MOST[variant], exp.failure.history.operations()
     if variant == "unsafe-failover":  # the loss goes through a failover to a replica missing the write
         assert exp.failure.note_count("failover") > 0
         (lost,) = [c for c in exp.failure.violations if c.invariant == "no-lost-writes"]
@@ -68,5 +73,6 @@ def test_write_availability_with_one_zone_down_is_measured():
 
 def test_raft_also_holds_over_datagram_links_that_duplicate_and_reorder():
     exp = assert_holds(DDB, variant="raft-leader-datagram")
+    assert exp.verdict == "held", exp.summary()
     assert exp.links == "datagram" and exp.coverage.runs_with_event["duplicate"] > 0
     assert exp.coverage.runs_with_note["failover"] > 0

@@ -19,36 +19,39 @@ def test_idempotent_versioned_design_holds_and_processes_and_retries_batches():
     assert cov.runs_with_note["batch_processed"] > cov.runs // 2
     assert cov.runs_with_note["batch_retry"] > 0
     assert cov.runs_with_event["crash"] > 0 and cov.ops["write:ok"] > 0 and cov.ops["cached-read:ok"] > 0
-    assert not exp.missing_witnesses()
+    assert exp.verdict == "held", exp.summary()  # assert_holds rejects vacuous, not unknown
     assert "changes-processed" in DS.variant("idempotent-versioned").promised(DS)
 
 
 def test_exactly_once_is_refuted_by_a_crash_between_side_effect_and_checkpoint():
     crashes_only = RunSettings(plan=FaultPlan(kinds=("crash",)))
-    exp = assert_refuted(DS, variant="plain-handler", settings=crashes_only, examples=300)
+    exp = assert_refuted(DS, variant="plain-handler", settings=crashes_only, examples=300, seed=0)
     failure = exp.failure
     (v,) = [c for c in failure.violations if c.invariant == "exactly-once"]
     assert v.witness["times"] >= 2 and v.witness["count"] > 0
     assert failure.count("crash") >= 1 and failure.note_count("batch_processed") >= 1
-    assert len(failure.history.operations()) <= 14
+    # shrunk: from seed 0 the first failing run (found after 61 runs) has 14 operations, the shrunk one 10; a run
+    # has at most 24 (3 clients x 6 operations + 6 final operations)
+    assert len(failure.history.operations()) <= 12
 
 
 def test_delete_invalidation_leaves_a_stale_cache():
-    exp = assert_refuted(DS, variant="delete-invalidation", examples=300)
+    exp = assert_refuted(DS, variant="delete-invalidation", examples=300, seed=0)
     (v,) = [c for c in exp.failure.violations if c.invariant == "cache-consistent"]
     assert v.witness["cached"] != v.witness["table"]
-    # shrunk: well under the unshrunk ~25-30; 16-19 on a few random dev seeds, so the bound leaves room
-    assert len(exp.failure.history.operations()) <= 22
+    # shrunk: from seed 0 the first failing run (found after 65 runs) has 17 operations, the shrunk one 10
+    assert len(exp.failure.history.operations()) <= 13
 
 
 
 def test_short_retention_loses_changes_a_down_consumer_never_read():
-    exp = assert_refuted(DS, variant="short-retention", examples=300)
+    exp = assert_refuted(DS, variant="short-retention", examples=300, seed=0)
     failure = exp.failure
     (v,) = [c for c in failure.violations if c.invariant == "changes-processed"]
     assert v.witness["value"] is not None
     assert failure.count("crash") >= 1 and failure.note_count("records_expired") >= 1
-    assert len(failure.history.operations()) <= 14
+    # shrunk: from seed 0 the first failing run (found after 6 runs) has 14 operations, the shrunk one 9
+    assert len(failure.history.operations()) <= 12
 
 
 def _record(rid: int, key: str, value: int) -> dict:

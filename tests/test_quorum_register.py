@@ -16,10 +16,12 @@ def test_good_configuration_holds_under_every_fault_kind_and_does_something():
     cov = exp.coverage
     # the exploration really exercised the system: acknowledged writes, reads, and every fault kind
     assert cov.ops["write:ok"] > 0 and cov.ops["read:ok"] > 0
-    # stream links (the default) never duplicate: duplicates are judged over datagram links
-    for kind in ("drop", "delay", "partition", "crash", "restart", "skew", "lose_unsynced"):
+    # stream links (the default) never duplicate: duplicates are judged over datagram links. No restart here:
+    # recovery restarts every crashed node, so a count of restarts follows from the crashes (injected restarts
+    # are checked in tests/test_fault_controls.py)
+    for kind in ("drop", "delay", "partition", "crash", "skew", "lose_unsynced"):
         assert cov.runs_with_event[kind] > 0, f"no run injected {kind}"
-    assert not exp.missing_witnesses()
+    assert exp.verdict == "held", exp.summary()  # assert_holds rejects vacuous, not unknown (linearizability budget)
 
 
 @pytest.mark.parametrize("variant", [v.name for v in QR.variants if v.expect_violation])
@@ -28,7 +30,8 @@ def test_known_bad_variant_is_found_and_shrunk(variant):
     failure = exp.failure
     expected = QR.variant(variant).expect_violation
     assert expected in {c.invariant for c in failure.violations}
-    # shrunk: a handful of operations, not the whole workload of 3 clients x 6 operations
+    # shrunk: from seed 0 (dev and ci profiles alike) the first failing runs have 19, 19 and 20 operations (of at most
+    # 21: 3 clients x 6 operations + 3 final reads), the shrunk ones 7, 6 and 7
     assert len(failure.history.operations()) <= 12, failure.history.operations()
 
 
@@ -58,4 +61,5 @@ def test_without_faults_nothing_is_violated_even_in_bad_variants():
 
 def test_the_good_configuration_also_holds_over_datagram_links_that_duplicate_and_reorder():
     exp = assert_holds(QR, variant="strict-quorum-datagram")
+    assert exp.verdict == "held", exp.summary()
     assert exp.links == "datagram" and exp.coverage.runs_with_event["duplicate"] > 0
