@@ -19,6 +19,7 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
+from faultlab._compat import conjecture_data
 from faultlab.errors import ChoicesExhausted, ReplayDivergence
 
 # What the current task is working for: the client operation ``(client, position)`` or final operation
@@ -235,7 +236,7 @@ class HypothesisChoices(ChoiceSource):
 
     def __init__(self, data: Any):
         super().__init__()
-        cd = getattr(data, "conjecture_data", data)
+        cd = conjecture_data(data)
         self._draw_integer = cd.draw_integer
         self._draw_boolean = cd.draw_boolean
         self._cd = cd

@@ -27,6 +27,7 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 
+from faultlab._compat import hypothesis_without_local_constants
 from faultlab.choices import HypothesisChoices, SeededChoices
 from faultlab.errors import Nondeterminism
 from faultlab.faults import INJECTABLE, available_kinds
@@ -243,7 +244,8 @@ def explore(protocol: Protocol, config: Any, *, examples: int = 150, seed: int =
 
     start = time.perf_counter()
     try:
-        search()
+        with hypothesis_without_local_constants():  # the same seed explores the same schedules in any process
+            search()
     except _Violation as v:
         exp.failure = v.result
         if shrink:

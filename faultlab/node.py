@@ -33,8 +33,9 @@ class Coins:
     steers them like any other choice (``random()`` is one of 16 levels, 0 first), because safety must hold for
     every coin, including the worst. From recovery on (faults stopped: the "global stabilization time" every
     liveness claim assumes) they are fair: independent draws from a generator seeded per run, node and incarnation
-    from the run's coin seed (itself a recorded choice), so the search seeds them but does not steer them. Liveness
-    (convergence, anything "eventually") is therefore judged with fair coins, as Raft's liveness argument needs.
+    from the run's coin seed (a hash of every choice the run made before), so the search seeds them but does not
+    steer them. Liveness (convergence, anything "eventually") is therefore judged with fair coins, as Raft's
+    liveness argument needs.
     Environment decisions (which replica answers first, when an operator adds a node) use :meth:`NodeContext.choose`
     instead, which is steered throughout.
     """

@@ -16,6 +16,7 @@ from __future__ import annotations
 import collections
 import math
 import traceback
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ import attrs
 import trio
 import trio.testing
 
+from faultlab import _compat
 from faultlab import faults as F
 from faultlab.choices import CAUSE, ChoiceSource
 from faultlab.errors import ConfigError, FaultlabError
@@ -146,8 +148,7 @@ class RunResult:
 
 
 CONTINUE = 0.85  # probability a client issues one more operation (up to ops_per_client)
-COIN_SEEDS = 2**32  # the fair coins' seed is one choice among these
-IDLE, COIN_SEED = "idle", "coin-seed"  # causes of a step's coin with nothing to deliver, and of the coin seed
+IDLE = "idle"  # the cause of a driver step's coin when there is nothing to deliver
 
 
 class ClientAPI:
@@ -185,16 +186,6 @@ class ClientAPI:
 
     def choose(self, n: int) -> int:
         return self._sim.choices.choose(n)
-
-
-def _deterministic_trio(seed: int) -> None:
-    # trio shuffles each batch of runnable tasks with a module-global Random; sorting the batch by task creation
-    # order first (what its Hypothesis plugin turns on) and seeding that Random makes task interleaving a function
-    # of the seed. See ENGINE-NOTES.md, "Determinism of trio".
-    import trio._core._run as trio_run
-
-    trio_run._ALLOW_DETERMINISTIC_SCHEDULING = True  # type: ignore[misc]
-    trio_run._r.seed(seed)
 
 
 class Simulation:
@@ -242,7 +233,8 @@ class Simulation:
 
     # -- public --------------------------------------------------------------------------------------------------
     def run(self) -> RunResult:
-        _deterministic_trio(0)
+        _compat.check_once()
+        _compat.deterministic_trio(0)
         self._clock = trio.testing.MockClock()
         error = None
         try:
@@ -340,11 +332,10 @@ class Simulation:
                 return
 
     def _recover(self) -> None:
-        # Faults stop here. The protocol's coins turn fair (see faultlab.node.Coins): their seed is one recorded
-        # choice, so the search seeds them but does not steer them.
-        token = CAUSE.set(COIN_SEED)
-        self.coin_seed = self.choices.choose(COIN_SEEDS)
-        CAUSE.reset(token)
+        # Faults stop here. The protocol's coins turn fair (see faultlab.node.Coins), seeded by a hash of every
+        # choice the run made so far: the search seeds them, through everything it chose, but cannot steer them
+        # (drawn as a choice, Hypothesis gave the seed 0 in most runs, so most runs shared one coin stream).
+        self.coin_seed = zlib.crc32(",".join(map(str, self.choices.record)).encode())
         if self.network.partitioned:
             self.network.heal()
             self._event("heal", {"why": "recovery"})
