@@ -5,8 +5,8 @@ faultlab's determinism rests on three things neither library offers publicly:
 * trio shuffles each batch of runnable tasks with a module-global ``random.Random``; turning on the sorted batch
   order its own Hypothesis plugin uses and seeding that ``Random`` makes task interleaving a function of the seed
   (``trio._core._run._ALLOW_DETERMINISTIC_SCHEDULING`` and ``trio._core._run._r``);
-* Hypothesis's choice sequence is drawn directly (``ConjectureData.draw_integer``, ``draw_boolean``) and decisions
-  are marked as spans for the shrinker (``start_span``, ``stop_span``): 4x cheaper than ``data.draw`` and exact;
+* Hypothesis's choice sequence is drawn directly (``ConjectureData.draw_integer``, ``draw_boolean``): 4x cheaper
+  than ``data.draw`` and exact;
 * Hypothesis mixes into its generation integer literals it finds in "local" modules (anything not installed
   site-wide: faultlab itself, the protocols, the test files). Which modules are loaded then changes the schedules a
   seed explores (pytest with its test modules vs ``faultlab check``; measured: a find moved from 44 runs to 38).
@@ -51,8 +51,7 @@ def check() -> None:
         raise _fail("trio", "trio._core._run._ALLOW_DETERMINISTIC_SCHEDULING", "the sorted batch order is gone")
     if not callable(getattr(getattr(trio_run, "_r", None), "seed", None)):
         raise _fail("trio", "trio._core._run._r", "the scheduler's Random is gone")
-    for name, params in (("draw_integer", ("min_value", "max_value")), ("draw_boolean", ("p",)),
-                         ("start_span", ("label",)), ("stop_span", ())):
+    for name, params in (("draw_integer", ("min_value", "max_value")), ("draw_boolean", ("p",))):
         method = getattr(ConjectureData, name, None)
         if method is None:
             raise _fail("hypothesis", f"ConjectureData.{name}", "it is gone")
