@@ -42,7 +42,7 @@ def _config(protocol: Protocol, variant: str | None, overrides: dict[str, Any] |
 def assert_holds(protocol: Protocol, *, variant: str | None = None, overrides: dict[str, Any] | None = None,
                  settings: RunSettings | None = None, examples: int | None = None,
                  seed: int | None = None) -> Exploration:
-    """Explore and fail if an invariant the configuration promises is violated, or the exploration was vacuous.
+    """Explore and fail unless the verdict is held: on a violation, a vacuous exploration, or an undecided one.
 
     With a ``variant``, its fault kinds and promised invariants apply unless ``settings`` is given explicitly.
     """
@@ -61,6 +61,9 @@ def assert_holds(protocol: Protocol, *, variant: str | None = None, overrides: d
     if exp.verdict == "vacuous":
         raise AssertionError(f"{protocol.name} {variant or ''}: {exp.summary()} (seed {seed}): a run where nothing "
                              f"happened is not a pass")
+    if exp.verdict != "held":
+        raise AssertionError(f"{protocol.name} {variant or ''}: {exp.summary()} (seed {seed}): undecided is not a "
+                             f"pass")
     return exp
 
 

@@ -11,11 +11,21 @@ from typing import Any
 from models.sequential import FAILED, UNKNOWN, Model, freeze, show
 
 
+def same(a: Any, b: Any) -> bool:
+    """Value equality as a history means it: ``true`` is not ``1`` (Python's ``True == 1`` would make a register
+    written ``true`` and read ``1`` linearizable), element by element inside lists and maps."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, tuple | list) and isinstance(b, tuple | list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
 def _register_step(state: Any, f: str, input: Any, output: Any) -> tuple[bool, Any]:
     if f == "write":
         return True, input
     # read: None before any write. An unobserved read has no effect, which is the same as leaving it out.
-    return output is not UNKNOWN and output == state, state
+    return output is not UNKNOWN and same(output, state), state
 
 
 def _prune_register(ops: list) -> list:
@@ -41,14 +51,14 @@ register = Model(
 
 def _cas_register_step(state: Any, f: str, input: Any, output: Any) -> tuple[bool, Any]:
     if f == "read":
-        return output is not UNKNOWN and output is not FAILED and output == state, state
+        return output is not UNKNOWN and output is not FAILED and same(output, state), state
     if f == "write":
         return output is not FAILED, input  # a failed write is left out before it reaches here
     expected, new = input
     if output is FAILED:  # etcd: a cas that definitely failed saw a value other than the expected one
-        return state != expected, state
+        return not same(state, expected), state
     # ok: it saw the expected value. UNKNOWN: if it would fail it has no effect, the same as leaving it out.
-    return state == expected, new
+    return same(state, expected), new
 
 
 def _describe_cas_op(op) -> str:

@@ -131,10 +131,12 @@ class StreamsConfig:
         "help": "cache fills and invalidations carry the item's seq; the cache never goes back to an older one"})
 
     def __attrs_post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise ConfigError(f"dynamodb-streams: batch_size={self.batch_size} must be >= 1")
-        if self.retention <= 0:
-            raise ConfigError(f"dynamodb-streams: retention={self.retention} must be > 0 seconds")
+        if not 1 <= self.batch_size <= 1000:
+            raise ConfigError(f"dynamodb-streams: batch_size={self.batch_size} must be between 1 and 1000")
+        if not 0 < self.retention <= 10 * 86_400.0:
+            raise ConfigError(f"dynamodb-streams: retention={self.retention} must be > 0 seconds and at most 10 days")
+        if not 0 <= self.fill_delay <= 60.0:
+            raise ConfigError(f"dynamodb-streams: fill_delay={self.fill_delay} must be between 0 and 60 seconds")
 
 
 # -- nodes -----------------------------------------------------------------------------------------------------------

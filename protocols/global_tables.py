@@ -69,8 +69,8 @@ class GlobalTablesConfig:
     def __attrs_post_init__(self) -> None:
         if not 2 <= self.regions <= 4:
             raise ConfigError(f"global-tables: regions={self.regions} must be between 2 and 4")
-        if self.batch < 1:
-            raise ConfigError(f"global-tables: batch={self.batch} must be >= 1")
+        if not 1 <= self.batch <= 1000:
+            raise ConfigError(f"global-tables: batch={self.batch} must be between 1 and 1000")
 
     def names(self) -> tuple[str, ...]:
         return ("us-east-1", "eu-west-1", "ap-south-1", "sa-east-1")[: self.regions]

@@ -125,3 +125,16 @@ def test_a_user_defined_model_in_a_few_lines():
     assert judged_ok(check_linearizable(_counter_history(5), counter))
     result = check_linearizable(_counter_history(4), counter)
     assert result.violated and result.witness["failed_op"] == 4
+
+
+def test_true_is_not_one_and_false_is_not_zero():
+    """Python's True == 1 must not make a register written true and read 1 linearizable."""
+    from faultlab.history import History
+    from invariants.linearizability import check_linearizable
+
+    for written, read in ((True, 1), (1, True), (False, 0), ((True,), (1,))):
+        h = History.from_intervals([(0, "write", written, 0, 1, "ok", written), (1, "read", None, 2, 3, "ok", read)])
+        assert check_linearizable(h, "register").violated, (written, read)
+        assert check_linearizable(h, "cas-register").violated, (written, read)
+    ok = History.from_intervals([(0, "write", True, 0, 1, "ok", True), (1, "read", None, 2, 3, "ok", True)])
+    assert check_linearizable(ok, "register").ok

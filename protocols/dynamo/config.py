@@ -39,8 +39,8 @@ class DynamoConfig:
         for name in ("r", "w"):
             if not 1 <= getattr(self, name) <= self.n:
                 raise ConfigError(f"dynamo: {name}={getattr(self, name)} must be between 1 and n={self.n}")
-        if self.vnodes < 1:
-            raise ConfigError(f"dynamo: vnodes={self.vnodes} must be at least 1")
+        if not 1 <= self.vnodes <= 256:
+            raise ConfigError(f"dynamo: vnodes={self.vnodes} must be between 1 and 256")
         if self.conflict not in ("vclock", "lww"):
             raise ConfigError(f"dynamo: conflict={self.conflict!r} must be vclock or lww, e.g. --set conflict=lww")
         if self.churn:
