@@ -389,7 +389,7 @@ class Simulation:
 
     def _lost(self, envelopes: list[Envelope], why: str) -> None:
         for env in envelopes:
-            self._event("lost", {"id": env.id, "src": env.src, "dst": env.dst, "why": why})
+            self._event("lost", _lost_payload(env, why))
 
     async def _node_main(self, ctx: NodeContext, scope: trio.CancelScope) -> None:
         with scope:
@@ -401,10 +401,10 @@ class Simulation:
     def _send(self, src: str, dst: str, msg: Any, reply_to: int | None) -> int:
         env, queued = self.network.send(src, dst, msg, reply_to, trio.current_time(), CAUSE.get())
         if not queued:
-            self._event("lost", {"id": env.id, "src": src, "dst": dst, "why": "partition"})
+            self._event("lost", _lost_payload(env, "partition"))
         elif dst in self.down and self.network.stream:  # no connection to a node that is down
             self.network.pop(env)
-            self._event("lost", {"id": env.id, "src": src, "dst": dst, "why": "down"})
+            self._event("lost", _lost_payload(env, "down"))
         return env.id
 
     def _deliver(self, env: Envelope) -> None:
@@ -413,10 +413,10 @@ class Simulation:
         ctx = self.contexts.get(dst)
         if ctx is not None:
             if dst in self.down:
-                self._event("lost", {"id": env.id, "src": env.src, "dst": dst, "why": "down"})
+                self._event("lost", _lost_payload(env, "down"))
                 return
             if self.network.is_cut(env.src, dst):
-                self._event("lost", {"id": env.id, "src": env.src, "dst": dst, "why": "partition"})
+                self._event("lost", _lost_payload(env, "partition"))
                 return
             self._event("deliver", env)
             ctx._deliver(env)
@@ -525,6 +525,13 @@ class Simulation:
         if status == "ok":
             self.injector.after_ack(node)
         return status
+
+
+def _lost_payload(env: Envelope, why: str) -> dict[str, Any]:
+    payload: dict[str, Any] = {"id": env.id, "src": env.src, "dst": env.dst, "why": why}
+    if env.cause is not None:
+        payload["cause"] = list(env.cause)
+    return payload
 
 
 class BadOutcome(TypeError):

@@ -244,10 +244,56 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
-def format_timeline(doc: dict[str, Any], *, limit: int | None = None) -> str:
-    """A text timeline a person can read: one line per event, virtual time first."""
+FAULT_EVENTS = frozenset({"drop", "duplicate", "delay", "partition", "heal", "crash", "restart", "skew",
+                          "lose_unsynced", "release"})
+
+
+def depends_on(doc: dict[str, Any]) -> set[int] | None:
+    """Indices of the events a violation depends on: the operations the violated checks name (their invokes and
+    completions), the messages those operations caused and what became of them, every fault, role change and
+    protocol note. None when no violated check names an operation (then everything matters)."""
+    named: set[int] = set()
+    for check in doc.get("checks") or ():
+        if check.get("verdict") == "violated":
+            witness = check.get("witness") or {}
+            named |= {i for i in witness.get("ops") or () if isinstance(i, int)}
+            if isinstance(witness.get("failed_op"), int):
+                named.add(witness["failed_op"])
+    if not named:
+        return None
+    invokes = [h["index"] for h in doc["history"] if h.get("type") == "invoke"]
+    invoke_events = [e for e in doc["events"] if e.get("event") == "invoke"]
+    keys = {tuple(e["op"]) for index, e in zip(invokes, invoke_events, strict=False)
+            if index in named and isinstance(e.get("op"), list)}
+    keep: set[int] = set()
+    operation_of: dict[Any, tuple] = {}
+    for i, e in enumerate(doc["events"]):
+        kind = e.get("event")
+        if kind in FAULT_EVENTS or kind in ("role", "note"):
+            keep.add(i)
+        elif kind == "invoke":
+            operation_of[e.get("process")] = tuple(e.get("op") or ())
+            if operation_of[e.get("process")] in keys:
+                keep.add(i)
+        elif kind in ("ok", "fail", "info"):
+            if operation_of.get(e.get("process")) in keys:
+                keep.add(i)
+        elif kind in ("deliver", "lost") and tuple(e.get("cause") or ()) in keys:
+            keep.add(i)
+    return keep
+
+
+def format_timeline(doc: dict[str, Any], *, limit: int | None = None, everything: bool = False) -> str:
+    """A text timeline a person can read: one line per event, virtual time first. By default only what a violation
+    depends on (:func:`depends_on`), with a line saying how much was left out; ``everything`` shows every event."""
     lines = []
-    events = doc["events"] if limit is None else doc["events"][:limit]
+    keep = None if everything else depends_on(doc)
+    events = doc["events"] if keep is None else [e for i, e in enumerate(doc["events"]) if i in keep]
+    if keep is not None:
+        lines.append(f"  (what the violation depends on: {len(events)} of {len(doc['events'])} events, the operations "
+                     f"its witness names, the messages they caused and every fault; --all shows everything)")
+    total = len(events)
+    events = events if limit is None else events[:limit]
     for e in events:
         t = f"{e['t']:9.3f}"
         kind = e["event"]
@@ -269,6 +315,6 @@ def format_timeline(doc: dict[str, Any], *, limit: int | None = None) -> str:
             marker = "!!" if kind in ("crash", "lose_unsynced", "partition", "drop", "duplicate", "delay", "skew") \
                 else "  "
             lines.append(f"{t}{marker}{kind:<9} {detail}")
-    if limit is not None and len(doc["events"]) > limit:
-        lines.append(f"   ... {len(doc['events']) - limit} more events")
+    if limit is not None and total > limit:
+        lines.append(f"   ... {total - limit} more events")
     return "\n".join(lines)

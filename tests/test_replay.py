@@ -170,3 +170,27 @@ def test_two_runs_of_one_variant_with_different_fault_plans_keep_both_traces(tmp
     assert len(list(tmp_path.glob("*.json"))) == 2 and first.read_bytes() == written
     assert run(*argv)[0] == 1  # the same run again: the same name, byte for byte the same file
     assert len(list(tmp_path.glob("*.json"))) == 2 and first.read_bytes() == written
+
+
+def test_the_timeline_shows_what_the_violation_depends_on_and_all_shows_everything(tmp_path, capsys):
+    from faultlab.cli import main
+    from faultlab.trace import depends_on, read_trace
+
+    assert main(["check", "quorum-register", "--variant", "stale-read", "--seed", "12", "--out", str(tmp_path)]) == 1
+    (path,) = tmp_path.glob("*.json")
+    doc = read_trace(path).doc
+    keep = depends_on(doc)
+    named = {i for c in doc["checks"] if c["verdict"] == "violated" for i in c["witness"]["ops"]}
+    assert keep is not None and 0 < len(keep) < len(doc["events"])
+    invokes = [e for e in doc["events"] if e["event"] == "invoke"]
+    history_invokes = [h["index"] for h in doc["history"] if h["type"] == "invoke"]
+    for index, event in zip(history_invokes, invokes, strict=True):  # the witness's operations are shown, no other
+        assert (doc["events"].index(event) in keep) == (index in named)
+    assert all(i in keep for i, e in enumerate(doc["events"]) if e["event"] in ("delay", "partition", "crash"))
+    capsys.readouterr()
+    assert main(["replay", str(path)]) == 1
+    focused = capsys.readouterr().out
+    assert main(["replay", str(path), "--all"]) == 1
+    everything = capsys.readouterr().out
+    assert f"{len(keep)} of {len(doc['events'])} events" in focused
+    assert focused.count("\n") < everything.count("\n") and "--all shows everything" not in everything

@@ -30,6 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "that module; needed when the trace's protocol is not registered)")
     p.add_argument("--quiet", action="store_true", help="only the verdict, no timeline")
     p.add_argument("--limit", type=int_in(0, 10**9), default=None, help="print at most this many timeline lines")
+    p.add_argument("--all", dest="everything", action="store_true",
+                   help="every event, not only what the violation depends on (the operations its witness names, "
+                        "the messages they caused, every fault)")
     p.set_defaults(run=run)
 
 
@@ -50,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
             f"defines it, type: faultlab replay {shlex.quote(str(trace.path))} --protocol package.module:ATTRIBUTE")
     result = replay(trace, protocol)
     if not args.quiet:
-        print(format_timeline(trace_document(result), limit=args.limit))
+        print(format_timeline(trace_document(result), limit=args.limit, everything=args.everything))
         print()
     ops = result.history.operations()
     print(f"{trace.protocol}: {len(result.events)} events, {len(ops)} operations, verdict {result.verdict} "
