@@ -17,14 +17,6 @@ from faultlab.errors import ConfigError
 from faultlab.history import History
 
 
-class OperationFailed(Exception):
-    """Raised by a protocol's client function: the operation definitely did not take effect (history: ``fail``)."""
-
-
-class Indeterminate(Exception):
-    """Raised by a protocol's client function: the outcome is unknown (history: ``info``)."""
-
-
 @attrs.frozen
 class Invariant:
     """A property that must hold on every run: ``check(history)`` or ``check(history, config)``, pure, returning a

@@ -33,8 +33,8 @@ from faultlab.history import History
 from faultlab.injector import FaultInjector
 from faultlab.network import Envelope, Network
 from faultlab.node import NodeContext
-from faultlab.outcomes import OUTCOMES, STATUS, Fail, Ok, Unknown
-from faultlab.protocol import Indeterminate, Invariant, OperationFailed, Protocol
+from faultlab.outcomes import STATUS, Unknown
+from faultlab.protocol import Invariant, Protocol
 from faultlab.result import CheckResult
 from faultlab.storage import Storage
 
@@ -458,12 +458,12 @@ class Simulation:
             with scope:
                 for k in range(self.settings.ops_per_client):
                     CAUSE.set((i, k))  # what this operation leads to is caused by it
-                    # One decision a shrinker can delete whole: whether to go on (False = stop after the first
-                    # operation, skip the first one itself), how long to think first, what to do and where. Drawn
+                    # One decision: whether to go on (False = stop, so shrinking drops operations; the first one
+                    # always runs, so even the simplest run does something, and faultlab.reduce takes it out when
+                    # a counterexample does not need it), how long to think first, what to do and where. Drawn
                     # together, before the pause, so no other task's choices fall inside the span.
                     with self.choices.span("operation"):
-                        go_on = self.choices.flip(CONTINUE)
-                        if k and not go_on:
+                        if k and not self.choices.flip(CONTINUE):
                             break
                         think = self.settings.think_times[self.choices.choose(len(self.settings.think_times))] \
                             if k else 0.0
@@ -472,11 +472,8 @@ class Simulation:
                         node = self._route(f, value)
                     if think:
                         await trio.sleep(think)
-                    if not go_on or (i, k) in self.settings.skip_ops:
-                        # A client's first operation is skipped, not the client stopped, when its coin is False, so
-                        # shrinking can take out every client's first operation without losing the clients; a
-                        # reduced counterexample may leave any operation out (its decision was drawn all the same).
-                        continue
+                    if (i, k) in self.settings.skip_ops:
+                        continue  # a reduced counterexample left it out (its decision was drawn all the same)
                     status = await self._perform(process, endpoint, node, f, value, "main")
                     if status == "info":
                         process += self.settings.clients  # the crashed process never returns; a new one takes over
@@ -502,17 +499,10 @@ class Simulation:
         self._event("invoke", {"process": process, "f": f, "value": value, "node": node, "op": list(CAUSE.get())})
         outcome: Any = None
         with trio.move_on_after(self.protocol.client_timeout):  # no answer in time: info
-            try:
-                if self.protocol.client is not None:
-                    outcome = await self.protocol.client(api, f, value)
-                    if not isinstance(outcome, OUTCOMES):  # PORTING: clients that still return a bare value
-                        outcome = Ok(outcome)
-                else:
-                    outcome = await api.call(self.protocol.request(f, value))
-            except OperationFailed:
-                outcome = Fail()
-            except Indeterminate:
-                outcome = Unknown()
+            if self.protocol.client is not None:
+                outcome = await self.protocol.client(api, f, value)
+            else:
+                outcome = await api.call(self.protocol.request(f, value))
         if outcome is None:
             outcome = Unknown("no reply in time")
         status = STATUS.get(type(outcome))

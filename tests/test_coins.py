@@ -8,6 +8,7 @@ import attrs
 from faultlab.choices import SeededChoices
 from faultlab.explore import explore
 from faultlab.faults import FaultPlan
+from faultlab.outcomes import Ok
 from faultlab.protocol import Invariant, Protocol
 from faultlab.result import CheckResult
 from faultlab.runtime import RunSettings, simulate
@@ -36,7 +37,7 @@ class Drawer:
 
 
 async def draw_client(api, f, value):
-    return await api.call(Draw())
+    return Ok(await api.call(Draw()))
 
 
 def _distinct(phase: str):

@@ -10,7 +10,8 @@ from faultlab.choices import ReplayChoices, SeededChoices
 from faultlab.errors import ChoicesExhausted, ConfigError, ReplayDivergence
 from faultlab.faults import FaultPlan, parse_fault_kinds
 from faultlab.network import Network
-from faultlab.protocol import Indeterminate, Invariant, Protocol
+from faultlab.outcomes import Ok, Unknown
+from faultlab.protocol import Invariant, Protocol
 from faultlab.result import CheckResult
 from faultlab.runtime import RunSettings, simulate
 from faultlab.storage import Storage
@@ -56,8 +57,8 @@ class Pinger:
 async def ping_client(api, f, value):
     reply = await api.call(Ping(value))
     if reply is None:
-        raise Indeterminate
-    return [reply.n, reply.at]
+        return Unknown("no pong")
+    return Ok([reply.n, reply.at])
 
 
 def ping_protocol(**kw) -> Protocol:

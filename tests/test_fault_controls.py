@@ -27,6 +27,7 @@ import trio
 from faultlab.choices import SeededChoices
 from faultlab.explore import Exploration, explore
 from faultlab.faults import INJECTABLE, FaultPlan
+from faultlab.outcomes import Ok
 from faultlab.protocol import Invariant, Protocol, Witness
 from faultlab.result import CheckResult
 from faultlab.runtime import RunSettings, simulate
@@ -404,7 +405,7 @@ class ControlConfig:
 
 
 async def _client(api, f, value):
-    return (await api.call(Request(f, value))).value
+    return Ok((await api.call(Request(f, value))).value)
 
 
 def control(kind: str, node, invariant: str, check, *, f: str = "write", final: tuple[str, str] = ("read", "a"),
