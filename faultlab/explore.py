@@ -17,7 +17,9 @@ The same ``seed`` gives the same runs, the same shrunk failure and so the same t
 from __future__ import annotations
 
 import collections
+import threading
 import time
+import zlib
 from typing import Any
 
 import attrs
@@ -76,6 +78,14 @@ class Coverage:
             self.violations[c.name] += c.violated
         if result.error:
             self.violations["no-exception"] += 1
+
+    def merge(self, other: Coverage) -> None:
+        """Add another shard's coverage to this one."""
+        self.runs += other.runs
+        self.steps += other.steps
+        for name in ("events", "runs_with_event", "notes", "runs_with_note", "ops", "witnesses", "judged",
+                     "exercised", "undecided", "violations"):
+            getattr(self, name).update(getattr(other, name))
 
     def to_json(self) -> dict[str, Any]:
         return {"runs": self.runs, "steps": self.steps, "events": dict(sorted(self.events.items())),
@@ -182,16 +192,23 @@ class ExplorationCache:
     (and shrinking) it twice.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, runner: Any = None) -> None:
+        self.runner = runner  # where shards run (faultlab.parallel.Runner); None: in this process
         self._done: dict[tuple, Exploration] = {}
+        self._lock = threading.Lock()
+        self._key_locks: dict[tuple, threading.Lock] = {}
 
     def explore(self, protocol: Protocol, config: Any, **kwargs: Any) -> Exploration:
         settings = kwargs.get("settings") or RunSettings()
         invariants = protocol.judged(kwargs.get("invariants"))
         key = (protocol.name, config, settings, tuple(sorted(invariants)), kwargs.get("examples", 150),
                kwargs.get("seed", 0), kwargs.get("shrink", True))
-        if key not in self._done:
-            self._done[key] = explore(protocol, config, **{**kwargs, "invariants": invariants})
+        with self._lock:  # threads of one verify run may ask for the same exploration: one explores, others wait
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            if key not in self._done:
+                self._done[key] = explore(protocol, config, **{**kwargs, "invariants": invariants,
+                                                               "runner": self.runner})
         return self._done[key]
 
     def explore_each(self, protocol: Protocol, config: Any, **kwargs: Any) -> dict[str, Exploration]:
@@ -213,16 +230,59 @@ class ExplorationCache:
         return decided
 
 
+# An exploration of E schedules is ceil(E / SHARD_SCHEDULES) shards, each its own Hypothesis search from a seed
+# derived from the exploration's: the unit of work that runs on another core or a Dask worker. The shards are part of
+# what an exploration *is* (not of how many workers run it), so one process and twenty give the same verdicts and the
+# same shrunk trace bytes: the failure is the first shard's, in shard order, whichever finished first.
+SHARD_SCHEDULES = 75
+
+
+def shard_plan(examples: int, seed: int) -> list[tuple[int, int]]:
+    """(schedules, seed) of each shard of an exploration. Shard 0 has the exploration's own seed, so a failure found
+    early is the one a single search from that seed finds."""
+    count = max(1, -(-examples // SHARD_SCHEDULES))
+    base, extra = divmod(examples, count)
+    return [(base + (j < extra), seed if j == 0 else zlib.crc32(f"{seed}/{j}".encode()))
+            for j in range(count)]
+
+
 def explore(protocol: Protocol, config: Any, *, examples: int = 150, seed: int = 0,
             settings: RunSettings | None = None, shrink: bool = True,
-            invariants: tuple[str, ...] | None = None) -> Exploration:
+            invariants: tuple[str, ...] | None = None, runner: Any = None) -> Exploration:
     """Explore up to ``examples`` schedules with Hypothesis; stop at and shrink the first violation.
 
     ``invariants`` names what is judged (default: the protocol's default set), so that shrinking keeps the
-    violation a known-bad variant is about instead of drifting to another one.
+    violation a known-bad variant is about instead of drifting to another one. The shards of the exploration run on
+    ``runner`` (a :class:`faultlab.parallel.Runner`: several processes or a Dask cluster), else in this process.
     """
     settings = settings or RunSettings()
     invariants = protocol.judged(invariants)
+    exp = Exploration(protocol, config, settings, seed, examples, Coverage(), shrunk=shrink, invariants=invariants)
+    plan = shard_plan(examples, seed)
+    start = time.perf_counter()
+    if runner is None:
+        parts = (explore_shard(protocol, config, examples=n, seed=s, settings=settings, shrink=shrink,
+                               invariants=invariants) for n, s in plan)
+    else:
+        parts = runner.shards(protocol, config, settings=settings, shrink=shrink, invariants=invariants, plan=plan)
+    runs_before = 0
+    for part in parts:  # in shard order; the first failure ends the exploration (the runner cancels the rest)
+        exp.coverage.merge(part.coverage)
+        exp.runs_total += part.runs_total
+        if part.failure is not None:
+            exp.failure, exp.found_after = part.failure, runs_before + part.found_after
+            break
+        runs_before += part.coverage.runs
+    if hasattr(parts, "close"):
+        parts.close()
+    exp.seconds = time.perf_counter() - start
+    return exp
+
+
+def explore_shard(protocol: Protocol, config: Any, *, examples: int, seed: int, settings: RunSettings,
+                  shrink: bool, invariants: tuple[str, ...]) -> Exploration:
+    """One shard: one Hypothesis search of up to ``examples`` schedules, stopped at and shrunk at the first
+    violation."""
     exp = Exploration(protocol, config, settings, seed, examples, Coverage(), shrunk=shrink, invariants=invariants)
     state = {"runs": 0}
     phases = SIMULATION_PHASES if shrink else tuple(p for p in SIMULATION_PHASES if p.name != "shrink")
