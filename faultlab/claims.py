@@ -79,13 +79,23 @@ class ClaimResult:
                 "evidence": self.evidence, "note": self.claim.note, "seconds": round(self.seconds, 2)}
 
 
+def exploration_for(protocol: Any, claim: Claim, *, examples: int, seed: int, cache: Any) -> Any:
+    """The exploration an invariant claim is judged on, from ``cache`` (explored there if it is not yet)."""
+    from faultlab.explore import budget_for
+    from faultlab.runtime import RunSettings
+
+    variant = protocol.variant(claim.variant) if claim.variant else None
+    config = protocol.make_config(variant.settings if variant else {})
+    return cache.explore(protocol, config, examples=budget_for(variant, examples), seed=seed,
+                         settings=RunSettings().for_variant(variant), invariants=tuple(claim.invariants))
+
+
 def judge(protocol: Any, claim: Claim, *, examples: int, seed: int, traces: Any, cache: Any = None) -> ClaimResult:
     """Compute a claim's verdict; nothing here is hard-coded: every verdict comes from a run, a proof or a figure."""
     import time
 
-    from faultlab.explore import ExplorationCache, budget_for
+    from faultlab.explore import ExplorationCache
     from faultlab.faults import INJECTABLE
-    from faultlab.runtime import RunSettings
 
     start = time.perf_counter()
     if claim.method == "measure":
@@ -100,9 +110,7 @@ def judge(protocol: Any, claim: Claim, *, examples: int, seed: int, traces: Any,
         verdict = "refuted" if "refuted" in verdicts else "unknown" if "unknown" in verdicts else "proved"
         evidence = {"proofs": [p.to_json() for p in proofs]}
         return ClaimResult(protocol.name, claim, verdict, evidence, time.perf_counter() - start)
-    settings = RunSettings().for_variant(variant)
-    exp = (cache or ExplorationCache()).explore(protocol, config, examples=budget_for(variant, examples), seed=seed,
-                                                settings=settings, invariants=tuple(claim.invariants))
+    exp = exploration_for(protocol, claim, examples=examples, seed=seed, cache=cache or ExplorationCache())
     faults = {k: exp.coverage.runs_with_event[k] for k in INJECTABLE if exp.coverage.runs_with_event.get(k)}
     evidence: dict[str, Any] = {"runs": exp.coverage.runs, "faults_in_runs": faults, "links": exp.links,
                                 "invariants": list(claim.invariants)}

@@ -23,6 +23,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "(long, randomized)")
     group.addoption("--faultlab-seed", default=None, metavar="N|random",
                     help="seed of every exploration (default 0; 'random' draws one, printed in the header)")
+    group.addoption("--faultlab-workers", default=None, metavar="N",
+                    help="processes each faultlab.testing exploration runs its shards on (default 1: pytest-xdist "
+                         "already spreads tests over the cores); results are the same for any N")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -32,6 +35,11 @@ def pytest_configure(config: pytest.Config) -> None:
     seed = config.getoption("--faultlab-seed")
     if seed is not None:
         os.environ["FAULTLAB_SEED"] = seed
+    workers = config.getoption("--faultlab-workers")
+    if workers is not None:
+        if not workers.isdigit() or int(workers) < 1:
+            raise pytest.UsageError(f"--faultlab-workers {workers!r}: give a number of processes, 1 or more")
+        os.environ["FAULTLAB_WORKERS"] = workers
     load_profile(name)
     try:
         config._faultlab_seed = exploration_seed()  # type: ignore[attr-defined]

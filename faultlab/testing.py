@@ -5,10 +5,14 @@ They explore with the active Hypothesis profile's ``max_examples`` (see :mod:`fa
 depends on a seed it did not choose; a fresh one only when asked (``--faultlab-seed random``, ``thorough``). The
 seed is printed on failure, so a failure can be reproduced with ``faultlab check --seed``.
 A failure writes the shrunk trace and puts its path and the replay command in the assertion message.
+
+``workers=N`` (default: ``--faultlab-workers``, else ``FAULTLAB_WORKERS``, else 1) runs an exploration's shards on N
+processes, kept for the session; the verdict and the shrunk trace are the same for any N.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 from pathlib import Path
 from typing import Any
@@ -16,6 +20,7 @@ from typing import Any
 from hypothesis import settings as hyp_settings
 
 from faultlab.explore import Exploration, budget_for, explore
+from faultlab.parallel import Runner
 from faultlab.profiles import exploration_seed
 from faultlab.protocol import Protocol
 from faultlab.report.run import replay_command, save_failure
@@ -27,6 +32,21 @@ TRACE_DIR = Path(os.environ.get("FAULTLAB_TRACE_DIR", "reports/traces"))
 def session_seed() -> int:
     """The seed of explorations in this test session (see :func:`faultlab.profiles.exploration_seed`)."""
     return exploration_seed()
+
+
+_RUNNERS: dict[int, Runner] = {}
+
+
+def _runner(workers: int | None) -> Runner | None:
+    """The session's runner for ``workers`` processes (None: explore in this process)."""
+    workers = workers if workers is not None else int(os.environ.get("FAULTLAB_WORKERS", "1"))
+    if workers <= 1:
+        return None
+    if workers not in _RUNNERS:
+        _RUNNERS[workers] = Runner(workers=workers)
+        if len(_RUNNERS) == 1:
+            atexit.register(lambda: [r.close() for r in _RUNNERS.values()])
+    return _RUNNERS[workers]
 
 
 def _write(exp: Exploration, tag: str | None) -> Path:
@@ -41,7 +61,7 @@ def _config(protocol: Protocol, variant: str | None, overrides: dict[str, Any] |
 
 def assert_holds(protocol: Protocol, *, variant: str | None = None, overrides: dict[str, Any] | None = None,
                  settings: RunSettings | None = None, examples: int | None = None,
-                 seed: int | None = None) -> Exploration:
+                 seed: int | None = None, workers: int | None = None) -> Exploration:
     """Explore and fail unless the verdict is held: on a violation, a vacuous exploration, or an undecided one.
 
     With a ``variant``, its fault kinds and promised invariants apply unless ``settings`` is given explicitly.
@@ -51,7 +71,7 @@ def assert_holds(protocol: Protocol, *, variant: str | None = None, overrides: d
     seed = session_seed() if seed is None else seed
     settings = settings or RunSettings().for_variant(v)
     exp = explore(protocol, _config(protocol, variant, overrides), examples=examples, seed=seed, settings=settings,
-                  invariants=v.promised(protocol) if v else None)
+                  invariants=v.promised(protocol) if v else None, runner=_runner(workers))
     if exp.failure is not None:
         path = _write(exp, variant)
         names = ", ".join(c.invariant for c in exp.failure.violations) or exp.failure.error
@@ -69,7 +89,7 @@ def assert_holds(protocol: Protocol, *, variant: str | None = None, overrides: d
 
 def assert_refuted(protocol: Protocol, *, variant: str, invariant: str | None = None,
                    settings: RunSettings | None = None, examples: int | None = None,
-                   seed: int | None = None, shrink: bool = True) -> Exploration:
+                   seed: int | None = None, shrink: bool = True, workers: int | None = None) -> Exploration:
     """Explore a known-bad variant and fail unless its expected invariant is violated; returns the shrunk run
     (``shrink=False``: the first violating run, when only finding it is the point and shrinking is slow)."""
     v = protocol.variant(variant)
@@ -78,7 +98,7 @@ def assert_refuted(protocol: Protocol, *, variant: str, invariant: str | None = 
     seed = session_seed() if seed is None else seed
     exp = explore(protocol, _config(protocol, variant, None), examples=examples, seed=seed,
                   settings=settings or RunSettings().for_variant(v), invariants=(invariant,) if invariant else None,
-                  shrink=shrink)
+                  shrink=shrink, runner=_runner(workers))
     if exp.failure is None:
         raise AssertionError(f"{protocol.name} {variant}: expected {invariant} to be violated, but {exp.summary()} "
                              f"(seed {seed}, {examples} examples)")

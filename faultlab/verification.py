@@ -8,6 +8,7 @@ expectation is reported as unexpected, and the job fails.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -47,6 +48,18 @@ class Row:
         d = attrs.asdict(self)
         d["as_expected"] = self.as_expected
         return d
+
+
+def explorations(protocol: Protocol, *, examples: int, seed: int, cache: ExplorationCache,
+                 settings: RunSettings | None = None) -> list[Callable[[], Any]]:
+    """The explorations :func:`verify_protocol` will ask ``cache`` for, as calls (to run ahead, in parallel),
+    known-bad variants first: they shrink, and the longest jobs should start first."""
+    settings = settings or RunSettings()
+    variants = sorted(protocol.variants, key=lambda v: not v.expect_violation)
+    return [functools.partial(cache.explore_each, protocol, protocol.make_config(v.settings),
+                              examples=budget_for(v, examples), seed=seed, settings=settings.for_variant(v),
+                              invariants=v.promised(protocol))
+            for v in variants]
 
 
 def verify_protocol(protocol: Protocol, *, examples: int, seed: int, traces: Path,

@@ -19,8 +19,10 @@ from faultlab.commands.options import (
     MAX_EXAMPLES,
     MAX_SEED,
     add_engine_arguments,
+    add_parallel_arguments,
     add_protocol_arguments,
     describe_config,
+    make_runner,
     resolve,
     run_settings,
 )
@@ -42,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="stop at the first violation without shrinking it (faster; the trace is longer)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     add_engine_arguments(p)
+    add_parallel_arguments(p)
     p.set_defaults(run=run)
 
 
@@ -53,8 +56,9 @@ def run(args: argparse.Namespace) -> int:
     # protocol's default set. Unknown names fail early with the list of valid ones.
     invariants = protocol.judged(tuple(args.invariant) if args.invariant else
                                  variant.promised(protocol) if variant else None)
-    exp = explore(protocol, config, examples=examples, seed=args.seed, settings=settings, invariants=invariants,
-                  shrink=not args.no_shrink)
+    with make_runner(args) as runner:
+        exp = explore(protocol, config, examples=examples, seed=args.seed, settings=settings,
+                      invariants=invariants, shrink=not args.no_shrink, runner=runner)
     path = save_failure(exp, args.out, variant.name if variant else None) if exp.failure else None
     code = {"refuted": 1, "held": 0, "vacuous": 2}[exp.verdict]
     if args.json:

@@ -9,11 +9,14 @@ error), 1 when one computes another verdict than expected, 2 if any claim is vac
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 from pathlib import Path
 
-from faultlab.claims import ClaimResult, judge
-from faultlab.commands.options import add_scope_arguments, resolve_scope
+from faultlab.claims import ClaimResult, exploration_for, judge
+from faultlab.commands.options import add_scope_arguments, make_runner, resolve_scope
+from faultlab.explore import ExplorationCache
+from faultlab.parallel import prefetch
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,6 +25,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON list of {protocol, section, claim, verdict, "
                                                        "evidence}")
     p.set_defaults(run=run)
+
+
+def claim_explorations(protocols, *, examples: int, seed: int, cache) -> list:
+    """The explorations the invariant claims of ``protocols`` are judged on, as calls to run ahead in parallel."""
+    return [functools.partial(exploration_for, p, c, examples=examples, seed=seed, cache=cache)
+            for p in protocols for c in p.claims if c.method == "invariant"]
 
 
 def judge_all(protocols, *, examples: int, seed: int, out: Path, cache=None) -> list[ClaimResult]:
@@ -68,7 +77,10 @@ def write_claims_report(results: list[ClaimResult], out: Path) -> list[Path]:
 
 def run(args: argparse.Namespace) -> int:
     _, examples, protocols = resolve_scope(args)
-    results = judge_all(protocols, examples=examples, seed=args.seed, out=args.out)
+    with make_runner(args) as runner:
+        cache = ExplorationCache(runner)
+        prefetch(runner, claim_explorations(protocols, examples=examples, seed=args.seed, cache=cache))
+        results = judge_all(protocols, examples=examples, seed=args.seed, out=args.out, cache=cache)
     paths = write_claims_report(results, args.out)
     if args.json:
         print(json.dumps([{k: v for k, v in r.to_json().items()

@@ -13,6 +13,7 @@ import attrs
 from faultlab.cli import int_in
 from faultlab.errors import ConfigError
 from faultlab.faults import FaultPlan, parse_fault_kinds
+from faultlab.parallel import Runner, default_workers
 from faultlab.profiles import Profile, get_profile
 from faultlab.protocol import Protocol, Variant, config_to_json
 from faultlab.registry import all_protocols, get_protocol
@@ -47,6 +48,25 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--links", choices=("stream", "datagram"), default=None,
                    help="link model: stream (TCP-like: in order, never twice, loss resets a connection) or datagram "
                         "(loss, duplication, reordering); default: what the protocol or variant declares")
+
+
+def add_parallel_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", type=int_in(1, 4096), default=None,
+                   help="processes to explore on (default: this machine's cores); results are the same for any "
+                        "number")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+                   help="explore on a Dask cluster at this scheduler address instead of local processes "
+                        "(pip install 'faultlab[dask]')")
+
+
+def make_runner(args: argparse.Namespace) -> Runner:
+    """Where explorations run, from --workers and --scheduler."""
+    if args.scheduler is not None:
+        if not str(args.scheduler).startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+            raise ConfigError(f"--scheduler {args.scheduler!r}: give a Dask scheduler address like "
+                              f"tcp://127.0.0.1:8786")
+        return Runner(scheduler=args.scheduler)
+    return Runner(workers=args.workers if args.workers is not None else default_workers())
 
 
 def parse_settings(pairs: list[str]) -> dict[str, str]:
@@ -98,6 +118,7 @@ def add_scope_arguments(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--examples", type=int_in(1, MAX_EXAMPLES), help=f"schedules per {what} (default: the profile's)")
     p.add_argument("--seed", type=int_in(0, MAX_SEED), default=0)
     p.add_argument("--out", type=Path, default=Path("reports"), help="report directory (default reports/)")
+    add_parallel_arguments(p)
 
 
 def resolve_scope(args: argparse.Namespace) -> tuple[Profile, int, list[Protocol]]:

@@ -21,12 +21,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from faultlab.commands.claims import evidence_line, judge_all, write_claims_report
-from faultlab.commands.options import add_scope_arguments, resolve_scope
+from faultlab.commands.claims import claim_explorations, evidence_line, judge_all, write_claims_report
+from faultlab.commands.options import add_scope_arguments, make_runner, resolve_scope
 from faultlab.explore import ExplorationCache
+from faultlab.parallel import prefetch
 from faultlab.report.run import replay_command
 from faultlab.report.summary import FAULT_KINDS, coverage_rows, write_index
-from faultlab.verification import Row, verify_protocol
+from faultlab.verification import Row, explorations, verify_protocol
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -74,11 +75,25 @@ def write_reports(rows: list[Row], out: Path, *, profile: str, examples: int, se
 
 def run(args: argparse.Namespace) -> int:
     profile, examples, protocols = resolve_scope(args)
-    console = Console(stderr=True)
-    rows: list[Row] = []
-    cache = ExplorationCache()  # a claim about the same variant and invariants as a row reuses its exploration
-    total = sum(len(p.variants) for p in protocols)
     start = time.perf_counter()
+    with make_runner(args) as runner:
+        # a claim about the same variant and invariants as a row reuses its exploration
+        cache = ExplorationCache(runner)
+        if runner.parallel:
+            print(f"exploring on {runner.workers} workers"
+                  f"{' at ' + runner.scheduler if runner.scheduler else ''}", file=sys.stderr)
+        prefetch(runner, [call for p in protocols for call in explorations(p, examples=examples, seed=args.seed,
+                                                                         cache=cache)]
+                 + claim_explorations([p for p in protocols if p.claims], examples=examples, seed=args.seed,
+                                      cache=cache))
+        return _report(args, profile, examples, protocols, cache, start)
+
+
+def _report(args: argparse.Namespace, profile, examples: int, protocols: list, cache: ExplorationCache,
+            start: float) -> int:
+    rows: list[Row] = []
+    console = Console(stderr=True)
+    total = sum(len(p.variants) for p in protocols)
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task("verifying", total=total)
