@@ -175,8 +175,9 @@ class _Violation(Exception):
 
 # A known-bad variant is there to show its bug is found. The search stops at the first violation, so a larger budget
 # costs nothing when the bug shows early and only lets a deep one (a deposed leader serving a stale read needs a
-# partition, an election and a read routed to the old leader, in that order) be found within one verify run.
-KNOWN_BAD_SEARCH = 4
+# partition, an election and a read routed to the old leader, in that order) be found within one verify run. 6, not 4:
+# dynamo's read during a join (a join, a view that lags, a read routed by it) takes 46-697 runs over seeds 0-9.
+KNOWN_BAD_SEARCH = 6
 
 
 def budget_for(variant: Any, examples: int) -> int:

@@ -26,8 +26,9 @@ def test_churn_holds_no_lost_writes_and_convergence_under_every_fault_with_joins
 
 
 def test_read_after_write_is_refuted_while_views_disagree_after_a_join():
-    # the default budget of a known-bad variant (4x the profile's), as verify uses: found on 8 of seeds 0..7 within
-    # 600 runs (after 33-346 runs). Not shrunk here: shrinking this one costs about 90 s (verify shrinks it).
+    # the default budget of a known-bad variant (KNOWN_BAD_SEARCH x the profile's), as verify uses: found on 10 of
+    # seeds 0..9 within 900 runs (after 10-697 runs). Not shrunk here: shrinking this one costs about 90 s (verify
+    # shrinks it).
     exp = assert_refuted(DY, variant="strict-vclock-churn-stale-read", shrink=False)
     run = exp.failure
     assert "read-after-write" in {c.invariant for c in run.violations}
