@@ -99,9 +99,11 @@ def judge(protocol: Any, claim: Claim, *, examples: int, seed: int, traces: Any,
 
     start = time.perf_counter()
     if claim.method == "measure":
-        m = claim.measure(seed)
+        from faultlab.explore import ExplorationCache
+
+        m, seconds = (cache or ExplorationCache()).measure(protocol, claim, seed)
         evidence = {"figure": m.figure, "unit": m.unit, "summary": m.summary, "table": m.table}
-        return ClaimResult(protocol.name, claim, "measured", evidence, time.perf_counter() - start)
+        return ClaimResult(protocol.name, claim, "measured", evidence, seconds)
     variant = protocol.variant(claim.variant) if claim.variant else None
     config = protocol.make_config(variant.settings if variant else {})
     if claim.method == "z3":
@@ -126,4 +128,4 @@ def judge(protocol: Any, claim: Claim, *, examples: int, seed: int, traces: Any,
     else:
         verdict = exp.verdict  # held, or vacuous when the runs never showed what they should
         evidence["missing_witnesses"] = exp.missing_witnesses()
-    return ClaimResult(protocol.name, claim, verdict, evidence, time.perf_counter() - start)
+    return ClaimResult(protocol.name, claim, verdict, evidence, exp.seconds)  # the exploration's time, cached or not

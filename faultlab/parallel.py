@@ -74,6 +74,18 @@ def run_shard(job: ShardJob) -> Any:
     return exp
 
 
+def run_measure(ref: str, index: int, text: str, seed: int) -> Any:
+    """A measured claim's figure, computed on a worker."""
+    from faultlab.registry import get_protocol
+
+    claim = get_protocol(ref).claims[index]
+    if claim.text != text:  # the worker imported another version of the protocol than the caller has
+        raise ConfigError(f"{ref}: claim {index} is {claim.text!r} on the worker, not {text!r}; install the same "
+                          f"faultlab and protocols on every worker")
+    with _HERE:
+        return claim.measure(seed)
+
+
 def shippable(protocol: Protocol) -> str | None:
     """The reference a worker resolves to ``protocol``, or None when none does."""
     from faultlab.registry import reference
@@ -119,13 +131,26 @@ class Runner:
             self._client = None
 
     def _submit(self, job: ShardJob) -> Any:
+        return self.submit(run_shard, job)
+
+    def submit(self, fn: Any, *args: Any) -> Any:
+        """Run the module-level function ``fn(*args)`` on a worker; a future with ``result()`` and ``cancel()``."""
         if self._client is not None:
-            return self._client.submit(run_shard, job, pure=False)
+            return self._client.submit(fn, *args, pure=False)
         with self._lock:
             if self._pool is None:
                 self._pool = concurrent.futures.ProcessPoolExecutor(
                     self.workers, mp_context=multiprocessing.get_context("spawn"))
-        return self._pool.submit(run_shard, job)
+        return self._pool.submit(fn, *args)
+
+    def measure(self, protocol: Protocol, index: int, seed: int) -> Any:
+        """``protocol.claims[index].measure(seed)``, on a worker when one can import the protocol (a measurement is
+        a set of seeded runs: where it runs changes nothing)."""
+        ref = shippable(protocol) if self.parallel else None
+        if ref is None:
+            with _HERE:  # a measurement may explore with Hypothesis
+                return protocol.claims[index].measure(seed)
+        return self.submit(run_measure, ref, index, protocol.claims[index].text, seed).result()
 
     def shards(self, protocol: Protocol, config: Any, *, settings: RunSettings, shrink: bool,
                invariants: tuple[str, ...], plan: list[tuple[int, int]]) -> Iterator[Any]:
@@ -176,13 +201,17 @@ def _dask_client(address: str) -> Any:
                       f"`dask scheduler` and give its tcp://HOST:PORT")
 
 
-def prefetch(runner: Runner | None, calls: list[Any]) -> None:
-    """Run ``calls`` (each fills an :class:`~faultlab.explore.ExplorationCache` entry) on threads, so that several
-    explorations keep the runner's workers busy at once; the first exception is raised. The callers then build their
-    reports in order, in this thread, from the cache: z3, report writing and measured claims stay single-threaded.
-    Without a parallel runner this does nothing (the callers explore as they go)."""
+def prefetch(runner: Runner | None, calls: list[tuple[str, Any]], took: dict[str, float] | None = None) -> None:
+    """Run ``calls`` (``(label, call)``; each call fills an :class:`~faultlab.explore.ExplorationCache` entry) on
+    threads, so several explorations keep the runner's workers busy at once; the first exception is raised. The
+    callers then build their reports in order, in this thread, from the cache, so z3 and report writing stay
+    single-threaded. ``took`` (label -> seconds, from a previous run's reports) starts the longest first, as a build
+    system does: the order changes when results arrive, never what they are. Without a parallel runner this does
+    nothing (the callers explore as they go)."""
     if runner is None or not runner.parallel or len(calls) < 2:
         return
+    if took:
+        calls = sorted(calls, key=lambda c: -took.get(c[0], 0.0))
     with concurrent.futures.ThreadPoolExecutor(runner.workers, thread_name_prefix="faultlab-explore") as pool:
-        for f in [pool.submit(c) for c in calls]:
+        for f in [pool.submit(call) for _, call in calls]:
             f.result()

@@ -51,15 +51,21 @@ class Row:
 
 
 def explorations(protocol: Protocol, *, examples: int, seed: int, cache: ExplorationCache,
-                 settings: RunSettings | None = None) -> list[Callable[[], Any]]:
-    """The explorations :func:`verify_protocol` will ask ``cache`` for, as calls (to run ahead, in parallel),
-    known-bad variants first: they shrink, and the longest jobs should start first."""
+                 settings: RunSettings | None = None) -> list[tuple[str, Callable[[], Any]]]:
+    """The explorations :func:`verify_protocol` will ask ``cache`` for, as ``(label, call)`` to run ahead in
+    parallel, known-bad variants first: they shrink, and the longest jobs should start first. The label is
+    :func:`row_label` of the variant's rows."""
     settings = settings or RunSettings()
     variants = sorted(protocol.variants, key=lambda v: not v.expect_violation)
-    return [functools.partial(cache.explore_each, protocol, protocol.make_config(v.settings),
-                              examples=budget_for(v, examples), seed=seed, settings=settings.for_variant(v),
-                              invariants=v.promised(protocol))
+    return [(row_label(protocol.name, v.name),
+             functools.partial(cache.explore_each, protocol, protocol.make_config(v.settings),
+                               examples=budget_for(v, examples), seed=seed, settings=settings.for_variant(v),
+                               invariants=v.promised(protocol)))
             for v in variants]
+
+
+def row_label(protocol: str, configuration: str) -> str:
+    return f"{protocol} {configuration}"
 
 
 def verify_protocol(protocol: Protocol, *, examples: int, seed: int, traces: Path,

@@ -28,9 +28,38 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def claim_explorations(protocols, *, examples: int, seed: int, cache) -> list:
-    """The explorations the invariant claims of ``protocols`` are judged on, as calls to run ahead in parallel."""
-    return [functools.partial(exploration_for, p, c, examples=examples, seed=seed, cache=cache)
-            for p in protocols for c in p.claims if c.method == "invariant"]
+    """The explorations and measurements the claims of ``protocols`` are judged on, as ``(label, call)`` to run
+    ahead in parallel; the label is :func:`claim_label`."""
+    calls = []
+    for p in protocols:
+        for c in p.claims:
+            if c.method == "invariant":
+                calls.append((claim_label(p.name, c.text),
+                              functools.partial(exploration_for, p, c, examples=examples, seed=seed, cache=cache)))
+            elif c.method == "measure":
+                calls.append((claim_label(p.name, c.text), functools.partial(cache.measure, p, c, seed)))
+    return calls
+
+
+def claim_label(protocol: str, text: str) -> str:
+    return f"{protocol} claim {text}"
+
+
+def previous_seconds(out: Path) -> dict[str, float]:
+    """How long each verify row and claim took in the reports a previous run left in ``out`` (for ordering work
+    only: longest first). Unreadable or absent reports give no hints."""
+    took: dict[str, float] = {}
+    try:
+        rows = json.loads((out / "verify.json").read_text(encoding="utf-8")).get("rows", [])
+        claims = json.loads((out / "claims.json").read_text(encoding="utf-8"))
+        for r in rows:
+            label = f"{r['protocol']} {r['configuration']}"
+            took[label] = max(took.get(label, 0.0), float(r["seconds"]))
+        for c in claims:
+            took[claim_label(c["protocol"], c["claim"])] = float(c["seconds"])
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return {}
+    return took
 
 
 def judge_all(protocols, *, examples: int, seed: int, out: Path, cache=None) -> list[ClaimResult]:
@@ -79,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
     _, examples, protocols = resolve_scope(args)
     with make_runner(args) as runner:
         cache = ExplorationCache(runner)
-        prefetch(runner, claim_explorations(protocols, examples=examples, seed=args.seed, cache=cache))
+        prefetch(runner, claim_explorations(protocols, examples=examples, seed=args.seed, cache=cache),
+                 previous_seconds(args.out))
         results = judge_all(protocols, examples=examples, seed=args.seed, out=args.out, cache=cache)
     paths = write_claims_report(results, args.out)
     if args.json:

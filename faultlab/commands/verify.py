@@ -21,7 +21,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from faultlab.commands.claims import claim_explorations, evidence_line, judge_all, write_claims_report
+from faultlab.commands.claims import (
+    claim_explorations,
+    evidence_line,
+    judge_all,
+    previous_seconds,
+    write_claims_report,
+)
 from faultlab.commands.options import add_scope_arguments, make_runner, resolve_scope
 from faultlab.explore import ExplorationCache
 from faultlab.parallel import prefetch
@@ -85,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         prefetch(runner, [call for p in protocols for call in explorations(p, examples=examples, seed=args.seed,
                                                                          cache=cache)]
                  + claim_explorations([p for p in protocols if p.claims], examples=examples, seed=args.seed,
-                                      cache=cache))
+                                      cache=cache), previous_seconds(args.out))
         return _report(args, profile, examples, protocols, cache, start)
 
 
