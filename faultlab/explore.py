@@ -215,14 +215,17 @@ class ExplorationCache:
     def measure(self, protocol: Protocol, claim: Any, seed: int) -> Any:
         """A measured claim's figure (a :class:`faultlab.claims.Measurement`) and the seconds it took, computed once,
         on the runner."""
-        index = next(i for i, c in enumerate(protocol.claims) if c is claim)
-        key = ("measure", protocol.name, index, seed)
+        index = next((i for i, c in enumerate(protocol.claims) if c is claim), None)  # None: not the protocol's own
+        key = ("measure", protocol.name, claim.text if index is None else index, seed)
         with self._lock:
             key_lock = self._key_locks.setdefault(key, threading.Lock())
         with key_lock:
             if key not in self._done:
                 start = time.perf_counter()
-                m = self.runner.measure(protocol, index, seed) if self.runner is not None else claim.measure(seed)
+                if self.runner is not None and index is not None:
+                    m = self.runner.measure(protocol, index, seed)
+                else:
+                    m = claim.measure(seed)
                 self._done[key] = (m, time.perf_counter() - start)
         return self._done[key]
 

@@ -51,9 +51,9 @@ def _timeless(doc):
     return doc
 
 
-def _explore(variant: str, examples: int, runner=None, seed: int = 0):
+def _explore(variant: str, examples: int, runner=None, seed: int = 0, shrink: bool = True):
     v = QR.variant(variant)
-    return explore(QR, QR.make_config(v.settings), examples=examples, seed=seed,
+    return explore(QR, QR.make_config(v.settings), examples=examples, seed=seed, shrink=shrink,
                    settings=RunSettings().for_variant(v), invariants=v.promised(QR), runner=runner)
 
 
@@ -82,22 +82,19 @@ def test_two_workers_give_the_trace_bytes_and_coverage_of_one_process(tmp_path):
 
 
 def test_a_failure_in_a_later_shard_counts_the_runs_of_the_shards_before_it():
-    """Shard order decides, not which shard finished first: found_after adds up the earlier shards' runs."""
-    for seed in range(40):
-        exp = _explore("no-read-repair", 600, seed=seed)
-        if exp.found_after and exp.found_after > SHARD_SCHEDULES:
-            break
-    else:
-        pytest.skip("no seed in 0..39 found no-read-repair after the first shard")
-    with Runner(workers=2) as runner:
-        _same(exp, _explore("no-read-repair", 600, runner, seed=seed))
+    """Shard order decides, not which shard finished first: found_after adds up the earlier shards' runs. From seed
+    10, no-read-repair is first violated in the fourth shard (after 241 runs; seeds 0-9 find it in the first)."""
+    exp = _explore("no-read-repair", 600, seed=10, shrink=False)
+    assert exp.found_after > 3 * SHARD_SCHEDULES, exp.found_after  # else pick a seed whose violation comes later
     assert exp.coverage.runs == exp.found_after
+    with Runner(workers=2) as runner:
+        _same(exp, _explore("no-read-repair", 600, runner, seed=10, shrink=False))
 
 
 def test_check_cli_prints_the_same_result_for_any_number_of_workers(tmp_path, capsys):
     outs = []
     for workers in ("1", "2"):
-        code = main(["check", "quorum-register", "--variant", "ack-before-sync", "--workers", workers, "--json",
+        code = main(["check", "quorum-register", "--variant", "stale-read", "--workers", workers, "--json",
                      "--out", str(tmp_path / workers)])
         assert code == 1
         doc = json.loads(capsys.readouterr().out)
@@ -126,7 +123,8 @@ def test_verify_rows_and_claims_are_the_same_with_two_workers(tmp_path):
     docs = []
     for workers in ("1", "2"):
         out = tmp_path / workers
-        assert main(["verify", "quorum-register", "--examples", "40", "--workers", workers, "--out", str(out)]) == 0
+        assert main(["verify", "dynamodb-streams", "global-tables", "--examples", "40", "--workers", workers,
+                     "--out", str(out)]) == 0
         rows = json.loads((out / "verify.json").read_text())["rows"]
         claims = json.loads((out / "claims.json").read_text())
         rows, claims = _timeless(rows), _timeless(claims)
