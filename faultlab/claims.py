@@ -114,7 +114,8 @@ def judge(protocol: Any, claim: Claim, *, examples: int, seed: int, traces: Any,
         return ClaimResult(protocol.name, claim, verdict, evidence, time.perf_counter() - start)
     exp = exploration_for(protocol, claim, examples=examples, seed=seed, cache=cache or ExplorationCache())
     faults = {k: exp.coverage.runs_with_event[k] for k in INJECTABLE if exp.coverage.runs_with_event.get(k)}
-    evidence: dict[str, Any] = {"runs": exp.coverage.runs, "faults_in_runs": faults, "links": exp.links,
+    evidence: dict[str, Any] = {"runs": exp.coverage.runs, "distinct_schedules": len(exp.coverage.schedules),
+                                "faults_in_runs": faults, "links": exp.links,
                                 "invariants": list(claim.invariants)}
     if exp.failure is not None:
         from faultlab.report.run import replay_command, save_failure

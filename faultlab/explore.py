@@ -17,6 +17,7 @@ The same ``seed`` gives the same runs, the same shrunk failure and so the same t
 from __future__ import annotations
 
 import collections
+import hashlib
 import threading
 import time
 import zlib
@@ -56,10 +57,14 @@ class Coverage:
     undecided: collections.Counter = attrs.Factory(collections.Counter)
     violations: collections.Counter = attrs.Factory(collections.Counter)
     steps: int = 0
+    # digests of the runs' choice sequences: how many of the runs were different schedules (Hypothesis may
+    # generate one twice, and two shards may meet)
+    schedules: set = attrs.Factory(set)
 
     def add(self, result: RunResult, protocol: Protocol) -> None:
         self.runs += 1
         self.steps += result.stats["steps"]
+        self.schedules.add(hashlib.blake2b(",".join(map(str, result.choices)).encode(), digest_size=8).digest())
         for kind, n in result.stats["events"].items():
             self.events[kind] += n
             self.runs_with_event[kind] += 1
@@ -83,12 +88,13 @@ class Coverage:
         """Add another shard's coverage to this one."""
         self.runs += other.runs
         self.steps += other.steps
+        self.schedules |= other.schedules
         for name in ("events", "runs_with_event", "notes", "runs_with_note", "ops", "witnesses", "judged",
                      "exercised", "undecided", "violations"):
             getattr(self, name).update(getattr(other, name))
 
     def to_json(self) -> dict[str, Any]:
-        return {"runs": self.runs, "steps": self.steps, "events": dict(sorted(self.events.items())),
+        return {"runs": self.runs, "distinct_schedules": len(self.schedules), "steps": self.steps, "events": dict(sorted(self.events.items())),
                 "runs_with_event": dict(sorted(self.runs_with_event.items())),
                 "notes": dict(sorted(self.notes.items())), "runs_with_note": dict(sorted(self.runs_with_note.items())),
                 "ops": dict(sorted(self.ops.items())), "witnesses": dict(sorted(self.witnesses.items())),
@@ -164,7 +170,7 @@ class Exploration:
         if self.verdict == "vacuous":
             return f"vacuous: no violation in {self.coverage.runs} runs, but never seen: " \
                    f"{', '.join(self.missing_witnesses())}"
-        return f"held over {self.coverage.runs} runs"
+        return f"held over {self.coverage.runs} runs ({len(self.coverage.schedules)} distinct schedules)"
 
 
 class _Violation(Exception):

@@ -76,9 +76,27 @@ def test_two_workers_give_the_trace_bytes_and_coverage_of_one_process(tmp_path):
     held_one = _explore("strict-quorum", 160)
     _same(held_one, held_two)
     assert held_two.verdict == "held" and held_two.coverage.runs == 160
+    # what backs the held: 160 runs, and how many distinct schedules they were (shards' digests are united)
+    assert 100 < held_two.coverage.to_json()["distinct_schedules"] <= 160
+    assert f"({len(held_two.coverage.schedules)} distinct schedules)" in held_two.summary()
     a = save_failure(one, tmp_path / "one", "stale-read")
     b = save_failure(two, tmp_path / "two", "stale-read")
     assert a.name == b.name and a.read_bytes() == b.read_bytes()
+
+
+def test_a_schedule_run_twice_counts_once():
+    from faultlab.choices import SeededChoices
+    from faultlab.explore import Coverage
+    from faultlab.runtime import simulate
+
+    cfg = QR.make_config({})
+    a, b = (simulate(QR, cfg, SeededChoices(s), RunSettings()) for s in (1, 2))
+    one, two = Coverage(), Coverage()
+    one.add(a, QR)
+    one.add(a, QR)
+    two.add(b, QR)
+    one.merge(two)
+    assert one.runs == 3 and one.to_json()["distinct_schedules"] == 2
 
 
 def test_a_failure_in_a_later_shard_counts_the_runs_of_the_shards_before_it():

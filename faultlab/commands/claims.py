@@ -79,7 +79,8 @@ def evidence_line(r: ClaimResult) -> str:
                 f"{e['operations']} operations; {e['replay']}")
     faults = ", ".join(f"{k} in {n}" for k, n in e["faults_in_runs"].items())
     missing = f"; never seen: {', '.join(e['missing_witnesses'])}" if e.get("missing_witnesses") else ""
-    return f"{e['runs']} runs over {e['links']} links; faults: {faults or 'none'}{missing}"
+    distinct = f" ({e['distinct_schedules']} distinct schedules)" if "distinct_schedules" in e else ""
+    return f"{e['runs']} runs{distinct} over {e['links']} links; faults: {faults or 'none'}{missing}"
 
 
 def write_claims_report(results: list[ClaimResult], out: Path) -> list[Path]:
