@@ -130,9 +130,6 @@ class Runner:
             self._client.close()
             self._client = None
 
-    def _submit(self, job: ShardJob) -> Any:
-        return self.submit(run_shard, job)
-
     def submit(self, fn: Any, *args: Any) -> Any:
         """Run the module-level function ``fn(*args)`` on a worker; a future with ``result()`` and ``cancel()``."""
         if self._client is not None:
@@ -162,12 +159,12 @@ class Runner:
             return
         jobs = [ShardJob(ref, config, settings, tuple(invariants), n, s, shrink) for n, s in plan]
         window = max(1, self.workers)
-        futures = [self._submit(job) for job in jobs[:window]]
+        futures = [self.submit(run_shard, job) for job in jobs[:window]]
         try:
             for j in range(len(jobs)):
                 exp = futures[j].result()
                 if j + window < len(jobs):
-                    futures.append(self._submit(jobs[j + window]))
+                    futures.append(self.submit(run_shard, jobs[j + window]))
                 exp.protocol = protocol
                 yield exp
         finally:
