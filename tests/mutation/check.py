@@ -125,6 +125,12 @@ MUTANTS = (
            ("tests/test_verify.py",)),
     Mutant("replay-never-diverges", "replay does not compare the events it produced with the recorded ones",
            "faultlab/trace.py", "        if a != b:\n", "        if False:\n", ("tests/test_cli.py",)),
+    Mutant("shard-found-after-local", "a failure in a later shard does not count the runs of the shards before it",
+           "faultlab/explore.py", "exp.failure, exp.found_after = part.failure, runs_before + part.found_after",
+           "exp.failure, exp.found_after = part.failure, part.found_after", ("tests/test_parallel.py",)),
+    Mutant("shard-coverage-dropped", "an exploration keeps only its last shard's coverage",
+           "faultlab/explore.py", "        exp.coverage.merge(part.coverage)\n",
+           "        exp.coverage = part.coverage\n", ("tests/test_parallel.py",)),
 )
 
 
