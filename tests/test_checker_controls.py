@@ -23,6 +23,7 @@ from typing import Any
 
 import attrs
 import pytest
+from histories import txn_history
 
 import invariants
 import protocols
@@ -266,21 +267,7 @@ control(target="invariants.delivery.check_exactly_once", check=check_exactly_onc
 
 
 def txns(rows: Sequence[tuple]) -> History:
-    """A list-append history from (process, micro-ops as completed, call, ret, status); ret None never completes.
-
-    The invoke's value is the micro-ops with every read's list replaced by None, as a client sends them."""
-    events = []
-    for p, mops, call, ret, status in rows:
-        events.append((call, 0, p, "invoke", [[f, k, None if f == "r" else v] for f, k, v in mops]))
-        if ret is not None:
-            events.append((ret, 1, p, status, mops if status == "ok" else None))
-    h = History()
-    for t, _, p, typ, value in sorted(events, key=lambda e: (e[0], e[1])):
-        if typ == "invoke":
-            h.invoke(p, "txn", value, t)
-        else:
-            h.complete(p, typ, value, t)
-    return h
+    return txn_history(rows)
 
 
 def a(k, v):

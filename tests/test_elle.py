@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from histories import txn_history
 
 from faultlab.errors import ConfigError, HistoryFormatError
 from faultlab.history import History
@@ -15,22 +16,8 @@ def judged_ok(result) -> bool:
 
 
 def run(*txns):
-    """A history from (process, micro-ops as completed, call, ret, status); ret None = never completes.
-
-    The invoke's value is the micro-ops with every read's list replaced by None, as a client would send them.
-    """
-    events = []
-    for p, mops, call, ret, status in txns:
-        events.append((call, 0, p, "invoke", [[f, k, None if f == "r" else v] for f, k, v in mops]))
-        if ret is not None:
-            events.append((ret, 1, p, status, mops if status == "ok" else None))
-    h = History()
-    for t, _, p, typ, value in sorted(events, key=lambda e: (e[0], e[1])):
-        if typ == "invoke":
-            h.invoke(p, "txn", value, t)
-        else:
-            h.complete(p, typ, value, t)
-    return h
+    """A history from (process, micro-ops as completed, call, ret, status); ret None = never completes."""
+    return txn_history(txns)
 
 
 def a(k, v):
