@@ -210,12 +210,16 @@ class ExplorationCache:
         invariants = protocol.judged(kwargs.get("invariants"))
         key = (protocol.name, config, settings, tuple(sorted(invariants)), kwargs.get("examples", 150),
                kwargs.get("seed", 0), kwargs.get("shrink", True))
-        with self._lock:  # threads of one verify run may ask for the same exploration: one explores, others wait
+        return self._once(key, lambda: explore(protocol, config, **{**kwargs, "invariants": invariants,
+                                                                    "runner": self.runner}))
+
+    def _once(self, key: tuple, compute: Any) -> Any:
+        """``compute()`` once per key; threads of one verify run asking for the same key wait for the first."""
+        with self._lock:
             key_lock = self._key_locks.setdefault(key, threading.Lock())
         with key_lock:
             if key not in self._done:
-                self._done[key] = explore(protocol, config, **{**kwargs, "invariants": invariants,
-                                                               "runner": self.runner})
+                self._done[key] = compute()
         return self._done[key]
 
     def measure(self, protocol: Protocol, claim: Any, seed: int) -> Any:
@@ -223,17 +227,16 @@ class ExplorationCache:
         on the runner."""
         index = next((i for i, c in enumerate(protocol.claims) if c is claim), None)  # None: not the protocol's own
         key = ("measure", protocol.name, claim.text if index is None else index, seed)
-        with self._lock:
-            key_lock = self._key_locks.setdefault(key, threading.Lock())
-        with key_lock:
-            if key not in self._done:
-                start = time.perf_counter()
-                if self.runner is not None and index is not None:
-                    m = self.runner.measure(protocol, index, seed)
-                else:
-                    m = claim.measure(seed)
-                self._done[key] = (m, time.perf_counter() - start)
-        return self._done[key]
+
+        def timed() -> tuple[Any, float]:
+            start = time.perf_counter()
+            if self.runner is not None and index is not None:
+                m = self.runner.measure(protocol, index, seed)
+            else:
+                m = claim.measure(seed)
+            return m, time.perf_counter() - start
+
+        return self._once(key, timed)
 
     def explore_each(self, protocol: Protocol, config: Any, **kwargs: Any) -> dict[str, Exploration]:
         """The exploration that decides each of the judged invariants.
