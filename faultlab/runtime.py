@@ -24,7 +24,7 @@ import attrs
 import trio
 import trio.testing
 
-from faultlab import _compat
+from faultlab import _compat as private_hooks  # not bare `_compat`: attrs-generated methods look that name up in our globals
 from faultlab import faults as F
 from faultlab.choices import CAUSE, ChoiceSource
 from faultlab.errors import ConfigError, FaultlabError
@@ -233,8 +233,8 @@ class Simulation:
 
     # -- public --------------------------------------------------------------------------------------------------
     def run(self) -> RunResult:
-        _compat.check_once()
-        _compat.deterministic_trio(0)
+        private_hooks.check_once()
+        private_hooks.deterministic_trio(0)
         self._clock = trio.testing.MockClock()
         error = None
         try:

@@ -62,3 +62,16 @@ def test_explore_runs_with_local_literals_turned_off(monkeypatch):
     qr = get_protocol("quorum-register")
     explore(qr, qr.make_config({}), examples=5, seed=0, shrink=False)
     assert during and set(during) == {0}
+
+
+def test_no_engine_module_binds_a_name_attrs_generated_methods_look_up():
+    """attrs compiles __repr__ and friends against the defining module's globals and reads ``_compat`` there; a module
+    that imported faultlab._compat under that name broke every repr of its classes (RunSettings() raised)."""
+    import faultlab
+    import pkgutil
+
+    for info in pkgutil.walk_packages(faultlab.__path__, "faultlab."):
+        module = importlib.import_module(info.name)
+        assert getattr(module, "_compat", None) is not _compat, f"{info.name} binds faultlab._compat as `_compat`"
+    from faultlab.runtime import RunSettings
+    assert repr(RunSettings()).startswith("RunSettings(")
