@@ -94,6 +94,7 @@ class NodeContext:
         self._waiting: dict[int, Callable[[Envelope], None]] = {}
         self._nursery: trio.Nursery | None = None
         self._dead = False  # set when this incarnation crashes: its last words go nowhere
+        self._inline: Callable[[Envelope], None] | None = None  # Node._handle, once the receive loop is up
         self.random = Coins(sim, node_id, incarnation)
 
     def _post(self, dst: str, msg: Any, reply_to: int | None) -> int:
@@ -161,12 +162,15 @@ class NodeContext:
             if waiter is not None:
                 waiter(env)
             return  # a reply nobody waits for any more is dropped, as a closed socket would
-        self._send.send_nowait(env)
+        if self._inline is not None:
+            self._inline(env)
+        else:
+            self._send.send_nowait(env)
 
     # -- time, tasks, choices ------------------------------------------------------------------------------------
     def now(self) -> float:
         """This node's clock: virtual time plus its skew (a fault can move it)."""
-        return trio.current_time() + self._sim.skew.get(self.id, 0.0)
+        return self._sim._clock.now + self._sim.skew.get(self.id, 0.0)
 
     def every(self, seconds: float, fn: Callable[[], Any]) -> None:
         """Call ``fn`` every ``seconds`` for the life of this incarnation, first after one period (a period known
@@ -274,31 +278,35 @@ class Node(Generic[ConfigT]):
         """Called when this incarnation comes up, before its first message (spawn tasks here with ``ctx.spawn``)."""
 
     async def run(self) -> None:
-        table = _handler_table(type(self))
         for name, seconds in _periodic(type(self)):
             self.ctx.spawn(self._every, getattr(self, name), seconds)
         self.start()
-        ignores = self.ignores
+        self.ctx._inline = self._handle  # from here on the driver hands each message to _handle itself
         while True:
-            env = await self.ctx.recv()
-            h = _lookup(table, type(env.msg))
-            if h is None:
-                if isinstance(env.msg, ignores):
-                    continue
-                raise UnhandledMessage(
-                    f"node {self.id} ({type(self).__name__}) has no handler for {type(env.msg).__name__} from "
-                    f"{env.src}: add `@handler def on_{type(env.msg).__name__.lower()}(self, msg: "
-                    f"{type(env.msg).__name__})`, or list it in {type(self).__name__}.ignores")
-            token = CAUSE.set(env.cause)  # what a handler does (and the tasks it spawns) is caused by the message
-            try:
-                if h.is_task:
-                    self.ctx.spawn(self._task, h, env)
-                else:
-                    reply = h.fn(self, env.msg, env.src) if h.wants_src else h.fn(self, env.msg)
-                    if reply is not None:
-                        self.ctx.reply(env, reply)
-            finally:
-                CAUSE.reset(token)
+            self._handle(await self.ctx.recv())
+
+    def _handle(self, env: Envelope) -> None:
+        """Handle one delivered message: an atomic handler runs here and now, an ``async`` one as a task of its
+        own. The driver calls this directly at quiescence (the receive loop is parked in ``recv``, so it is the
+        same run, without a scheduler pass); anything else comes through the receive loop."""
+        h = _lookup(_handler_table(type(self)), type(env.msg))
+        if h is None:
+            if isinstance(env.msg, self.ignores):
+                return
+            raise UnhandledMessage(
+                f"node {self.id} ({type(self).__name__}) has no handler for {type(env.msg).__name__} from "
+                f"{env.src}: add `@handler def on_{type(env.msg).__name__.lower()}(self, msg: "
+                f"{type(env.msg).__name__})`, or list it in {type(self).__name__}.ignores")
+        token = CAUSE.set(env.cause)  # what a handler does (and the tasks it spawns) is caused by the message
+        try:
+            if h.is_task:
+                self.ctx.spawn(self._task, h, env)
+            else:
+                reply = h.fn(self, env.msg, env.src) if h.wants_src else h.fn(self, env.msg)
+                if reply is not None:
+                    self.ctx.reply(env, reply)
+        finally:
+            CAUSE.reset(token)
 
     async def _task(self, h: _Handler, env: Envelope) -> None:
         reply = await (h.fn(self, env.msg, env.src) if h.wants_src else h.fn(self, env.msg))

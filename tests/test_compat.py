@@ -67,8 +67,9 @@ def test_explore_runs_with_local_literals_turned_off(monkeypatch):
 def test_no_engine_module_binds_a_name_attrs_generated_methods_look_up():
     """attrs compiles __repr__ and friends against the defining module's globals and reads ``_compat`` there; a module
     that imported faultlab._compat under that name broke every repr of its classes (RunSettings() raised)."""
-    import faultlab
     import pkgutil
+
+    import faultlab
 
     for info in pkgutil.walk_packages(faultlab.__path__, "faultlab."):
         module = importlib.import_module(info.name)
