@@ -2,21 +2,35 @@
 
 Both loops do the same work in the same process: three nodes pass a token around a ring for D deliveries. The
 baseline is the cheapest possible discrete-event loop (a heap of (time, seq, node, message) and a callback per
-node); the runtime is faultlab's trio driver (wait until all tasks block, ask the choice source, deliver). The goal
-is within 5x of the bare loop; the ratio printed is where it stands. Then: examples per second of a whole
-exploration (quorum-register, Hypothesis, every fault kind) and of seeded runs without Hypothesis.
+node); the runtime is faultlab's trio driver (ask the choice source, deliver, wait for quiescence only when a task
+was woken). The ring is run twice: written with Node handlers (as every protocol is; the driver calls them, no
+task switch) and with a run() loop per node (a task switch per delivery), next to the floor of a task switch (one
+trio scheduler pass). The goal is within 5x of the bare loop. Then: examples per second of a whole exploration
+(quorum-register, Hypothesis, every fault kind) and of seeded runs without Hypothesis.
 
-    python benchmarks/bench_runtime.py [--deliveries 30000]
+    python benchmarks/bench_runtime.py [--deliveries 30000] [--examples 200] [--against REV]
+
+``--against REV`` measures the examples/s of the engine at git revision REV in the same run (a worktree in a
+subprocess) and prints the ratio.
 """
 
 from __future__ import annotations
 
 import argparse
 import heapq
+import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import attrs
+import trio
+import trio.testing
 
+from faultlab import Node, Ok, handler
 from faultlab.choices import SeededChoices
 from faultlab.explore import explore, explore_seeded
 from faultlab.faults import FaultPlan
@@ -36,7 +50,32 @@ class RingConfig:
     deliveries: int = 10000
 
 
-class RingNode:
+@attrs.frozen
+class Start:
+    """The client's request that starts the token."""
+
+
+class RingNode(Node):
+    """The ring written as protocols are: a handler per message type (each runs atomically, called by the driver)."""
+
+    @handler
+    def on_start(self, msg: Start) -> str:
+        self.ctx.send(self._next(), Token(self.config.deliveries))
+        return "started"
+
+    @handler
+    def on_token(self, msg: Token) -> None:
+        if msg.left > 0:
+            self.ctx.send(self._next(), Token(msg.left - 1))
+
+    def _next(self) -> str:
+        nodes = self.ctx.nodes
+        return nodes[(nodes.index(self.id) + 1) % len(nodes)]
+
+
+class LoopRingNode:
+    """The same ring as a node with its own ``run()`` loop: every delivery wakes its task (a trio scheduler pass)."""
+
     def __init__(self, ctx):
         self.ctx = ctx
         self.next = ctx.nodes[(ctx.nodes.index(ctx.id) + 1) % len(ctx.nodes)]
@@ -54,21 +93,25 @@ class RingNode:
 
 
 async def ring_client(api, f, value):
-    return await api.call("start")
+    return Ok(await api.call(Start()))
 
 
-RING = Protocol(name="ring", summary="token ring benchmark", config_class=RingConfig,
-                nodes=lambda cfg: {f"r{i}": RingNode for i in range(3)}, client=ring_client,
-                workload=lambda choices, i: ("start", None),
-                invariants=(Invariant("none", lambda h, c: CheckResult.holds("none")),), settle_time=0.0,
-                client_timeout=1e9)
+def _ring(node_class: type) -> Protocol:
+    return Protocol(name="ring", summary="token ring benchmark", config_class=RingConfig,
+                    nodes=lambda cfg: {f"r{i}": node_class for i in range(3)}, client=ring_client,
+                    workload=lambda choices, i: ("start", None),
+                    invariants=(Invariant("none", lambda h, c: CheckResult.holds("none")),), settle_time=0.0,
+                    client_timeout=1e9)
 
 
-def bench_runtime(deliveries: int) -> float:
+RING, LOOP_RING = _ring(RingNode), _ring(LoopRingNode)
+
+
+def bench_runtime(deliveries: int, protocol: Protocol = RING) -> float:
     settings = RunSettings(clients=1, ops_per_client=1, plan=FaultPlan(kinds=(), swarm=False),
                            max_steps=deliveries * 2)
     start = time.perf_counter()
-    result = simulate(RING, RingConfig(deliveries), SeededChoices(0), settings)
+    result = simulate(protocol, RingConfig(deliveries), SeededChoices(0), settings)
     elapsed = time.perf_counter() - start
     assert result.count("deliver") >= deliveries, result.stats
     return result.count("deliver") / elapsed
@@ -98,23 +141,66 @@ def bench_heapq(deliveries: int) -> float:
     return delivered / (time.perf_counter() - start)
 
 
+def bench_trio_pass(n: int) -> float:
+    """The floor of a step that needs trio: scheduler passes per second (an idle wait, as the driver does)."""
+    async def passes() -> None:
+        for _ in range(n):
+            await trio.testing.wait_all_tasks_blocked()
+
+    start = time.perf_counter()
+    trio.run(passes, clock=trio.testing.MockClock())
+    return n / (time.perf_counter() - start)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--deliveries", type=int, default=30000)
     ap.add_argument("--examples", type=int, default=200)
+    ap.add_argument("--against", metavar="REV", help="also measure examples/s with the engine of this git revision")
     args = ap.parse_args()
     base = max(bench_heapq(args.deliveries) for _ in range(3))
     ours = max(bench_runtime(args.deliveries) for _ in range(3))
-    print(f"deliveries/s  bare heapq loop: {base:12,.0f}")
-    print(f"deliveries/s  faultlab runtime: {ours:11,.0f}   ratio: {base / ours:.1f}x slower (goal: within 5x)")
+    loop = max(bench_runtime(args.deliveries, LOOP_RING) for _ in range(3))
+    floor = max(bench_trio_pass(args.deliveries) for _ in range(3))
+    print(f"deliveries/s  bare heapq loop:                       {base:11,.0f}")
+    print(f"deliveries/s  faultlab, Node handlers:               {ours:11,.0f}   {base / ours:5.1f}x slower "
+          f"(goal: within 5x)")
+    print(f"deliveries/s  faultlab, a run() loop per node:       {loop:11,.0f}   {base / loop:5.1f}x slower "
+          f"(a task switch per delivery)")
+    print(f"trio scheduler passes/s (the floor of a task switch): {floor:11,.0f}   {base / floor:5.1f}x slower")
+    now = examples_per_second(args.examples)
+    before = _at_revision(args.against, args.examples) if args.against else None
+    for what, label in (("hypothesis", "under Hypothesis"), ("seeded", "seeded, no Hypothesis")):
+        line = f"examples/s    quorum-register {label + ':':24} {now[what]:7.1f}"
+        if before is not None:
+            line += f"   at {args.against}: {before[what]:7.1f}   ratio: {now[what] / before[what]:.2f}x"
+        print(line)
+
+
+def examples_per_second(examples: int) -> dict[str, float]:
+    """Whole explorations of quorum-register (every fault kind), with Hypothesis and with seeded choices."""
     qr = get_protocol("quorum-register")
     config = qr.make_config({})
-    exp = explore(qr, config, examples=args.examples, seed=0)
-    seeded = explore_seeded(qr, config, examples=args.examples, seed=0)
-    print(f"examples/s    quorum-register under Hypothesis: {exp.runs_total / exp.seconds:7.1f} "
-          f"({exp.runs_total} runs, {exp.coverage.steps / exp.seconds:,.0f} steps/s)")
-    print(f"examples/s    quorum-register seeded, no Hypothesis: {seeded.runs_total / seeded.seconds:7.1f} "
-          f"(Hypothesis costs {seeded.seconds and (exp.seconds / exp.runs_total) / (seeded.seconds / seeded.runs_total):.2f}x per run)")
+    exp = explore(qr, config, examples=examples, seed=0)
+    seeded = explore_seeded(qr, config, examples=examples, seed=0)
+    return {"hypothesis": exp.runs_total / exp.seconds, "seeded": seeded.runs_total / seeded.seconds}
+
+
+def _at_revision(rev: str, examples: int) -> dict[str, float]:
+    """The same measurement with the engine of git revision ``rev`` (a temporary worktree, in a subprocess of this
+    run, so both figures come from the same machine at the same time)."""
+    repo = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", "--quiet", str(tree), rev], check=True)
+        try:
+            code = f"import json, sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import bench_runtime as b; " \
+                   f"print(json.dumps(b.examples_per_second({examples})))"
+            out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
+                                 env={**os.environ, "PYTHONPATH": str(tree)}, cwd=tmp)
+            return json.loads(out.stdout.strip().splitlines()[-1])
+        finally:
+            subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", str(tree)], check=True)
 
 
 if __name__ == "__main__":

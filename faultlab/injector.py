@@ -108,7 +108,16 @@ class FaultInjector:
             candidates = sim.network.oldest_n(4)
         if not candidates:
             return None
-        return candidates[sim.choices.choose(len(candidates))]
+        if len(candidates) == 1:
+            return candidates[0]
+        # Picked by what the message is (sender, receiver, type, the operation it works for), not by its id or
+        # place: a variation of the run that leaves an earlier operation out (faultlab.reduce) shifts every id, and
+        # the fault must still hit the same message.
+        names: list[str] = []
+        for e in candidates:
+            name = f"{e.src}>{e.dst} {type(e.msg).__name__} {e.cause}"
+            names.append(name if name not in names else f"{name} #{sum(n.startswith(name) for n in names) + 1}")
+        return candidates[names.index(sim.choices.pick(names))]
 
     def fault_drop(self) -> bool:
         sim = self.sim

@@ -39,6 +39,9 @@ from faultlab.protocol import Invariant, Protocol
 from faultlab.result import CheckResult
 from faultlab.storage import Storage
 
+TAIL_STEPS = 200  # at most this many steps of faults after the last operation returned (see Simulation._main)
+
+
 class VirtualClock(trio.abc.Clock):
     """trio's clock in a simulation: virtual time that moves only when the driver jumps it. (trio's MockClock with
     rate 0 reads the real clock on every call and multiplies it by 0; this one is a float, read 70k times a run.)"""
@@ -307,6 +310,11 @@ class Simulation:
             for i, scope in enumerate(clients):
                 root.start_soon(self._client, i, scope)
             await self._drive(lambda: self._clients_done == self.settings.clients, faults=True)
+            if not self.truncated:
+                # The tail: faults go on hitting what the last operations left in flight (the replication that
+                # follows an ack, a held message) until nothing is in flight. Without it the last acknowledged
+                # write could never lose its replicas: the run went straight to recovery.
+                await self._drive(lambda: not len(self.network), faults=True, steps=TAIL_STEPS)
             for scope in clients:  # after a truncated run, open operations stay open: they become info
                 scope.cancel()
             await trio.testing.wait_all_tasks_blocked()
