@@ -23,9 +23,10 @@ crashes and restarts, power loss of unsynced writes (everything is synced before
 
 Known-bad variants the suite must refute: ``default-read-as-strong`` (hold eventually consistent reads to
 read-after-write, which the document says they do not give), ``unsafe-failover`` (voters do not compare logs, so
-a replica missing acknowledged writes can become leader and truncate them) and ``local-consistent-read`` (the
-leader answers a consistent read from its own state without a read-index round, so a deposed leader serves stale
-data).
+a replica missing acknowledged writes can become leader and truncate them), ``async-replication`` (the leader
+acknowledges before any follower has the write: two faults in order, a partition or crash of the leader then an
+election on the other side, lose it) and ``local-consistent-read`` (the leader answers a consistent read from its
+own state without a read-index round, so a deposed leader serves stale data).
 """
 
 from __future__ import annotations
@@ -124,6 +125,9 @@ class DynamoConfig:
         "help": "a voter refuses a candidate whose log is less up to date than its own (Raft's election restriction)"})
     read_index: bool = attrs.field(default=True, metadata={
         "help": "a consistent read first confirms leadership with a majority; off: answered from local state"})
+    write_followers: int = attrs.field(default=1, metadata={
+        "help": "followers that must hold a write before the leader acknowledges it (1: with the leader a majority of "
+                "3; 0: asynchronous replication, acknowledged once the leader's own log has it)"})
     down_zone: str = attrs.field(default="", metadata={
         "help": "a zone whose replica is down for the whole run (measures availability with one zone lost)"})
 
@@ -131,6 +135,9 @@ class DynamoConfig:
         if self.replicas != 3:
             raise ConfigError(f"dynamodb: replicas={self.replicas}; this model has exactly 3 (a majority of 2 acks "
                               f"writes and elects leaders), one per zone")
+        if not 0 <= self.write_followers <= self.replicas - 1:
+            raise ConfigError(f"dynamodb: write_followers={self.write_followers}; choose 0 to {self.replicas - 1} "
+                              f"(1 is a majority with the leader)")
         if self.down_zone and self.down_zone not in self.zone_of().values():
             raise ConfigError(f"dynamodb: down_zone={self.down_zone!r} is not a zone; use one of "
                               f"{', '.join(sorted(set(self.zone_of().values())))} or leave it empty")
@@ -306,7 +313,7 @@ class Replica(Node[DynamoConfig]):
         term = self.term
         if not any(e[1] == "put" and e[2] == msg.value for e in self.log):  # a duplicated request is applied once
             self._persist(log=self.log + ((term, "put", msg.value),))
-        if await self._replicate(term, 1):  # leader + one follower = a majority of 3
+        if await self._replicate(term, self.config.write_followers):  # leader + one follower = a majority of 3
             return Ok(msg.value)
         return Unknown("no majority acknowledged: a later leader may still commit the entry")
 
@@ -483,6 +490,11 @@ SPEC = Protocol(
                 expect_violation="default-read-after-write"),
         Variant("unsafe-failover", {"vote_checks_log": False},
                 "voters do not compare logs: a replica without the last acknowledged write can win and truncate it",
+                expect_violation="no-lost-writes"),
+        Variant("async-replication", {"write_followers": 0},
+                "the leader acknowledges a write once its own log has it: a leader cut off by a partition (or crashed) "
+                "keeps acknowledging while the majority elects a new leader, and the old leader's writes are "
+                "truncated when it rejoins",
                 expect_violation="no-lost-writes"),
         Variant("local-consistent-read", {"read_index": False},
                 "the leader answers consistent reads locally: a deposed leader serves stale values",

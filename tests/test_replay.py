@@ -176,7 +176,11 @@ def test_the_timeline_shows_what_the_violation_depends_on_and_all_shows_everythi
     from faultlab.cli import main
     from faultlab.trace import depends_on, read_trace
 
-    assert main(["check", "quorum-register", "--variant", "stale-read", "--seed", "12", "--out", str(tmp_path)]) == 1
+    # A counterexample with events the violation does not depend on: ack-before-sync's second write, which the crash
+    # leaves open, and its messages (36 of 52 events are kept). The stale read shrinks to 2 operations whose every
+    # event is part of the violation.
+    argv = ["check", "quorum-register", "--variant", "ack-before-sync", "--seed", "0", "--out", str(tmp_path)]
+    assert main(argv) == 1
     (path,) = tmp_path.glob("*.json")
     doc = read_trace(path).doc
     keep = depends_on(doc)
