@@ -65,7 +65,7 @@ def test_the_good_configuration_also_holds_over_datagram_links_that_duplicate_an
     assert exp.links == "datagram" and exp.coverage.runs_with_event["duplicate"] > 0
 
 
-@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("seed", range(3))
 def test_a_stale_read_shrinks_to_one_write_and_one_read(seed):
     """The issue's target: at most 4 operations and 40 events on any seed. Measured over seeds 0-39 when written:
     2 operations and 29-35 events on each (before the smaller-workload search: 3-4 operations and 45-66 events on 6
