@@ -8,6 +8,7 @@ shrinking moves toward, is the aimed fault. See :mod:`faultlab.faults` for the v
 
 from __future__ import annotations
 
+import collections
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -114,9 +115,11 @@ class FaultInjector:
         # place: a variation of the run that leaves an earlier operation out (faultlab.reduce) shifts every id, and
         # the fault must still hit the same message.
         names: list[str] = []
+        seen: collections.Counter[str] = collections.Counter()
         for e in candidates:
             name = f"{e.src}>{e.dst} {type(e.msg).__name__} {e.cause}"
-            names.append(name if name not in names else f"{name} #{sum(n.startswith(name) for n in names) + 1}")
+            seen[name] += 1
+            names.append(name if seen[name] == 1 else f"{name} #{seen[name]}")  # names must be distinct
         return candidates[names.index(sim.choices.pick(names))]
 
     def fault_drop(self) -> bool:
