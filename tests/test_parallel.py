@@ -109,6 +109,33 @@ def test_a_failure_in_a_later_shard_counts_the_runs_of_the_shards_before_it():
         _same(exp, _explore("no-read-repair", 600, runner, seed=31, shrink=False))
 
 
+class _Recording(Runner):
+    """A runner that notes each submit and how many of its shards were in flight then."""
+
+    def __init__(self) -> None:
+        super().__init__(workers=2)
+        self.log: list[str] = []
+        self.futures: list = []
+
+    def submit(self, fn, *args):
+        f = super().submit(fn, *args)
+        self.futures.append(f)
+        self.log.append(f"submit with {sum(not g.done() for g in self.futures)} in flight")
+        return f
+
+
+def test_no_speculative_shard_runs_while_other_explorations_wait_to_start():
+    """A shard after the one awaited may be wasted (the awaited one may fail and end the exploration, and a running
+    shard cannot be stopped), so while prefetch has explorations waiting, a second shard is not submitted early; with
+    none waiting, the pool is kept full."""
+    for waiting, most in ((1, 1), (0, 2)):
+        with _Recording() as runner:
+            runner.waiting = waiting
+            exp = _explore("strict-quorum", 3 * SHARD_SCHEDULES, runner, shrink=False)
+        assert exp.verdict == "held" and len(runner.futures) == 3
+        assert max(int(line.split()[2]) for line in runner.log) == most, runner.log
+
+
 def test_check_cli_prints_the_same_result_for_any_number_of_workers(tmp_path, capsys):
     outs = []
     for workers in ("1", "2"):
