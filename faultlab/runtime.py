@@ -80,6 +80,9 @@ class RunSettings:
     # final operations by position. Explorations run everything.
     skip_ops: tuple[tuple[int, int], ...] = attrs.field(default=(), converter=lambda v: tuple(tuple(x) for x in v))
     skip_final: tuple[int, ...] = attrs.field(default=(), converter=tuple)
+    # The seed of the protocol's fair coins once faults stop (faultlab.node.Coins); None: a hash of every choice the
+    # run made before. Exhaustive search fixes it, so that two runs reaching the same state have the same future.
+    coin_seed: int | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.clients < 1 or self.ops_per_client < 0 or self.max_steps < 1:
@@ -113,6 +116,8 @@ class RunSettings:
         d = attrs.asdict(self, recurse=True)
         d["plan"]["kinds"] = list(self.plan.kinds)
         d["think_times"] = list(self.think_times)
+        if self.coin_seed is None:  # the usual case, left out: traces written before it existed read the same
+            del d["coin_seed"]
         return d
 
     @classmethod
@@ -381,7 +386,8 @@ class Simulation:
         # Faults stop here. The protocol's coins turn fair (see faultlab.node.Coins), seeded by a hash of every
         # choice the run made so far: the search seeds them, through everything it chose, but cannot steer them
         # (drawn as a choice, Hypothesis gave the seed 0 in most runs, so most runs shared one coin stream).
-        self.coin_seed = zlib.crc32(",".join(map(str, self.choices.record)).encode())
+        self.coin_seed = self.settings.coin_seed if self.settings.coin_seed is not None else \
+            zlib.crc32(",".join(map(str, self.choices.record)).encode())
         if self.network.partitioned:
             self.network.heal()
             self._event("heal", {"why": "recovery"})

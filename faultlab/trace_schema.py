@@ -128,7 +128,8 @@ _SETTINGS = _object({"clients": _integer(1, LIMITS["clients"]),
                      "think_times": _list_of(_number(0.0), at_least=1, at_most=100),
                      "links": _one_of("stream", "datagram", None),
                      "skip_ops": _list_of(_list_of(_integer(0, LIMITS["max_steps"]), at_least=2, at_most=2)),
-                     "skip_final": _list_of(_integer(0, LIMITS["max_steps"]))})
+                     "skip_final": _list_of(_integer(0, LIMITS["max_steps"])),
+                     "coin_seed": _integer(0, 2**32 - 1)})
 _CHECK = _object({"invariant": _TEXT, "checker": _TEXT, "verdict": _one_of("ok", "violated", "unknown"),
                   "explanation": _TEXT, "witness": _object(), "exercised": _BOOL},
                  required=("checker", "verdict"))

@@ -26,9 +26,11 @@ from faultlab.commands.options import (
     resolve,
     run_settings,
 )
+from faultlab.errors import ConfigError
+from faultlab.exhaustive import DEFAULT_DEPTH, DEFAULT_MAX_RUNS, exhaust
 from faultlab.explore import budget_for, explore
 from faultlab.profiles import get_profile
-from faultlab.report.run import replay_command, save_failure
+from faultlab.report.run import replay_command, save_exhaustive_failure, save_failure
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,12 +45,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-shrink", action="store_true",
                    help="stop at the first violation without shrinking it (faster; the trace is longer)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--exhaustive", action="store_true",
+                   help="run every schedule up to --depth instead of sampling (small workloads: 2 clients, 1 "
+                        "operation each unless --clients/--ops say otherwise)")
+    p.add_argument("--depth", type=int_in(0, 8), default=DEFAULT_DEPTH,
+                   help=f"with --exhaustive: decisions (faults, operations) that differ from the simplest run "
+                        f"(default {DEFAULT_DEPTH})")
+    p.add_argument("--max-runs", type=int_in(1, 10_000_000), default=DEFAULT_MAX_RUNS,
+                   help=f"with --exhaustive: stop after this many runs, saying the search is incomplete "
+                        f"(default {DEFAULT_MAX_RUNS})")
     add_engine_arguments(p)
     add_parallel_arguments(p)
     p.set_defaults(run=run)
 
 
+EXIT = {"refuted": 1, "held": 0, "vacuous": 2, "unknown": 2, "incomplete": 2}
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.exhaustive:
+        return run_exhaustive(args)
     protocol, config, variant = resolve(args)
     settings = run_settings(args, variant)
     examples = args.examples if args.examples is not None else budget_for(variant, get_profile(args.profile).examples)
@@ -60,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         exp = explore(protocol, config, examples=examples, seed=args.seed, settings=settings,
                       invariants=invariants, shrink=not args.no_shrink, runner=runner)
     path = save_failure(exp, args.out, variant.name if variant else None) if exp.failure else None
-    code = {"refuted": 1, "held": 0, "vacuous": 2}[exp.verdict]
+    code = EXIT[exp.verdict]
     if args.json:
         print(json.dumps({"protocol": protocol.name, "config": describe_config(protocol, config),
                           "verdict": exp.verdict, "runs": exp.coverage.runs, "runs_total": exp.runs_total,
@@ -82,4 +98,34 @@ def run(args: argparse.Namespace) -> int:
     elif exp.verdict == "vacuous":
         print("  (exit 2: a run where nothing happened is not a pass; raise --examples or --ops, or check --faults)",
               file=sys.stderr)
+    return code
+
+
+def run_exhaustive(args: argparse.Namespace) -> int:
+    if args.workers not in (None, 1) or args.scheduler is not None:
+        raise ConfigError("--exhaustive runs in one process (its pruning shares one table of states); leave out "
+                          "--workers and --scheduler")
+    protocol, config, variant = resolve(args)
+    settings = run_settings(args, variant, search="exhaustive")
+    invariants = protocol.judged(tuple(args.invariant) if args.invariant else
+                                 variant.promised(protocol) if variant else None)
+    ex = exhaust(protocol, config, settings=settings, depth=args.depth, invariants=invariants,
+                 max_runs=args.max_runs, shrink=not args.no_shrink)
+    path = save_exhaustive_failure(ex, args.out, variant.name if variant else None) if ex.failure else None
+    code = EXIT[ex.verdict]
+    workload = f"{ex.settings.clients} clients x {ex.settings.ops_per_client} operations, {ex.settings.max_steps} steps"
+    if args.json:
+        print(json.dumps({"protocol": protocol.name, "config": describe_config(protocol, config), "search": "exhaustive",
+                          "workload": workload, **ex.to_json(), "trace": str(path) if path else None,
+                          "missing_witnesses": ex.exploration.missing_witnesses(),
+                          "violations": [c.to_json() for c in ex.failure.violations] if ex.failure else []},
+                         indent=2))
+        return code
+    print(f"{protocol.name} ({describe_config(protocol, config)}; {workload}): {ex.summary()} "
+          f"[{ex.seconds:.1f}s]")
+    if ex.failure is not None:
+        for c in ex.failure.violations:
+            print(f"  {c.invariant}: violated\n    {c.explanation}")
+        print(f"  trace:  {path}")
+        print(f"  replay: {replay_command(protocol, path)}")
     return code

@@ -35,12 +35,12 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--faults", default="all", metavar="KINDS",
                    help="fault kinds to inject: comma-separated from drop,duplicate,delay,partition,crash,skew,"
                         "lose_unsynced, or 'all' or 'none' (default: all the protocol supports)")
-    p.add_argument("--clients", type=int_in(1, LIMITS["clients"]), default=3,
-                   help="concurrent client processes (default 3)")
-    p.add_argument("--ops", type=int_in(0, LIMITS["ops_per_client"]), default=6,
-                   help="operations per client at most (default 6)")
-    p.add_argument("--max-steps", type=int_in(1, LIMITS["max_steps"]), default=1500,
-                   help="deliveries and faults per run at most")
+    p.add_argument("--clients", type=int_in(1, LIMITS["clients"]), default=None,
+                   help="concurrent client processes (default 3; 2 with --exhaustive)")
+    p.add_argument("--ops", type=int_in(0, LIMITS["ops_per_client"]), default=None,
+                   help="operations per client at most (default 6; 1 with --exhaustive)")
+    p.add_argument("--max-steps", type=int_in(1, LIMITS["max_steps"]), default=None,
+                   help="deliveries and faults per run at most (default 1500; 300 with --exhaustive)")
     p.add_argument("--max-crashes", type=int_in(0, LIMITS["max_crashes"]), default=4,
                    help="crashes per run at most")
     p.add_argument("--no-swarm", action="store_true", help="enable every fault kind in every run")
@@ -93,11 +93,18 @@ def resolve(args: argparse.Namespace) -> tuple[Protocol, Any, Variant | None]:
     return protocol, config, variant
 
 
-def run_settings(args: argparse.Namespace, variant: Variant | None = None) -> RunSettings:
+# The workload of a search when the command line does not give one: an exploration's, and a smaller one for an
+# exhaustive search, whose schedules grow exponentially with the workload.
+WORKLOAD = {"explore": (3, 6, 1500), "exhaustive": (2, 1, 300)}
+
+
+def run_settings(args: argparse.Namespace, variant: Variant | None = None, *, search: str = "explore") -> RunSettings:
     plan = FaultPlan(kinds=parse_fault_kinds(args.faults), swarm=not args.no_swarm, directed=not args.undirected,
                      max_crashes=args.max_crashes)
-    settings = RunSettings(clients=args.clients, ops_per_client=args.ops, plan=plan, max_steps=args.max_steps,
-                           links=args.links)
+    clients, ops, steps = WORKLOAD[search]
+    settings = RunSettings(clients=args.clients if args.clients is not None else clients,
+                           ops_per_client=args.ops if args.ops is not None else ops, plan=plan,
+                           max_steps=args.max_steps if args.max_steps is not None else steps, links=args.links)
     if args.faults != "all":  # the kinds asked for replace the variant's; its link model still applies
         return attrs.evolve(settings.for_variant(variant), plan=plan)
     return settings.for_variant(variant)

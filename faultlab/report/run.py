@@ -54,6 +54,19 @@ def save_failure(exp: Exploration, out: Path, variant: str | None) -> Path:
     return save_run(exp.failure, path, source)
 
 
+def save_exhaustive_failure(ex: Any, out: Path, variant: str | None) -> Path:
+    """The trace of an exhaustive search's violation: ``PROTOCOL-VARIANT-TAG-exhaustive-dD.json``, TAG a hash of
+    the configuration, settings, invariants, depth and run limit."""
+    assert ex.failure is not None
+    run = {"config": config_to_json(ex.config), "settings": ex.settings.to_json(), "invariants": list(ex.invariants),
+           "depth": ex.depth, "max_runs": ex.max_runs, "shrunk": ex.shrunk}
+    tag = hashlib.sha256(json.dumps(run, sort_keys=True).encode()).hexdigest()[:10]
+    name = f"{ex.protocol.name}-{variant or 'custom'}-{tag}-exhaustive-d{ex.depth}.json"
+    source = {"engine": "exhaustive", "depth": ex.depth, "max_runs": ex.max_runs, "found_after": ex.found_after,
+              "failure_depth": ex.failure_depth, "variant": variant, "shrunk": ex.shrunk}
+    return save_run(ex.failure, out / name, source)
+
+
 def replay_command(protocol: Protocol | str, trace: Path | str) -> str:
     """The ``faultlab replay`` command for ``trace``, as it must be typed to work: with ``--protocol REF`` when the
     protocol is not registered under its name (it was loaded as ``module:ATTRIBUTE``)."""
