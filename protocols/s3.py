@@ -237,7 +237,8 @@ class S3Config:
                                                                           for n in self.index_ids()})
 
     def data_placement(self) -> QuorumSystem:
-        """Data nodes as a quorum system for availability proofs: a GET needs any one copy."""
+        """Data nodes as a quorum system for availability proofs: a GET needs any one copy; a PUT's acks are
+        counted here as ``data_ack_zones`` nodes (exact with one node per zone, which the simulation runs)."""
         zone_of = self.zone_of()
         return QuorumSystem(self.data_ids(), 1, self.data_ack_zones, {n: zone_of[n] for n in self.data_ids()})
 
@@ -604,6 +605,13 @@ def zones_holding_at_ack(result) -> list[int]:
     return counts
 
 
+def prove_single_zone_loss(cfg: S3Config):
+    """After any one zone is lost: can GETs and PUTs still complete (index and data quorums alive)?"""
+    index, data = cfg.index_quorum_system(), cfg.data_placement()
+    return [prove_tolerates(index, zones=1, operation="read"), prove_tolerates(data, zones=1, operation="read"),
+            prove_tolerates(index, zones=1, operation="write"), prove_tolerates(data, zones=1, operation="write")]
+
+
 def measure_zones_at_ack(seed: int, runs: int = 40) -> Measurement:
     """Share of acknowledged PUTs whose data was stored in all three zones at the instant of acknowledgement (so it
     survives any two zones lost right then), over seeded runs under the default faults, for 3 and 2 ack zones."""
@@ -663,6 +671,10 @@ CLAIMS = (
           note="zones holding each acknowledged PUT's data at acknowledgement, from seeded runs under the default "
                "faults (no engine fault destroys a zone's disks, so this is what a simultaneous two-zone loss at "
                "that instant would leave)", expect="measured"),
+    Claim("2", "No single point of failure", "z3", variant="strong", prove=prove_single_zone_loss,
+          note="after losing one zone, GETs still find an index replica and a copy, but a PUT needs all 3 index "
+               "replicas and data in all 3 zones: writes stop. Two-facility durability with 3 replicas costs write "
+               "availability: refuted for writes", expect="refuted"),
     Claim("2", "resumes on failure", "invariant", variant="strong",
           invariants=("multipart-atomic", "read-after-put", "read-after-overwrite"),
           note="a failed part is retried (at the other front-end) and the upload completes; witnesses show retried "
@@ -686,7 +698,9 @@ SPEC = Protocol(
     client=client,
     workload=workload,
     final_ops=final_ops,
-    quorum_system=lambda cfg: cfg.index_quorum_system(),
+    # No quorum_system: `faultlab verify` requires every good variant's index quorum to survive a zone loss for
+    # writes, which index_w=3 gives up on purpose (it is what two-facility durability costs with 3 replicas); the
+    # claims below judge both sides with z3 instead, so the tradeoff is a verdict, not an unexpected row.
     invariants=INVARIANTS,
     witnesses=WITNESSES,
     faults=("drop", "delay", "partition", "crash", "restart", "skew", "lose_unsynced"),
