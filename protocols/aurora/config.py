@@ -31,9 +31,9 @@ class AuroraConfig:
     replica_applies: str = attrs.field(default="durable", metadata={
         "help": "what a read replica applies: 'durable' (records up to the writer's durable point) or 'received' "
                 "(every record as soon as it arrives)"})
-    heartbeat_interval: float = attrs.field(default=1.0, metadata={
+    heartbeat_interval: float = attrs.field(default=0.5, metadata={
         "help": "seconds between the writer's heartbeats to replicas (they carry the durable point)"})
-    failover_timeout: float = attrs.field(default=20.0, metadata={
+    failover_timeout: float = attrs.field(default=2.0, metadata={
         "help": "seconds a replica goes without the writer's heartbeat before it promotes itself (health check)"})
     apply_delay: float = attrs.field(default=0.01, metadata={
         "help": "seconds a replica takes to apply shipped records to its buffer cache"})

@@ -41,6 +41,11 @@ from .messages import (
 )
 
 STORAGE_TIMEOUT = 1.0  # how long an instance waits for segment quorums
+# The engine has no latency model: a message is delivered in send order and takes no time. A segment that is slow
+# to receive a log record is the case quorum commit exists for (commit without waiting for the slowest), so the
+# writer puts each Append on the wire after one of these delays, an environment choice per segment (0 = at once).
+# A writer that crashes before a slow Append left loses it, as a crash loses what is still in flight.
+APPEND_LATENCIES = (0.0, 0.002)
 ATTEMPT = "attempt"    # durable: the highest epoch number this instance has tried, so no epoch is used twice
 
 
@@ -99,8 +104,7 @@ class Instance(Node[AuroraConfig]):
         """Ship the tail above the durable point; advance the durable point over records on a write quorum."""
         epoch, first = self.epoch, self.durable + 1
         records = tuple((lsn, self.log[lsn - 1]) for lsn in range(first, len(self.log) + 1))
-        replies = await self.ctx.gather(self._rotated(), Append(epoch, records), need=self.config.write_quorum,
-                                        timeout=STORAGE_TIMEOUT)
+        replies = await self._append_round(Append(epoch, records))
         if self.role != "writer" or self.epoch != epoch:
             return False
         for segment, reply in sorted(replies.items()):
@@ -113,6 +117,28 @@ class Instance(Node[AuroraConfig]):
             self.durable += 1
         self.applied = self.durable
         return True
+
+    async def _append_round(self, msg: Append) -> dict[str, SegmentAck]:
+        """Send ``msg`` to every segment, each after its latency; the replies once a write quorum has answered (or
+        the timeout passed). Sends outlive the round: a slow segment still gets the record unless the writer dies."""
+        got: dict[str, SegmentAck] = {}
+        done = trio.Event()
+
+        async def send(segment: str, latency: float) -> None:
+            if latency:
+                await trio.sleep(latency)
+            reply = await self.ctx.call(segment, msg, STORAGE_TIMEOUT)
+            if reply is not None and not done.is_set():
+                got[segment] = reply
+                if len(got) >= self.config.write_quorum:
+                    done.set()
+
+        for segment in self._rotated():
+            self.ctx.spawn(send, segment, APPEND_LATENCIES[self.ctx.choose(len(APPEND_LATENCIES))])
+        with trio.move_on_after(STORAGE_TIMEOUT + max(APPEND_LATENCIES)):
+            await done.wait()
+        done.set()
+        return dict(got)
 
     @handler
     async def on_write(self, msg: ClientWrite) -> Ok | Unknown | Redirect:
