@@ -200,7 +200,7 @@ class Instance(Node[AuroraConfig]):
         if self.role == "writer" or (epoch, upto) < (self.applied_epoch, self.applied):
             return  # a newer shipment was applied first
         self.log, self.durable, self.applied, self.applied_epoch = log, durable, upto, epoch
-        self.ctx.note("replica_applied", applied=upto)
+        self.ctx.note("replica_applied", applied=upto, values=list(log[:upto]))
 
     @handler
     def on_replica_read(self, msg: ReplicaRead) -> Ok:
