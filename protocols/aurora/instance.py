@@ -43,9 +43,10 @@ from .messages import (
 STORAGE_TIMEOUT = 1.0  # how long an instance waits for segment quorums
 # The engine has no latency model: a message is delivered in send order and takes no time. A segment that is slow
 # to receive a log record is the case quorum commit exists for (commit without waiting for the slowest), so the
-# writer puts each Append on the wire after one of these delays, an environment choice per segment (0 = at once).
-# A writer that crashes before a slow Append left loses it, as a crash loses what is still in flight.
-APPEND_LATENCIES = (0.0, 0.002)
+# writer puts each Append on the wire at once or after SLOW_APPEND: an environment choice per round says how many of
+# the segments (the last of the rotation) are slow this time (0 = none). A writer that crashes before a slow Append
+# left loses it, as a crash loses what is still in flight.
+SLOW_APPEND = 0.002
 ATTEMPT = "attempt"    # durable: the highest epoch number this instance has tried, so no epoch is used twice
 
 
@@ -133,9 +134,11 @@ class Instance(Node[AuroraConfig]):
                 if len(got) >= self.config.write_quorum:
                     done.set()
 
-        for segment in self._rotated():
-            self.ctx.spawn(send, segment, APPEND_LATENCIES[self.ctx.choose(len(APPEND_LATENCIES))])
-        with trio.move_on_after(STORAGE_TIMEOUT + max(APPEND_LATENCIES)):
+        segments = self._rotated()
+        slow = self.ctx.choose(len(segments))  # the last ``slow`` of them are slow this time (0: none)
+        for i, segment in enumerate(segments):
+            self.ctx.spawn(send, segment, SLOW_APPEND if i >= len(segments) - slow else 0.0)
+        with trio.move_on_after(STORAGE_TIMEOUT + SLOW_APPEND):
             await done.wait()
         done.set()
         return dict(got)
