@@ -19,7 +19,9 @@ commits (z3 refutes it; the measured share of writes acknowledged after the loss
 any two losses keep durability, reads and writes; three anywhere keep durability and reads, not writes. The
 failover and replication-lag figures are measured in simulated time: the engine has no latency model, so messages
 take no time and the figures are the protocol's own timing parameters at work (detection timeout, heartbeat,
-apply delay), stated with each figure.
+apply delay), stated with each figure. The one stand-in for latency: each Append round the last k segments of
+the writer's rotation (an environment choice, 0 = none) get the record 2 ms late, so a crash right after a commit
+can leave the record on only the fast segments (``instance.SLOW_APPEND``).
 
 Departures from the document, on purpose. A writer read confirms at a read quorum that no newer epoch exists
 before answering from the cache: Aurora keeps a deposed writer from serving by stopping it from outside, which this
