@@ -130,3 +130,10 @@ def judge(protocol: Any, claim: Claim, *, examples: int, seed: int, traces: Any,
         verdict = exp.verdict  # held, or vacuous when the runs never showed what they should
         evidence["missing_witnesses"] = exp.missing_witnesses()
     return ClaimResult(protocol.name, claim, verdict, evidence, exp.seconds)  # the exploration's time, cached or not
+
+
+def judged_on(r: ClaimResult) -> str:
+    """What the sentence was judged on: the configuration and how it was made checkable. A sentence judged twice
+    (held for the design, refuted for a known-bad variant or a stronger reading) reads right only with this."""
+    where = f"`{r.claim.variant}`" if r.claim.variant else "the default configuration"
+    return f"{where}: {r.claim.note}" if r.claim.note else where

@@ -13,7 +13,7 @@ import functools
 import json
 from pathlib import Path
 
-from faultlab.claims import ClaimResult, exploration_for, judge
+from faultlab.claims import ClaimResult, exploration_for, judge, judged_on
 from faultlab.commands.options import add_scope_arguments, make_runner, resolve_scope
 from faultlab.explore import ExplorationCache
 from faultlab.parallel import prefetch
@@ -88,10 +88,12 @@ def write_claims_report(results: list[ClaimResult], out: Path) -> list[Path]:
     json_path = out / "claims.json"
     json_path.write_text(json.dumps([r.to_json() for r in results], indent=2) + "\n", encoding="utf-8")
     lines = ["# Claims", "", "Sentences from the design document, each with the verdict faultlab computed.", "",
-             "| protocol | section | claim | method | verdict | expected | evidence |", "|---|---|---|---|---|---|---|"]
+             "| protocol | section | claim | judged on | method | verdict | expected | evidence |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in results:
         text = r.claim.text.replace("|", "\\|")
-        lines.append(f"| {r.protocol} | {r.claim.section} | {text} | {r.claim.method} | **{r.verdict}** | "
+        lines.append(f"| {r.protocol} | {r.claim.section} | {text} | {judged_on(r).replace('|', '/')} | "
+                     f"{r.claim.method} | **{r.verdict}** | "
                      f"{r.claim.expect or ''} | {evidence_line(r).replace('|', '/')} |")
     for r in results:
         if r.verdict == "measured" and r.evidence["table"]:
@@ -121,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
         for r in results:
             flag = "" if r.as_expected else f"  [UNEXPECTED: expected {r.claim.expect}]"
             print(f"{r.protocol:18} §{r.claim.section:3} {r.verdict:9} {r.claim.text}{flag}")
+            print(f"{'':24}judged on {judged_on(r)}")
             print(f"{'':24}{evidence_line(r)}")
         print(f"{len(results)} claims; reports: {', '.join(str(p) for p in paths)}")
     if any(r.verdict in ("vacuous", "unknown") for r in results):

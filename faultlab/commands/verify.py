@@ -25,6 +25,7 @@ from faultlab.commands.claims import (
     claim_explorations,
     evidence_line,
     judge_all,
+    judged_on,
     previous_seconds,
     write_claims_report,
 )
@@ -127,7 +128,8 @@ def _report(args: argparse.Namespace, profile, examples: int, protocols: list, c
         paths += write_claims_report(claims, args.out)
         print(f"\nclaims ({len(claims)}):")
         for c in claims:
-            print(f"  {c.protocol} §{c.claim.section} {c.verdict}: {c.claim.text}\n      {evidence_line(c)}")
+            print(f"  {c.protocol} §{c.claim.section} {c.verdict}: {c.claim.text}\n      judged on {judged_on(c)}\n"
+                  f"      {evidence_line(c)}")
     paths.insert(0, write_index(rows, claims, args.out, profile=profile.name, examples=examples, seed=args.seed,
                                 evidence=evidence_line))
     undecided = [c for c in claims if c.verdict in ("vacuous", "unknown") or not c.as_expected]

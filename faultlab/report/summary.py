@@ -47,7 +47,10 @@ def write_index(rows: list[Any], claims: list[Any], out: Path, *, profile: str, 
                 evidence: Any) -> Path:
     """Write ``out/index.html`` from verify rows and judged claims; ``evidence(claim) -> str`` words each claim."""
     counts = collections.Counter(r.verdict for r in rows) + collections.Counter(c.verdict for c in claims)
+    from faultlab.claims import judged_on
+
     claim_views = [{"protocol": c.protocol, "section": c.claim.section, "text": c.claim.text,
+                    "judged_on": judged_on(c),
                     "method": c.claim.method, "verdict": c.verdict, "expect": c.claim.expect,
                     "as_expected": c.as_expected, "evidence": evidence(c),
                     "timeline": _link(c.evidence.get("trace"), out)} for c in claims]
