@@ -169,10 +169,9 @@ class Exhaustive:
 
     @property
     def verdict(self) -> str:
-        v = self.exploration.verdict
-        if v == "held" and not self.complete:
-            return "incomplete"
-        return v
+        if self.failure is None and not self.complete:
+            return "incomplete"  # cut short: neither held nor vacuous is shown, whatever the runs so far saw
+        return self.exploration.verdict
 
     def summary(self) -> str:
         backing = (f"{self.runs} schedules run, {self.pruned} pruned at {self.states} distinct states seen, "
