@@ -201,8 +201,9 @@ def check_no_lost_objects(history: History | Iterable[Operation]) -> CheckResult
     ops = history.operations() if isinstance(history, History) else list(history)
     unanswered = [op for op in ops if op.f == "get" and op.phase == "final" and not op.is_ok]
     if unanswered:
-        return CheckResult.violation(name, f"Let R = {unanswered[0].describe()}. After healing and recovery R did "
-                                           f"not get an answer: the object's index entry or data is gone.",
+        return CheckResult.violation(name, f"Let R = {unanswered[0].describe()}. After healing and recovery every "
+                                           f"GET must answer, yet R did not: the object's index entry or data is "
+                                           f"gone, a contradiction!",
                                      ops=[op.call_index for op in unanswered])
     final = check_object_read_after_write(ops, phase="final")
     if final.violated:

@@ -34,6 +34,8 @@ from invariants.delivery import check_at_least_once, check_exactly_once
 from invariants.durability import check_no_lost_writes
 from invariants.elle import ANOMALIES, check_list_append
 from invariants.linearizability import check_linearizable
+from invariants.object_store import check_object_read_after_write
+from invariants.observed_durability import check_observed_writes_durable
 from invariants.ordering import check_fifo_per_group, check_per_key_order
 from invariants.session import check_monotonic_reads, check_read_after_write, check_read_your_writes
 from models import MODELS
@@ -617,6 +619,145 @@ control(**invariant("dynamodb-streams", "cache-consistent"),
         fix={3: op(9, "cached-read", "k1", 12, 13, ["k1", 3], phase="final", node="cache")},
         witness={"key": "k1", "cached": 1, "table": 3, "ops": [6]},
         because="the cache stayed stale after invalidation")
+
+# s3: put [k, v] (content ["v.1"]), mpu [k, v, parts, abort] (content ["v.1", ..., "v.parts"]), delete [k, None];
+# get [k, None] -> [k, v, content] or [k, None, None] (no such key); list prefix -> the sorted keys under it; final
+# GETs and LISTs at every front-end.
+def put(p, key, v, call, ret, status="ok"):
+    return (p, "put", [key, v], call, ret, status, None)
+
+
+def mpu(p, key, v, parts, call, ret, status="ok"):
+    return (p, "mpu", [key, v, parts, False], call, ret, status, None)
+
+
+def delete(p, key, call, ret, status="ok"):
+    return (p, "delete", [key, None], call, ret, status, None)
+
+
+def get(p, key, v, call, ret, phase="main", node=None, content=None):
+    out = [key, v, content if content is not None or v is None else [f"{v}.1"]]
+    return (p, "get", [key, None], call, ret, "ok", out, phase, node)
+
+
+def lst(p, prefix, keys, call, ret):
+    return (p, "list", prefix, call, ret, "ok", keys)
+
+
+control(**invariant("s3", "read-after-put"),
+        shows="a GET after the acknowledged PUT of a new key says no such key",
+        rows=[put(0, "a/1", 1, 0, 1), get(1, "a/1", None, 2, 3)], fix={1: get(1, "a/1", 1, 2, 3)},
+        witness={"key": "a/1", "missed": "put", "ops": [0, 2]},
+        because="(put) and R = process 1 get(['a/1', None]) -> ok ['a/1', None, None] [t=2..3]. W was acknowledged "
+                "before R began, yet R saw no such key")
+control(**invariant("s3", "read-after-put"),
+        shows="a GET after a PUT that followed a DELETE says no such key (the twin: it returns the new object)",
+        rows=[put(0, "a/1", 1, 0, 1), delete(0, "a/1", 2, 3), put(0, "a/1", 3, 4, 5), get(1, "a/1", None, 6, 7)],
+        fix={3: get(1, "a/1", 3, 6, 7)},
+        witness={"key": "a/1", "missed": "put", "ops": [4, 6]},
+        because="yet R saw no such key, which W replaced")
+control(**invariant("s3", "read-after-overwrite"),
+        shows="a GET after the acknowledged overwrite with 2 returns the older object 1",
+        rows=[put(0, "a/1", 1, 0, 1), put(0, "a/1", 2, 2, 3), get(1, "a/1", 1, 4, 5)], fix={2: get(1, "a/1", 2, 4, 5)},
+        witness={"key": "a/1", "missed": "overwrite", "ops": [2, 4, 0]},
+        because="(overwrite) and R = process 1 get(['a/1', None]) -> ok ['a/1', 1, ['1.1']] [t=4..5]. W was "
+                "acknowledged before R began, yet R saw object 1")
+control(**invariant("s3", "read-after-delete"),
+        shows="a GET after the acknowledged DELETE returns the deleted object (the twin: no such key)",
+        rows=[put(0, "a/1", 1, 0, 1), delete(0, "a/1", 2, 3), get(1, "a/1", 1, 4, 5)],
+        fix={2: get(1, "a/1", None, 4, 5)},
+        witness={"key": "a/1", "missed": "delete", "ops": [2, 4, 0]},
+        because="(delete) and R = process 1 get(['a/1', None]) -> ok ['a/1', 1, ['1.1']] [t=4..5]. W was "
+                "acknowledged before R began, yet R saw object 1")
+control(**invariant("s3", "eventually-consistent"),
+        shows="a final GET returns 1, older than the acknowledged overwrite with 2 (a stale GET before healing is "
+              "not judged)",
+        rows=[put(0, "a/1", 1, 0, 1), put(0, "a/1", 2, 2, 3), get(1, "a/1", 1, 4, 5),
+              get(9, "a/1", 1, 10, 11, "final", "fe-a")],
+        fix={3: get(9, "a/1", 2, 10, 11, "final", "fe-a")},
+        witness={"key": "a/1", "missed": "overwrite", "ops": [2, 6, 0]},
+        because="W was acknowledged before R began, yet R saw object 1")
+control(**invariant("s3", "list-after-write"),
+        shows="a LIST of a/ after the acknowledged PUT of a/1 omits it (b/1, not under a/, is not judged)",
+        rows=[put(0, "a/1", 1, 0, 1), put(0, "b/1", 2, 2, 3), lst(1, "a/", [], 4, 5)],
+        fix={2: lst(1, "a/", ["a/1"], 4, 5)},
+        witness={"key": "a/1", "ops": [0, 4]},
+        because="so L must show it: every delete of the key was before W; L omits 'a/1'")
+control(**invariant("s3", "list-after-write"),
+        shows="a LIST after the acknowledged DELETE of a/1 still shows it (the twin: it omits it)",
+        rows=[put(0, "a/1", 1, 0, 1), delete(0, "a/1", 2, 3), lst(1, "", ["a/1"], 4, 5)],
+        fix={2: lst(1, "", [], 4, 5)},
+        witness={"key": "a/1", "ops": [2, 4]},
+        because="so L must omit it: every creation of the key was before W; L shows 'a/1'")
+control(**invariant("s3", "multipart-atomic"),
+        shows="a GET of a completed two-part upload returns only its first part",
+        rows=[mpu(0, "a/1", 1, 2, 0, 1), get(1, "a/1", 1, 2, 3, content=["1.1"])],
+        fix={1: get(1, "a/1", 1, 2, 3, content=["1.1", "1.2"])},
+        witness={"expected": ["1.1", "1.2"], "got": ["1.1"], "ops": [0, 2]},
+        because="U's object is ['1.1', '1.2'], but R returned ['1.1']: a partial object")
+control(**invariant("s3", "no-lost-objects"),
+        shows="after recovery a GET returns 1, older than the acknowledged overwrite with 2",
+        rows=[put(0, "a/1", 1, 0, 1), put(0, "a/1", 2, 2, 3), get(9, "a/1", 1, 10, 11, "final", "fe-a"),
+              get(10, "a/1", 2, 12, 13, "final", "fe-b")],
+        fix={2: get(9, "a/1", 2, 10, 11, "final", "fe-a")},
+        witness={"key": "a/1", "missed": "overwrite", "ops": [2, 4, 0]},
+        because="W was acknowledged before R began, yet R saw object 1")
+control(**invariant("s3", "no-lost-objects"),
+        shows="after recovery a GET of a/1 at fe-b gets no answer (the twin: it returns the object)",
+        rows=[put(0, "a/1", 1, 0, 1), get(9, "a/1", 1, 10, 11, "final", "fe-a"),
+              (10, "get", ["a/1", None], 12, 13, "fail", None, "final", "fe-b")],
+        fix={2: get(10, "a/1", 1, 12, 13, "final", "fe-b")},
+        witness={"ops": [4]},
+        because="After healing and recovery every GET must answer, yet R did not")
+control(target="invariants.object_store.check_object_read_after_write", check=check_object_read_after_write,
+        shows="a GET returns the object of an aborted upload (the twin: the upload completed)",
+        rows=[mpu(0, "a/1", 1, 2, 0, 1, "fail"), get(1, "a/1", 1, 2, 3, content=["1.1", "1.2"])],
+        fix={0: mpu(0, "a/1", 1, 2, 0, 1)},
+        witness={"key": "a/1", "ops": [2, 0]},
+        because="R returned object 1, an upload that failed or was aborted")
+control(target="invariants.object_store.check_object_read_after_write", check=check_object_read_after_write,
+        shows="every kind counts by default: a GET after an acknowledged DELETE returns the deleted object",
+        rows=[put(0, "a/1", 1, 0, 1), put(0, "a/1", 2, 2, 3), delete(0, "a/1", 4, 5), get(1, "a/1", 2, 6, 7)],
+        fix={3: get(1, "a/1", None, 6, 7)},
+        witness={"key": "a/1", "missed": "delete", "ops": [4, 6, 2]},
+        because="(delete) and R = process 1 get")
+
+# aurora: an unkeyed register; writes go through the writer, "read" is a writer read, "replica-read" a read replica's,
+# "volume-read" a read-quorum read of the volume. Final reads: a writer read and a volume read on db1, a replica read
+# on each instance; only the first two are judged for durability.
+def aread(p, f, v, call, ret, phase="main", node=None):
+    return (p, f, None, call, ret, "ok", v, phase, node)
+
+
+control(**invariant("aurora", "no-lost-writes"),
+        shows="the final volume read returns 1, older than the acknowledged W(2) (a stale final replica read is "
+              "not judged)",
+        rows=[w(0, 1, 0, 1), w(0, 2, 2, 3), aread(9, "read", 2, 10, 11, "final", "db1"),
+              aread(10, "volume-read", 1, 12, 13, "final", "db1"), aread(11, "replica-read", 1, 14, 15, "final", "db2")],
+        fix={3: aread(10, "volume-read", 2, 12, 13, "final", "db1")},
+        witness={"lost_write": 2, "lost_writes": [2], "final_read": 6, "stale_write": 0, "value": 1},
+        because="W is lost")
+control(**invariant("aurora", "linearizable"),
+        shows="writer reads during W(2) return 2, then 1 (a stale replica read between them is not judged)",
+        rows=[w(0, 1, 0, 1), w(0, 2, 2, 9), aread(1, "read", 2, 3, 4), aread(2, "replica-read", 1, 4.5, 4.8),
+              aread(1, "read", 1, 5, 6)],
+        fix={4: aread(1, "read", 2, 5, 6)},
+        witness={"failed_op": 7, "longest_prefix": [0, 2, 3], "states": ["2"]},
+        because="a contradiction!")
+control(**invariant("aurora", "observed-writes-durable"),
+        shows="a replica read returns 2, from a write never acknowledged, then the final reads return 1 (the twin: "
+              "the replica read returns 1)",
+        rows=[w(0, 1, 0, 1), w(0, 2, 2, None, "info"), aread(1, "replica-read", 2, 3, 4),
+              aread(9, "read", 1, 10, 11, "final", "db1"), aread(10, "volume-read", 1, 12, 13, "final", "db1")],
+        fix={2: aread(1, "replica-read", 1, 3, 4)},
+        witness={"lost_write": 2, "observed_by": 3, "final_read": 5, "ops": [2, 3, 0, 5]},
+        because="it was never acknowledged, but process 1 replica-read")
+control(target="invariants.observed_durability.check_observed_writes_durable", check=check_observed_writes_durable,
+        shows="the final read returns 2, whose only write failed (the twin: its outcome was unknown)",
+        rows=[w(0, 1, 0, 1), w(0, 2, 2, 3, "fail"), final(9, 2, 10)],
+        fix={1: w(0, 2, 2, None, "info")},
+        witness={"final_read": 4, "ops": [4]},
+        because="which no write that may have happened wrote")
 
 # == the tests ======================================================================================================
 
