@@ -27,6 +27,7 @@ _EXPORTS = {
     "ClientAPI": "faultlab.runtime", "Event": "faultlab.events", "Events": "faultlab.events",
     # faults and links
     "Fault": "faultlab.faults", "FaultPlan": "faultlab.faults", "Links": "faultlab.network",
+    "Latency": "faultlab.latency",
     # histories and verdicts
     "History": "faultlab.history", "Operation": "faultlab.history", "CheckResult": "faultlab.result",
     "Verdict": "faultlab.result",
@@ -39,7 +40,7 @@ _EXPORTS = {
 
 
 __all__ = ["CheckResult", "Claim", "ClientAPI", "Coins", "ConfigError", "Event", "Events", "Exploration",
-           "Fail", "Fault", "FaultPlan", "FaultlabError", "History", "Invariant", "Links", "Measurement",
+           "Fail", "Fault", "FaultPlan", "FaultlabError", "History", "Invariant", "Latency", "Links", "Measurement",
            "Node", "NodeContext", "Ok", "Operation", "Outcome", "Protocol", "RunResult", "RunSettings",
            "SeededChoices", "Storage", "UnhandledMessage", "Unknown", "Variant", "Verdict", "Witness", "every",
            "explore", "handler", "simulate"]
@@ -66,6 +67,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from faultlab.explore import Exploration, explore
     from faultlab.faults import Fault, FaultPlan
     from faultlab.history import History, Operation
+    from faultlab.latency import Latency
     from faultlab.network import Links
     from faultlab.node import Coins, Node, NodeContext, UnhandledMessage, every, handler
     from faultlab.outcomes import Fail, Ok, Outcome, Unknown

@@ -65,6 +65,9 @@ class Network:
         self._slow: dict[tuple[str, str], float] = {}  # stream: (src, dst) held back until this time
         self._cut: frozenset[tuple[str, str]] = frozenset()
         self._next_id = 0
+        # latency (faultlab.latency): messages on the wire until their arrival time, then in the queue
+        self._transit: dict[int, Envelope] = {}
+        self._last_arrival: dict[tuple[str, str], float] = {}  # stream: a message never overtakes the one before
 
     @property
     def stream(self) -> bool:
@@ -72,14 +75,29 @@ class Network:
 
     # -- sending -------------------------------------------------------------------------------------------------
     def send(self, src: str, dst: str, msg: Any, reply_to: int | None, now: float,
-             cause: Any = None) -> tuple[Envelope, bool]:
-        """Queue a message; the flag is False (and nothing is queued) when the link is cut."""
+             cause: Any = None, latency: float = 0.0) -> tuple[Envelope, bool]:
+        """Queue a message, or with a ``latency`` put it on the wire until it arrives; the flag is False (and
+        nothing is queued) when the link is cut."""
         self._next_id += 1
         env = Envelope(self._next_id, src, dst, msg, reply_to, now, cause)
         if (src, dst) in self._cut:
             return env, False
+        if latency > 0.0:
+            arrive = now + latency
+            if self.stream:
+                link = (src, dst)
+                arrive = max(arrive, self._last_arrival.get(link, arrive))
+                self._last_arrival[link] = arrive
+            env.deliver_at = arrive
+            self._transit[env.id] = env
+            return env, True
         self._queue[env.id] = env
         return env, True
+
+    @property
+    def in_transit(self) -> int:
+        """Messages still on the wire (latency)."""
+        return len(self._transit)
 
     # -- the driver's view ---------------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -87,7 +105,7 @@ class Network:
 
     @property
     def in_flight(self) -> int:
-        return len(self._queue) + len(self._held)
+        return len(self._queue) + len(self._held) + len(self._transit)
 
     def _deliverable(self) -> Iterator[Envelope]:
         slow = self._slow
@@ -141,6 +159,8 @@ class Network:
     def next_release(self) -> float | None:
         """When the next held message becomes deliverable (a stream direction counts only if it holds messages)."""
         times = [e.deliver_at for e in self._held.values()]
+        if self._transit:
+            times.append(min(e.deliver_at for e in self._transit.values()))
         if self._slow:
             busy = {(e.src, e.dst) for e in self._queue.values()}
             times += [t for link, t in self._slow.items() if link in busy]
@@ -157,6 +177,12 @@ class Network:
             for e in due:
                 del self._held[e.id]
                 self._queue[e.id] = e
+        if self._transit:  # arrivals join the queue in arrival order
+            due = sorted((e for e in self._transit.values() if e.deliver_at <= now),
+                         key=lambda e: (e.deliver_at, e.id))
+            for e in due:
+                del self._transit[e.id]
+                self._queue[e.id] = e
 
     def end_slow_paths(self) -> bool:
         """Stop holding back stream directions (recovery: a slow path is a fault, and faults end); True if any was
@@ -170,19 +196,23 @@ class Network:
         """Break the connection between ``a`` and ``b``: everything in flight on it, both ways, is lost."""
         lost = [e for e in self._queue.values() if (e.src, e.dst) in ((a, b), (b, a))]
         lost += [e for e in self._held.values() if (e.src, e.dst) in ((a, b), (b, a))]
+        lost += [e for e in self._transit.values() if (e.src, e.dst) in ((a, b), (b, a))]
         for e in lost:
             self._queue.pop(e.id, None)
             self._held.pop(e.id, None)
+            self._transit.pop(e.id, None)
         self._slow.pop((a, b), None)
         self._slow.pop((b, a), None)
         return sorted(lost, key=lambda e: e.id)
 
     def reset_endpoint(self, node: str) -> list[Envelope]:
         """Break every connection of ``node`` (it crashed): everything in flight to or from it is lost."""
-        lost = [e for e in (*self._queue.values(), *self._held.values()) if node in (e.src, e.dst)]
+        lost = [e for e in (*self._queue.values(), *self._held.values(), *self._transit.values())
+                if node in (e.src, e.dst)]
         for e in lost:
             self._queue.pop(e.id, None)
             self._held.pop(e.id, None)
+            self._transit.pop(e.id, None)
         for link in [link for link in self._slow if node in link]:
             del self._slow[link]
         return sorted(lost, key=lambda e: e.id)

@@ -112,6 +112,8 @@ class Protocol:
       redirect, try another replica): performs one operation through ``api`` (:class:`faultlab.runtime.ClientAPI`).
     * ``workload(choices, op_index) -> (f, value)``: the next operation for a client.
     * ``final_ops(config) -> [(f, value, node)]``: operations run after healing and recovery (final reads).
+    * ``latency(config) -> Latency`` (optional): messages take time by where their ends are, with a jitter the
+      search chooses (:mod:`faultlab.latency`); without it they take none.
     """
 
     name: str
@@ -133,6 +135,8 @@ class Protocol:
     claims: Sequence[Any] = ()  # faultlab.claims.Claim, judged by `faultlab claims`
     settle_time: float = 10.0
     client_timeout: float = 5.0
+    # How long messages take (faultlab.latency): config -> Latency; None: no time at all.
+    latency: Callable[[Any], Any] | None = None
     # What the network may do to a message: "stream" (TCP-like: in order, never twice, loss is a connection reset)
     # or "datagram" (loss, duplication, reordering). See faultlab.network.
     links: str = "stream"

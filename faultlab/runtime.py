@@ -239,6 +239,7 @@ class Simulation:
             if not self.client_nodes or unknown:
                 raise ConfigError(f"{protocol.name}: client_nodes must name some of its nodes; unknown: {unknown}")
         self.network = Network(self.node_ids, settings.links_for(protocol))
+        self.latency = protocol.latency(config) if protocol.latency is not None else None
         self.skew: dict[str, float] = {}
         self.roles: dict[str, str | None] = {}
         self.storages = {n: Storage() for n in self.node_ids}
@@ -319,7 +320,8 @@ class Simulation:
                 # The tail: faults go on hitting what the last operations left in flight (the replication that
                 # follows an ack, a held message) until nothing is in flight. Without it the last acknowledged
                 # write could never lose its replicas: the run went straight to recovery.
-                await self._drive(lambda: not len(self.network), faults=True, steps=TAIL_STEPS)
+                await self._drive(lambda: not len(self.network) and not self.network.in_transit, faults=True,
+                                  steps=TAIL_STEPS)
             for scope in clients:  # after a truncated run, open operations stay open: they become info
                 scope.cancel()
             await trio.testing.wait_all_tasks_blocked()
@@ -450,7 +452,12 @@ class Simulation:
                 await node.run()
 
     def _send(self, src: str, dst: str, msg: Any, reply_to: int | None) -> int:
-        env, queued = self.network.send(src, dst, msg, reply_to, self._clock.now, CAUSE.get())
+        latency = 0.0
+        if self.latency is not None:
+            latency = self.latency.nominal(src, dst, self.zone_of)
+            if latency > 0.0 and len(self.latency.jitter) > 1:  # choice 0: the nominal latency
+                latency *= self.latency.jitter[self.choices.choose(len(self.latency.jitter))]
+        env, queued = self.network.send(src, dst, msg, reply_to, self._clock.now, CAUSE.get(), latency)
         if not queued:
             self._event("lost", _lost_payload(env, "partition"))
         elif dst in self.down and self.network.stream:  # no connection to a node that is down
