@@ -35,14 +35,20 @@ and its points have no dimensions). "the pattern works with any time-series DB" 
 
 Known-bad variants the suite must refute: ``delete-before-copy`` (memory deletes the batch, then copies it: a crash
 in between loses the points), ``non-idempotent-copy`` (magnetic appends each copy as new rows and the query does
-not deduplicate: a batch copied again after a crash between copy and delete is returned twice), ``memory-only-query``
-(a query reads only the memory tier: migrated points vanish) and ``unsynced-magnetic`` (magnetic acknowledges a
-copy before syncing it; memory deletes; a power loss at magnetic, ``lose_unsynced``, loses the points).
+not deduplicate: a batch copied again after a crash, or a lost acknowledgement, between copy and delete is returned
+twice, even by the final queries when every point is in magnetic: ``no-duplicates-after-migration``),
+``no-dedup-query`` (idempotent copies, but a query that does not deduplicate returns a batch twice when it reads
+memory before the batch's delete and magnetic after its copy: no fault needed, so the merge's dedup is needed for
+its own sake), ``memory-only-query`` (a query reads only the memory tier: migrated points vanish) and
+``unsynced-magnetic`` (magnetic acknowledges a copy before syncing it; memory deletes; a power loss at magnetic,
+``lose_unsynced``, loses the points).
 """
 
 from __future__ import annotations
 
-from faultlab import Claim, Invariant, Protocol, Variant, Witness
+import attrs
+
+from faultlab import Claim, History, Invariant, Protocol, Variant, Witness
 from invariants.time_series import check_no_duplicate_points, check_no_lost_points, check_no_phantom_points
 
 from .measurements import measure_compression, measure_tiering
@@ -79,6 +85,11 @@ def final_ops(config: TimestreamConfig) -> list[tuple[str, object, str]]:
     return [("query", list(QUERY_RANGES[0]), "memory"), ("query", list(QUERY_RANGES[1]), "memory")]
 
 
+def final_queries(history: History) -> History:
+    """The history with only the final queries kept as ``query`` (the others renamed, so indices still hold)."""
+    return History(e if e.f != "query" or e.phase == "final" else attrs.evolve(e, f="main-query") for e in history)
+
+
 # -- witnesses -------------------------------------------------------------------------------------------------------
 def crashed_mid_migration(run) -> bool:
     """The memory node crashed (or lost power) while a batch was between its start and its delete."""
@@ -111,6 +122,10 @@ INVARIANTS = (
               "holds it"),
     Invariant("no-duplicate-points", check_no_duplicate_points, "no query returns a point twice"),
     Invariant("no-phantom-points", check_no_phantom_points, "every point a query returns was written"),
+    Invariant("no-duplicates-after-migration", lambda h: check_no_duplicate_points(final_queries(h)),
+              "the final queries, run when every point has moved to magnetic (so the moment a point is in both "
+              "tiers is over), return no point twice: magnetic holds one copy of each point however often a batch "
+              "was copied"),
 )
 ALL = tuple(i.name for i in INVARIANTS)
 
@@ -126,7 +141,12 @@ VARIANTS = (
             expect_violation="no-lost-points"),
     Variant("non-idempotent-copy", {"idempotent_copy": False, "query_dedup": False},
             "magnetic appends each copy as new rows and queries do not deduplicate: a batch copied again after a "
-            "crash between copy and delete comes back twice", expect_violation="no-duplicate-points"),
+            "crash (or a lost acknowledgement) between copy and delete is returned twice even once every point is "
+            "in magnetic", expect_violation="no-duplicates-after-migration"),
+    Variant("no-dedup-query", {"query_dedup": False},
+            "copies are idempotent but queries do not deduplicate: a query that reads memory before a batch is "
+            "deleted and magnetic after it was copied returns the batch twice, with no fault at all",
+            expect_violation="no-duplicate-points"),
     Variant("memory-only-query", {"query_tiers": "memory"}, "queries read only the memory tier: migrated points "
             "vanish", expect_violation="no-lost-points"),
     Variant("unsynced-magnetic", {"magnetic_sync": False}, "magnetic acknowledges a copy before syncing it and "
@@ -140,9 +160,10 @@ CLAIMS = (
           invariants=ALL, note="writes land in memory, aged points move to magnetic, and a time-range query over both "
           "tiers returns every acknowledged point once, under every fault kind", expect="held"),
     Claim("18", "Automatic based on age", "invariant", variant="timestream", invariants=ALL,
-          note=f"migration by age (memory_retention=0.5 s, rounds every 0.2 s, batches of 3) loses and duplicates "
-               f"no point, with crashes and power loss between copy and delete and between batches; "
-               f"delete-before-copy, a non-idempotent copy without dedup and an unsynced magnetic write are refuted",
+          note="migration by age (memory_retention=0.5 s, rounds every 0.2 s, batches of 3) loses and duplicates "
+               "no point, with crashes and power loss between copy and delete and between batches; "
+               "delete-before-copy, a non-idempotent copy without dedup, a query without dedup and an unsynced "
+               "magnetic write are refuted",
           expect="held"),
     Claim("18", "data moves to cheaper storage automatically", "measure", measure=measure_tiering,
           note="fault-free runs: seconds from a point's age passing memory_retention to its copy at magnetic, and "
