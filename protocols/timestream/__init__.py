@@ -16,6 +16,11 @@ in it and copies it again: the identity key makes the second copy a no-op, and t
 both tiers hold it), and between two batches. A batch is one message and one atomic write at magnetic; a crash
 cannot split a batch's write in this model (no torn writes; the engine has no such fault).
 
+Not in the workload: upserts (a second write of one point identity). The model is written for them where it is
+cheap (a migration deletes a point only if it still has the copied value; the merge prefers the memory tier's
+value), but a copy delivered late and twice over datagram links could still overwrite a newer magnetic value; that
+is not judged.
+
 Claims (quoted from section 18). "Tiered: in-memory (recent) → magnetic (historical)" and "Automatic based on age":
 under every fault kind (message loss and delay, partitions, crashes and power loss mid-migration, clock skew) every
 acknowledged point is returned by every later query whose range covers it, no query returns a point twice, and

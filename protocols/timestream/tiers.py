@@ -109,8 +109,8 @@ class MemoryTier(Node[TimestreamConfig]):
             magnetic = [tuple(p) for p in reply.points]
         if memory and magnetic:
             self.ctx.note("query_both_tiers", memory=len(memory), magnetic=len(magnetic))
-        merged = memory + magnetic
-        if self.config.query_dedup:
+        merged = magnetic + memory
+        if self.config.query_dedup:  # memory last: its value is the newer one should a point have been upserted
             merged = list({(s, t): (s, t, v) for s, t, v in merged}.values())
         return Ok([list(p) for p in sorted(merged)])
 
@@ -133,8 +133,9 @@ class MemoryTier(Node[TimestreamConfig]):
         self.ctx.note("migrated", points=[list(p) for p in batch])
 
     def _delete(self, batch: tuple[Point, ...]) -> None:
-        for series, ts, _ in batch:
-            self.storage.delete(("pt", series, ts))
+        for series, ts, value in batch:
+            if self.storage.get(("pt", series, ts)) == value:  # an upsert since the copy stays for the next round
+                self.storage.delete(("pt", series, ts))
         self.storage.sync()
 
 
