@@ -759,6 +759,42 @@ control(target="invariants.observed_durability.check_observed_writes_durable", c
         witness={"final_read": 4, "ops": [4]},
         because="which no write that may have happened wrote")
 
+# timestream: writes of [series, timestamp, value] and range queries [lo, hi] returning points.
+def tw(p, series, ts, v, call, ret, status="ok"):
+    return (p, "write", [series, ts, v], call, ret, status, None, "main", "memory")
+
+
+def tq(p, points, call, ret, phase="main", lo=0.0, hi=100.0):
+    return (p, "query", [lo, hi], call, ret, "ok", points, phase, "memory")
+
+
+control(**invariant("timestream", "no-lost-points"),
+        shows="a query after W was acknowledged, covering its timestamp, does not return its point",
+        rows=[tw(0, "s1", 1.0, 7, 0, 1), tw(1, "s1", 2.0, 8, 0, 1, "info"), tq(2, [["s1", 2.0, 8]], 2, 3)],
+        fix={2: tq(2, [["s1", 1.0, 7], ["s1", 2.0, 8]], 2, 3)},
+        witness={"lost_point": ["s1", 1.0, 7], "write": 0, "ops": [0, 4]},
+        because="which covers W's timestamp 1.0. Then Q returned 1 points and not W's point")
+control(**invariant("timestream", "no-duplicate-points"),
+        shows="a query returns the point of s1 at t=1.0 twice",
+        rows=[tw(0, "s1", 1.0, 7, 0, 1), tq(1, [["s1", 1.0, 7], ["s1", 1.0, 7]], 2, 3)],
+        fix={1: tq(1, [["s1", 1.0, 7]], 2, 3)},
+        witness={"duplicated": ["s1", 1.0], "times": 2, "ops": [2]},
+        because="but a point is one (series, timestamp)")
+control(**invariant("timestream", "no-phantom-points"),
+        shows="a query returns a value no write wrote at that point",
+        rows=[tw(0, "s1", 1.0, 7, 0, 1), tq(1, [["s1", 1.0, 9]], 2, 3)],
+        fix={1: tq(1, [["s1", 1.0, 7]], 2, 3)},
+        witness={"phantom": ["s1", 1.0, 9], "ops": [2]},
+        because="which no write that may have happened wrote")
+control(**invariant("timestream", "no-duplicates-after-migration"),
+        shows="a final query, once every point is in magnetic, returns a point twice (a batch copied twice)",
+        rows=[tw(0, "s1", 1.0, 7, 0, 1), tq(1, [["s1", 1.0, 7]], 2, 3),
+              tq(2, [["s1", 1.0, 7], ["s1", 1.0, 7]], 4, 5, phase="final")],
+        fix={2: tq(2, [["s1", 1.0, 7]], 4, 5, phase="final")},
+        witness={"duplicated": ["s1", 1.0], "times": 2},
+        because="but a point is one (series, timestamp)")
+
+
 # == the tests ======================================================================================================
 
 @pytest.mark.parametrize("c", [pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=c.bug)) if c.bug else c
