@@ -454,6 +454,7 @@ CLAIMS = (
 )
 
 SINGLE = {"replicas": 0, "wait": 0}
+SINGLE_FAULTS = ("drop", "delay", "crash", "restart", "skew", "lose_unsynced")  # one node: nothing to partition
 
 SPEC = Protocol(
     name="elasticache-redis",
@@ -474,10 +475,13 @@ SPEC = Protocol(
         Variant("wait-all-fenced", {"wait": 2},
                 "WAIT 2, epochs fence a deposed primary, the most up-to-date reachable replica is promoted, AOF "
                 "fsync always", invariants=("no-lost-writes", "convergence")),
+        Variant("wait-one-fenced", {"wait": 1},
+                "WAIT 1 (fewer than the 2 replicas), fencing, the most up-to-date reachable replica promoted, AOF "
+                "fsync always", invariants=("no-lost-writes", "convergence")),
         Variant("single-primary", {"failover": False},
                 "no failover: one primary serves reads and writes, replicas only copy (AOF fsync always)",
                 invariants=("no-lost-writes", "linearizable")),
-        Variant("single-aof-always", SINGLE, "one node, AOF fsync on every write",
+        Variant("single-aof-always", SINGLE, "one node, AOF fsync on every write", faults=SINGLE_FAULTS,
                 invariants=("no-lost-writes", "linearizable")),
         Variant("async-failover", {"wait": 0},
                 "asynchronous replication: the primary acknowledges before any replica has the write; cut off or "
@@ -494,13 +498,13 @@ SPEC = Protocol(
                 "WAIT 1, but the first replica to time out is promoted even when the other one holds more",
                 expect_violation="no-lost-writes"),
         Variant("aof-everysec-power-loss", {**SINGLE, "aof": "everysec"},
-                "one node, appendfsync everysec: acknowledged before fsync, a power loss drops them",
+                "one node, appendfsync everysec: acknowledged before fsync, a power loss drops them", faults=SINGLE_FAULTS,
                 expect_violation="no-lost-writes"),
         Variant("aof-no-power-loss", {**SINGLE, "aof": "no"},
-                "one node, appendfsync no: the OS never syncs in this model, a power loss drops everything",
+                "one node, appendfsync no: the OS never syncs in this model, a power loss drops everything", faults=SINGLE_FAULTS,
                 expect_violation="no-lost-writes"),
         Variant("no-persistence-restart", {**SINGLE, "aof": "off"},
-                "one node without persistence: a crash and restart comes back empty",
+                "one node without persistence: a crash and restart comes back empty", faults=SINGLE_FAULTS,
                 expect_violation="no-lost-writes"),
     ),
     claims=CLAIMS,
