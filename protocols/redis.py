@@ -491,8 +491,9 @@ SPEC = Protocol(
                 "WAIT 2 held to linearizability: the primary's reads see writes whose WAIT then times out and a "
                 "failover drops", expect_violation="linearizable"),
         Variant("no-fencing", {"wait": 1, "fencing": False},
-                "failover without epochs on the stream: the deposed primary keeps acknowledging (WAIT 1 satisfied "
-                "by a replica that then follows the new primary): two primaries, writes lost",
+                "failover without epochs on the stream: a deposed primary (cut off, or restarted believing it still "
+                "leads) goes on as primary beside the new one, and a replica follows whichever spoke last, so a "
+                "write WAIT 1 acknowledged on one primary is wiped by the other's stream: split brain",
                 expect_violation="no-lost-writes"),
         Variant("promote-any", {"wait": 1, "pick_most_up_to_date": False},
                 "WAIT 1, but the first replica to time out is promoted even when the other one holds more",
