@@ -83,3 +83,10 @@ def test_failover_time_is_measured_in_simulated_time():
 def test_bad_configuration_is_refused(overrides):
     with pytest.raises(ConfigError, match="elasticache-redis"):
         SPEC.make_config(overrides)
+
+
+def test_a_seeded_run_is_deterministic():
+    cfg = SPEC.make_config({"wait": 1})
+    runs = [simulate(SPEC, cfg, SeededChoices(0), RunSettings()) for _ in range(2)]
+    assert [str(e) for e in runs[0].history] == [str(e) for e in runs[1].history]
+    assert runs[0].count("crash") + runs[0].count("partition") + runs[0].count("drop") > 0  # faults were drawn
