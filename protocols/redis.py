@@ -21,7 +21,7 @@ and AZ-c ("Redis: Multi-AZ with auto-failover."). The model:
   are the sentinel's own state and always synced (a sync flushes the one storage, so an election also flushes the
   AOF: this makes the no-fsync settings a little safer than real Redis, never less safe).
 
-``wait=1`` (fewer than the 2 replicas) with fencing and AOF always held over 1,800 runs (seeds 0 and 1): a majority
+``wait=1`` (fewer than the 2 replicas) with fencing and AOF always held over 7,800 runs (900 from seeds 0 and 1, 2,000 from seeds 2-4): a majority
 must elect and the candidate defers to any more up-to-date node that answered, so a node holding an acknowledged
 write is always asked. It is not claimed: offsets are compared by length, as Redis compares replication offsets, so
 a deposed primary with a longer tail of unacknowledged writes could in principle outrank a replica holding an
