@@ -759,6 +759,25 @@ control(target="invariants.observed_durability.check_observed_writes_durable", c
         witness={"final_read": 4, "ops": [4]},
         because="which no write that may have happened wrote")
 
+# elasticache-redis: an unkeyed register at the primary; final reads through every node.
+control(**invariant("elasticache-redis", "no-lost-writes"),
+        shows="after recovery the read through n2 returns 1, older than the acknowledged W(2) (lost in a failover)",
+        rows=[w(0, 1, 0, 1), w(0, 2, 2, 3), final(9, 2, 10, "n1"), final(10, 1, 11, "n2")],
+        fix={3: final(10, 2, 11, "n2")},
+        witness={"lost_write": 2, "final_read": 6, "stale_write": 0, "value": 1},
+        because="W is lost")
+control(**invariant("elasticache-redis", "linearizable"),
+        shows="two sequential reads during W(2) return 2, then 1: new-then-old (the twin: 2, then 2)",
+        rows=[w(0, 1, 0, 1), w(0, 2, 2, 9), r(1, 2, 3, 4), r(1, 1, 5, 6)], fix={3: r(1, 2, 5, 6)},
+        witness={"failed_op": 5, "longest_prefix": [0, 2, 3], "states": ["2"]},
+        because="a contradiction!")
+control(**invariant("elasticache-redis", "convergence"),
+        shows="after settling the reads through n1 and n2 return 2 and 1 (two primaries)",
+        rows=[w(0, 1, 0, 1), w(0, 2, 2, 3), final(9, 2, 10, "n1"), final(10, 1, 11, "n2"), final(11, 2, 12, "n3")],
+        fix={3: final(10, 2, 11, "n2")},
+        witness={"reads": [4, 6], "nodes": ["n1", "n2"], "values": [2, 1]},
+        because="they did not converge")
+
 # timestream: writes of [series, timestamp, value] and range queries [lo, hi] returning points.
 def tw(p, series, ts, v, call, ret, status="ok"):
     return (p, "write", [series, ts, v], call, ret, status, None, "main", "memory")
