@@ -33,7 +33,7 @@ _EXPORTS = {
     "Verdict": "faultlab.result",
     # running
     "RunSettings": "faultlab.runtime", "RunResult": "faultlab.runtime", "simulate": "faultlab.runtime",
-    "explore": "faultlab.explore", "Exploration": "faultlab.explore", "SeededChoices": "faultlab.choices",
+    "Exploration": "faultlab.explore", "SeededChoices": "faultlab.choices",
     # errors
     "FaultlabError": "faultlab.errors", "ConfigError": "faultlab.errors",
 }
@@ -43,7 +43,7 @@ __all__ = ["CheckResult", "Claim", "ClientAPI", "Coins", "ConfigError", "Event",
            "Fail", "Fault", "FaultPlan", "FaultlabError", "History", "Invariant", "Latency", "Links", "Measurement",
            "Node", "NodeContext", "Ok", "Operation", "Outcome", "Protocol", "RunResult", "RunSettings",
            "SeededChoices", "Storage", "UnhandledMessage", "Unknown", "Variant", "Verdict", "Witness", "every",
-           "explore", "handler", "simulate"]
+           "handler", "simulate"]
 
 
 def __getattr__(name: str) -> Any:
@@ -64,7 +64,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from faultlab.claims import Claim, Measurement
     from faultlab.errors import ConfigError, FaultlabError
     from faultlab.events import Event, Events
-    from faultlab.explore import Exploration, explore
+    from faultlab.explore import Exploration
     from faultlab.faults import Fault, FaultPlan
     from faultlab.history import History, Operation
     from faultlab.latency import Latency

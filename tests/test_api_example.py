@@ -183,3 +183,15 @@ def test_a_protocol_gives_request_or_client_not_both():
 
     with pytest.raises(ConfigError, match="give request= .* or client="):
         attrs.evolve(CHAIN, client=lambda api, f, v: None)
+
+
+def test_every_exported_name_is_what_it_says_whatever_was_imported_first():
+    """A package attribute named like a submodule is replaced by the submodule once that is imported, so
+    ``from faultlab import explore`` gave the function or the module depending on import order; no export may share
+    a name with a submodule of faultlab."""
+    import pkgutil
+
+    import faultlab
+
+    submodules = {m.name for m in pkgutil.iter_modules(faultlab.__path__)}
+    assert not submodules & set(faultlab.__all__), submodules & set(faultlab.__all__)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from faultlab import ConfigError, FaultPlan, History, RunSettings, SeededChoices, explore, simulate
+from faultlab import ConfigError, FaultPlan, History, RunSettings, SeededChoices, simulate
+from faultlab.explore import explore
 from faultlab.testing import assert_holds, assert_refuted
 from invariants.time_series import check_no_duplicate_points, check_no_lost_points, check_no_phantom_points
 from protocols.timestream import SPEC, crashed_mid_migration
