@@ -8,7 +8,12 @@ import pytest
 
 from faultlab import ConfigError, FaultPlan, RunSettings, SeededChoices, simulate
 from faultlab.testing import assert_holds, assert_refuted
-from protocols.active_passive import SPEC, measure_replication_lag, measure_rpo_rto, measure_sync_write_latency
+from protocols.active_passive import (
+    SPEC,
+    measure_replication_lag,
+    measure_rpo_rto,
+    measure_sync_write_latency,
+)
 
 # Known-bad variants are searched in one 75-schedule shard from seed 0 without shrinking; the test fails if the
 # search stops finding the bug within the shard. Seeds 0-9 (150 runs each) are in the commit that added this file.
