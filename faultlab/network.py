@@ -134,6 +134,11 @@ class Network:
     def pop(self, env: Envelope) -> None:
         del self._queue[env.id]
 
+    def discard(self, env: Envelope) -> None:
+        """Take ``env`` out of the network, queued or still on the wire."""
+        self._queue.pop(env.id, None)
+        self._transit.pop(env.id, None)
+
     def requeue_copy(self, env: Envelope) -> Envelope:
         """A duplicate of ``env`` behind everything in flight, with a new identity (datagram links only)."""
         assert not self.stream, "a stream link never duplicates"

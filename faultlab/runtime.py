@@ -461,7 +461,7 @@ class Simulation:
         if not queued:
             self._event("lost", _lost_payload(env, "partition"))
         elif dst in self.down and self.network.stream:  # no connection to a node that is down
-            self.network.pop(env)
+            self.network.discard(env)
             self._event("lost", _lost_payload(env, "down"))
         return env.id
 

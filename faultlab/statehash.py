@@ -105,6 +105,14 @@ class _Encoder:
                     getattr(v, "_closed", None))
         if isinstance(v, (trio.lowlevel.Task, trio.Nursery)):
             return ("trio", type(v).__name__)  # tasks are encoded once each, from the task tree
+        if isinstance(v, (trio.Lock, trio.StrictFIFOLock, trio.Semaphore, trio.CapacityLimiter, trio.Condition)):
+            # by their statistics (held or not, by which task, how many wait); the waiting tasks' own state is in
+            # the task tree
+            stats = v.statistics()
+            return ("sync", type(v).__name__, tuple(
+                (k, x.name if isinstance(x, trio.lowlevel.Task) else self.enc(x, d))
+                for k, x in sorted(vars(stats).items() if hasattr(stats, "__dict__") else
+                                   ((f.name, getattr(stats, f.name)) for f in attrs.fields(type(stats))))))
         module = type(v).__module__ or ""
         if module == "trio" or module.startswith("trio."):
             return self.identity(v)

@@ -146,3 +146,17 @@ def test_bad_latency_settings_are_config_errors():
         Latency(jitter=(2.0, 1.0))
     with pytest.raises(ConfigError, match="cross_zone"):
         Latency(cross_zone=-1.0)
+
+
+def test_a_message_to_a_node_that_is_down_is_lost_even_while_on_the_wire():
+    """On stream links a message to a node that is down is lost at once; with latency it is on the wire, not in
+    the queue, when that happens (a KeyError killed the run before)."""
+    from faultlab.runtime import Simulation
+
+    sim = Simulation(SPEC, Cfg(), QUIET, SeededChoices(0))
+    sim.down.add("replica")
+    sim._send("primary", "replica", Copy(1), None)
+    assert sim.network.in_flight == 0 and [k for k, *_ in sim.events] == ["lost"]
+    crashes = RunSettings(clients=1, ops_per_client=4, plan=FaultPlan(kinds=("crash",), swarm=False))
+    for seed in range(20):  # and in whole runs with crashes
+        assert simulate(SPEC, Cfg(), SeededChoices(seed), crashes).error is None
