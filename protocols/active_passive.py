@@ -389,10 +389,10 @@ INVARIANTS = (
 # -- claims ----------------------------------------------------------------------------------------------------------
 def _region_failure_runs(seed: int, runs: int, overrides: dict):
     """Seeded runs in which the primary region fails for good (its node crashes, the only fault, never restarted
-    while the clients run): each as (run, crash time)."""
+    while the clients run: max_faults=1 leaves no fault for a restart): each as (run, crash time)."""
     cfg = SPEC.make_config(overrides)
     settings = RunSettings(clients=3, ops_per_client=12, think_times=(0.3, 0.1, 1.0),
-                           plan=FaultPlan(kinds=("crash",), swarm=False, max_crashes=1))
+                           plan=FaultPlan(kinds=("crash",), swarm=False, max_crashes=1, max_faults=1))
     for i in range(runs):
         run = simulate(SPEC, cfg, SeededChoices(seed * 1_000_003 + i), settings)
         crashes = [e for e in run.log.of("crash") if "primary" in (e.get("nodes") or [e.get("node")])]
@@ -410,7 +410,7 @@ def measure_rpo_rto(seed: int, runs: int = 24) -> Measurement:
         promoted = run.log.notes("promoted")
         if not promoted:
             continue
-        acked = {op.value: op.ret for op in run.history.operations()
+        acked = {op.input: op.ret for op in run.history.operations()
                  if op.f == "write" and op.is_ok and op.ret <= t0}
         kept = set(promoted[0]["values"])
         lost = sorted(t for v, t in acked.items() if v not in kept)
@@ -447,8 +447,8 @@ def measure_replication_lag(seed: int, runs: int = 10) -> Measurement:
         applied = [(e.time, e["entries"]) for e in run.log.notes("applied")]
         order = [v for _e, v in _final_log(run)]
         for op in run.history.operations():
-            if op.f == "write" and op.is_ok and op.phase == "main" and op.value in order:
-                pos = order.index(op.value) + 1
+            if op.f == "write" and op.is_ok and op.phase == "main" and op.input in order:
+                pos = order.index(op.input) + 1
                 at = next((t for t, n in applied if n >= pos), None)
                 if at is not None:
                     lags.append(max(0.0, at - op.ret))
