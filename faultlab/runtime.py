@@ -455,8 +455,8 @@ class Simulation:
         latency = 0.0
         if self.latency is not None:
             latency = self.latency.nominal(src, dst, self.zone_of)
-            if latency > 0.0 and len(self.latency.jitter) > 1:  # choice 0: the nominal latency
-                latency *= self.latency.jitter[self.choices.choose(len(self.latency.jitter))]
+            if latency > 0.0:  # a coin per message; False: the nominal latency
+                latency *= self.latency.draw(self.choices)
         env, queued = self.network.send(src, dst, msg, reply_to, self._clock.now, CAUSE.get(), latency)
         if not queued:
             self._event("lost", _lost_payload(env, "partition"))

@@ -146,6 +146,17 @@ def test_bad_latency_settings_are_config_errors():
         Latency(jitter=(2.0, 1.0))
     with pytest.raises(ConfigError, match="cross_zone"):
         Latency(cross_zone=-1.0)
+    with pytest.raises(ConfigError, match="slow"):
+        Latency(slow=1.5)
+
+
+def test_most_seeded_messages_are_nominal_and_a_few_are_slow():
+    """Measurements use seeded runs: the coin keeps them near the nominal latency, with a tail."""
+    lags = []
+    for seed in range(40):
+        lags += [t - sent for _, sent, t in _copies(simulate(SPEC, Cfg(), SeededChoices(seed), QUIET))]
+    nominal = sum(1 for x in lags if x == pytest.approx(0.1))
+    assert 0.75 * len(lags) < nominal < len(lags), (nominal, len(lags))
 
 
 def test_a_message_to_a_node_that_is_down_is_lost_even_while_on_the_wire():
