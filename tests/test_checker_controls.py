@@ -778,6 +778,19 @@ control(**invariant("elasticache-redis", "convergence"),
         witness={"reads": [4, 6], "nodes": ["n1", "n2"], "values": [2, 1]},
         because="they did not converge")
 
+# active-passive: an unkeyed register through DNS; one final read through the resolver.
+control(**invariant("active-passive", "no-lost-writes"),
+        shows="after failover the final read returns 1, older than the acknowledged W(2) (async replication lost it)",
+        rows=[w(0, 1, 0, 1), w(0, 2, 2, 3), final(9, 1, 10, "dns")],
+        fix={2: final(9, 2, 10, "dns")},
+        witness={"lost_write": 2, "final_read": 4, "stale_write": 0, "value": 1},
+        because="W is lost")
+control(**invariant("active-passive", "linearizable"),
+        shows="two sequential reads during W(2) return 2, then 1: new-then-old across the two regions",
+        rows=[w(0, 1, 0, 1), w(0, 2, 2, 9), r(1, 2, 3, 4), r(1, 1, 5, 6)], fix={3: r(1, 2, 5, 6)},
+        witness={"failed_op": 5, "longest_prefix": [0, 2, 3], "states": ["2"]},
+        because="a contradiction!")
+
 # timestream: writes of [series, timestamp, value] and range queries [lo, hi] returning points.
 def tw(p, series, ts, v, call, ret, status="ok"):
     return (p, "write", [series, ts, v], call, ret, status, None, "main", "memory")
