@@ -24,7 +24,8 @@ _EXPORTS = {
     # describing a protocol
     "Protocol": "faultlab.protocol", "Variant": "faultlab.protocol", "Invariant": "faultlab.protocol",
     "Witness": "faultlab.protocol", "Claim": "faultlab.claims", "Measurement": "faultlab.claims",
-    "ClientAPI": "faultlab.runtime", "Event": "faultlab.events", "Events": "faultlab.events",
+    "ClientAPI": "faultlab.runtime", "follow_leader": "faultlab.clients", "Event": "faultlab.events",
+    "Events": "faultlab.events",
     # faults and links
     "Fault": "faultlab.faults", "FaultPlan": "faultlab.faults", "Links": "faultlab.network",
     "Latency": "faultlab.latency",
@@ -43,7 +44,7 @@ __all__ = ["CheckResult", "Claim", "ClientAPI", "Coins", "ConfigError", "Event",
            "Fail", "Fault", "FaultPlan", "FaultlabError", "History", "Invariant", "Latency", "Links", "Measurement",
            "Node", "NodeContext", "Ok", "Operation", "Outcome", "Protocol", "RunResult", "RunSettings",
            "SeededChoices", "Storage", "UnhandledMessage", "Unknown", "Variant", "Verdict", "Witness", "every",
-           "handler", "simulate"]
+           "follow_leader", "handler", "simulate"]
 
 
 def __getattr__(name: str) -> Any:
@@ -62,6 +63,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
     from faultlab.choices import SeededChoices
     from faultlab.claims import Claim, Measurement
+    from faultlab.clients import follow_leader
     from faultlab.errors import ConfigError, FaultlabError
     from faultlab.events import Event, Events
     from faultlab.explore import Exploration

@@ -55,6 +55,7 @@ from faultlab import (
     handler,
     simulate,
 )
+from faultlab.clients import follow_leader
 from invariants.convergence import check_convergence
 from invariants.durability import check_no_lost_writes
 from invariants.linearizability import RUN_SEARCH_STEPS, check_linearizable
@@ -349,28 +350,8 @@ async def client(api, f: str, value) -> Ok | Fail | Unknown:
     indeterminate, never failed; a retried write is applied once because the leader ignores a value it already has.
     """
     msg = ClientWrite(value) if f == "write" else ClientRead(consistent=f == "consistent-read")
-    untried = [api.node] + [n for n in api.nodes if n != api.node]
-    target = untried.pop(0)
-    maybe_applied = False
-    for _ in range(len(api.nodes) + 1):
-        reply = None
-        with trio.move_on_after(ATTEMPT_TIMEOUT):
-            reply = await api.call(msg, target)
-        if isinstance(reply, Ok):
-            return reply
-        if reply is None or isinstance(reply, Unknown):
-            maybe_applied = True
-        if isinstance(reply, Redirect) and reply.leader and reply.leader != target:
-            if reply.leader in untried:
-                untried.remove(reply.leader)
-            target = reply.leader
-        elif untried:
-            target = untried.pop(0)
-        else:
-            break
-    if f == "write" and maybe_applied:
-        return Unknown("no attempt succeeded, and one may have been applied")
-    return Fail("no replica served it")
+    return await follow_leader(api, msg, write=f == "write", attempt_timeout=ATTEMPT_TIMEOUT, who="replica",
+                               redirect=lambda reply: reply.leader if isinstance(reply, Redirect) else None)
 
 
 def workload(choices, op_index: int) -> tuple[str, object]:
