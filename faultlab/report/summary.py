@@ -50,7 +50,7 @@ def write_index(rows: list[Any], claims: list[Any], out: Path, *, profile: str, 
     from faultlab.claims import judged_on
 
     claim_views = [{"protocol": c.protocol, "section": c.claim.section, "text": c.claim.text,
-                    "judged_on": judged_on(c),
+                    "judged_on": judged_on(c).replace("`", ""),  # markdown quoting, not for the page
                     "method": c.claim.method, "verdict": c.verdict, "expect": c.claim.expect,
                     "as_expected": c.as_expected, "evidence": evidence(c),
                     "timeline": _link(c.evidence.get("trace"), out)} for c in claims]
