@@ -49,6 +49,12 @@ class Storage:
         merged = {**self._synced, **self._unsynced}
         return [(k, v) for k, v in merged.items() if v is not _DELETED]
 
+    def save(self, **fields: Any) -> None:
+        """Write each ``key=value`` and sync: durable before whatever the caller does next (a vote, an ack)."""
+        for key, value in fields.items():
+            self._unsynced[key] = value
+        self.sync()
+
     def sync(self) -> None:
         """Make every write (and delete) so far durable (fsync)."""
         for key, value in self._unsynced.items():

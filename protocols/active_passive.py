@@ -189,14 +189,9 @@ class Database(Node[ActivePassiveConfig]):
     def log(self) -> tuple:
         return self.storage["log"]
 
-    def _persist(self, **fields) -> None:
-        for k, v in fields.items():
-            self.storage[k] = v
-        self.storage.sync()
-
     def _fenced(self, epoch: int) -> None:
         if self.role == "primary" and self.config.fencing and epoch > self.storage["epoch"]:
-            self._persist(role="fenced", epoch=epoch)
+            self.storage.save(role="fenced", epoch=epoch)
             self.ctx.set_role(None)
             self.ctx.note("fenced", epoch=epoch)
 
@@ -230,7 +225,7 @@ class Database(Node[ActivePassiveConfig]):
         if self.role != "primary":
             return Fail(f"{self.id} is {self.role}: not serving writes")
         if not any(v == msg.value for _e, v in self.log):  # a retried write is applied once
-            self._persist(log=self.log + ((self.storage["epoch"], msg.value),))
+            self.storage.save(log=self.log + ((self.storage["epoch"], msg.value),))
         if not self.config.sync or self.id == "dr":  # the promoted DR region stands alone
             return Ok(msg.value)
         if await self._committed() is None:
@@ -263,16 +258,16 @@ class Database(Node[ActivePassiveConfig]):
         if self.config.fencing and (msg.epoch < epoch or self.role == "primary"):
             return ShipAck(epoch, False, 0)
         if self.role == "primary":  # no fencing: the channel was never cut, the old primary's log wins
-            self._persist(log=msg.log, relay=msg.log)
+            self.storage.save(log=msg.log, relay=msg.log)
             self.ctx.note("overwritten", entries=len(msg.log))
             return ShipAck(epoch, True, len(msg.log))
         if len(msg.log) >= len(self.storage["relay"]):
-            self._persist(relay=msg.log)
+            self.storage.save(relay=msg.log)
         return ShipAck(epoch, True, len(self.storage["relay"]))
 
     def _apply(self) -> None:
         if self.role == "replica" and self.storage["relay"] != self.log:
-            self._persist(log=self.storage["relay"])
+            self.storage.save(log=self.storage["relay"])
             self.ctx.note("applied", entries=len(self.log))
 
     @handler
@@ -280,7 +275,7 @@ class Database(Node[ActivePassiveConfig]):
         if self.role != "primary":
             if self.config.apply_before_promote:
                 self._apply()
-            self._persist(role="primary", epoch=msg.epoch)
+            self.storage.save(role="primary", epoch=msg.epoch)
             self.ctx.set_role("leader")
             self.ctx.note("promoted", epoch=msg.epoch, entries=len(self.log), received=len(self.storage["relay"]),
                           values=[v for _e, v in self.log])

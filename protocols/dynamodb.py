@@ -190,11 +190,6 @@ class Replica(Node[DynamoConfig]):
     def commit(self) -> int:
         return self.storage["commit"]
 
-    def _persist(self, **fields) -> None:
-        for k, v in fields.items():
-            self.storage[k] = v
-        self.storage.sync()
-
     def _value_at(self, length: int) -> int | None:
         for _term, kind, value in reversed(self.log[:length]):
             if kind == "put":
@@ -204,7 +199,7 @@ class Replica(Node[DynamoConfig]):
     # -- follower side -------------------------------------------------------------------------------------------
     def _observe_term(self, term: int) -> None:
         if term > self.term:
-            self._persist(term=term, voted=None)
+            self.storage.save(term=term, voted=None)
             self._step_down()
 
     def _step_down(self) -> None:
@@ -228,7 +223,7 @@ class Replica(Node[DynamoConfig]):
             if i >= len(log):
                 log.append(entry)
         commit = max(self.commit, min(msg.commit, len(msg.log)))
-        self._persist(log=tuple(log), commit=commit)
+        self.storage.save(log=tuple(log), commit=commit)
         return AppendAck(self.term, True, len(msg.log))
 
     @handler
@@ -239,7 +234,7 @@ class Replica(Node[DynamoConfig]):
         mine = (self.log[-1][0] if self.log else 0, len(self.log))
         if self.config.vote_checks_log and (msg.last_term, msg.length) < mine:
             return Vote(self.term, False)
-        self._persist(voted=msg.candidate)
+        self.storage.save(voted=msg.candidate)
         self.heard.set()
         return Vote(self.term, True)
 
@@ -265,7 +260,7 @@ class Replica(Node[DynamoConfig]):
     async def _campaign(self) -> None:
         term = self.term + 1
         self.role = "candidate"
-        self._persist(term=term, voted=self.id)
+        self.storage.save(term=term, voted=self.id)
         last_term = self.log[-1][0] if self.log else 0
         votes = await self.ctx.gather(self.ctx.peers, RequestVote(term, self.id, last_term, len(self.log)),
                                       need=len(self.ctx.peers), timeout=REPLICATE_TIMEOUT)
@@ -281,7 +276,7 @@ class Replica(Node[DynamoConfig]):
         self.leader = self.id
         self.ctx.set_role("leader")
         if not initial:
-            self._persist(log=self.log + ((self.term, "noop", None),))
+            self.storage.save(log=self.log + ((self.term, "noop", None),))
             self.ctx.note("failover", term=self.term, log=len(self.log), commit=self.commit)
 
     # -- leader side ---------------------------------------------------------------------------------------------
@@ -297,7 +292,7 @@ class Replica(Node[DynamoConfig]):
             return False
         # Only an entry of the leader's own term is committed by counting replicas (Raft, figure 8).
         if length > self.commit and self.log[length - 1][0] == term:
-            self._persist(commit=length)
+            self.storage.save(commit=length)
         return True
 
     async def _heartbeats(self, term: int) -> None:
@@ -313,7 +308,7 @@ class Replica(Node[DynamoConfig]):
             return Redirect(self.leader)
         term = self.term
         if not any(e[1] == "put" and e[2] == msg.value for e in self.log):  # a duplicated request is applied once
-            self._persist(log=self.log + ((term, "put", msg.value),))
+            self.storage.save(log=self.log + ((term, "put", msg.value),))
         if await self._replicate(term, self.config.write_followers):  # leader + one follower = a majority of 3
             return Ok(msg.value)
         return Unknown("no majority acknowledged: a later leader may still commit the entry")

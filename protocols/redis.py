@@ -210,16 +210,11 @@ class RedisNode(Node[RedisConfig]):
         if self.config.aof == "always":
             self.storage.sync()
 
-    def _persist(self, **fields) -> None:
-        for k, v in fields.items():
-            self.storage[k] = v
-        self.storage.sync()
-
     def _step_down(self, epoch: int, primary: str | None) -> None:
         if self.is_primary:
             self.ctx.set_role(None)
             self.ctx.note("stepped_down", epoch=self.epoch, new_epoch=epoch)
-        self._persist(epoch=epoch, primary=primary)
+        self.storage.save(epoch=epoch, primary=primary)
 
     # -- replica side --------------------------------------------------------------------------------------------
     @handler
@@ -232,7 +227,7 @@ class RedisNode(Node[RedisConfig]):
         elif self.is_primary:
             return ReplicateAck(self.epoch, False, len(self.log))  # nothing tells it the other one is newer
         elif self.primary != msg.primary:
-            self._persist(primary=msg.primary)  # without fencing a replica follows whoever spoke last
+            self.storage.save(primary=msg.primary)  # without fencing a replica follows whoever spoke last
         if self.is_primary:  # a primary of the same epoch cannot exist with fencing: one vote per epoch and node
             return ReplicateAck(self.epoch, False, len(self.log))
         self.heard.set()
@@ -248,7 +243,7 @@ class RedisNode(Node[RedisConfig]):
         voted_epoch, _ = self.storage["voted"]
         if voted_epoch >= msg.epoch:
             return Vote(self.epoch, False, offset)
-        self._persist(voted=(msg.epoch, msg.candidate), epoch=max(self.epoch, msg.epoch))
+        self.storage.save(voted=(msg.epoch, msg.candidate), epoch=max(self.epoch, msg.epoch))
         self.heard.set()
         return Vote(self.epoch, True, offset)
 
@@ -269,7 +264,7 @@ class RedisNode(Node[RedisConfig]):
 
     async def _campaign(self) -> None:
         epoch = self.epoch + 1
-        self._persist(epoch=epoch, voted=(epoch, self.id))
+        self.storage.save(epoch=epoch, voted=(epoch, self.id))
         votes = await self.ctx.gather(self.ctx.peers, RequestVote(epoch, self.id), need=len(self.ctx.peers),
                                       timeout=self.config.wait_timeout)
         if self.epoch != epoch or self.is_primary:
@@ -283,7 +278,7 @@ class RedisNode(Node[RedisConfig]):
         if self.config.pick_most_up_to_date and best > len(self.log):
             self.ctx.note("deferred", epoch=epoch, offset=len(self.log), best=best)
             return  # a more up-to-date node answered: it will time out and be elected instead
-        self._persist(primary=self.id)
+        self.storage.save(primary=self.id)
         self.ctx.set_role("leader")
         self.ctx.note("failover", epoch=epoch, offset=len(self.log))
         self.ctx.spawn(self._heartbeats, epoch)

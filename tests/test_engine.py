@@ -331,3 +331,13 @@ def test_a_restart_is_a_new_incarnation_with_durable_state_only():
                 if inc > 1:  # the new incarnation counted from zero; the durable count kept the old pings
                     assert seen < durable, (seed, answered)
     assert checked > 0
+
+
+def test_storage_save_writes_every_field_and_syncs():
+    from faultlab.storage import Storage
+
+    s = Storage()
+    s["x"] = 0
+    s.save(role="primary", epoch=2)
+    assert (s["role"], s["epoch"], s["x"]) == ("primary", 2, 0) and not s.has_unsynced
+    assert s.lose_unsynced() == 0 and s["epoch"] == 2  # durable: a power loss keeps it
