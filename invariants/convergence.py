@@ -99,3 +99,12 @@ def check_bounded_staleness(history: History, bound: float, *, keyed: bool = Fal
                                        f"the staleness bound was never exercised.", reads_tested=0)
     return CheckResult.holds(checker, f"{tested} reads that began more than {bound:g} after an acknowledged write "
                                       f"returned it or a newer value.", reads_tested=tested, bound=bound)
+
+
+def check_convergence_keyed(history: History) -> CheckResult:
+    """Convergence, key by key: final reads carry ``[key, value]``."""
+    return check_convergence(history, keyed=True)
+
+
+# For `faultlab check-history --checker NAME` (faultlab.checkers): checkers that take a history alone.
+CHECKERS = {"convergence": check_convergence, "convergence-keyed": check_convergence_keyed}

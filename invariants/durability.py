@@ -75,3 +75,12 @@ def check_no_lost_writes(history: History, *, keyed: bool = False) -> CheckResul
                                        "to judge.", final_reads=0)
     return CheckResult.holds(checker, f"{judged} final reads each saw the latest acknowledged writes or a value "
                                       f"that could have superseded them.", final_reads=judged)
+
+
+def check_no_lost_writes_keyed(history: History) -> CheckResult:
+    """No lost writes, key by key: writes and final reads carry ``[key, value]`` (Jepsen's independent keys)."""
+    return check_no_lost_writes(history, keyed=True)
+
+
+# For `faultlab check-history --checker NAME` (faultlab.checkers): checkers that take a history alone.
+CHECKERS = {"no-lost-writes": check_no_lost_writes, "no-lost-writes-keyed": check_no_lost_writes_keyed}

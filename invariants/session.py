@@ -282,3 +282,25 @@ def _monotonic_violation(checker: str, rk: RegisterKey, floor: tuple[Operation, 
     return CheckResult.violation(checker, text, earlier_read=r1.call_index, later_read=read.call_index,
                                  earlier_write=w1.call_index, stale_write=None if src is None else src.call_index,
                                  key=rk.key, value=value, ops=ops)
+
+
+def check_read_after_write_keyed(history: History) -> CheckResult:
+    """Read-after-write, key by key: writes and reads carry ``[key, value]``."""
+    return check_read_after_write(history, keyed=True)
+
+
+def check_read_your_writes_keyed(history: History) -> CheckResult:
+    """Read-your-writes, key by key: writes and reads carry ``[key, value]``."""
+    return check_read_your_writes(history, keyed=True)
+
+
+def check_monotonic_reads_keyed(history: History) -> CheckResult:
+    """Monotonic reads, key by key: writes and reads carry ``[key, value]``."""
+    return check_monotonic_reads(history, keyed=True)
+
+
+# For `faultlab check-history --checker NAME` (faultlab.checkers): checkers that take a history alone.
+CHECKERS = {"read-after-write": check_read_after_write, "read-your-writes": check_read_your_writes,
+            "monotonic-reads": check_monotonic_reads, "read-after-write-keyed": check_read_after_write_keyed,
+            "read-your-writes-keyed": check_read_your_writes_keyed,
+            "monotonic-reads-keyed": check_monotonic_reads_keyed}

@@ -103,3 +103,62 @@ def test_html_writes_a_timeline_per_file(tmp_path, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert sorted(p.name for p in out.iterdir()) == ["read-1.html", "read-2.html"]
     assert all(Path(r["html"]).exists() for r in rows)
+
+
+# -- --checker: the history checkers of invariants/ ------------------------------------------------------------------
+
+def _writes_then_read(tmp_path: Path, read_value: int) -> Path:
+    path = tmp_path / f"raw-{read_value}.edn"
+    path.write_text("{:type :invoke, :f :write, :value 1, :process 0}\n{:type :ok, :f :write, :value 1, :process 0}\n"
+                    "{:type :invoke, :f :write, :value 2, :process 0}\n{:type :ok, :f :write, :value 2, :process 0}\n"
+                    "{:type :invoke, :f :read, :value nil, :process 1}\n"
+                    f"{{:type :ok, :f :read, :value {read_value}, :process 1}}\n")
+    return path
+
+
+def test_a_named_checker_judges_each_file_and_exits_with_the_worst(tmp_path, capsys):
+    good, stale = str(_writes_then_read(tmp_path, 2)), str(_writes_then_read(tmp_path, 1))
+    assert main(["check-history", good, "--checker", "read-after-write"]) == 0
+    assert "ok by session/read-after-write (3 operations" in capsys.readouterr().out
+    assert main(["check-history", good, stale, "--checker", "session/read-after-write", "--json"]) == 1
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["verdict"] for r in rows] == ["ok", "violated"] and rows[1]["checker"] == "session/read-after-write"
+    assert rows[1]["witness"]  # says which write the read missed
+
+
+def test_a_checker_with_nothing_to_judge_is_unknown_not_a_pass(tmp_path, capsys):
+    path = tmp_path / "writes.edn"
+    path.write_text("{:type :invoke, :f :write, :value 1, :process 0}\n{:type :ok, :f :write, :value 1, :process 0}\n")
+    assert main(["check-history", str(path), "--checker", "read-after-write"]) == 2
+    assert ": unknown by session/read-after-write" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--checker", "no-such-checker"], "unknown --checker 'no-such-checker'; the checkers are: "),
+    (["--checker", "read-after-write", "--initial", "0"], "--initial applies to --model"),
+    ([], "needs --model MODEL (linearizability) or --checker NAME"),
+])
+def test_checker_usage_errors_exit_3_with_one_line(tmp_path, capsys, argv, says):
+    assert main(["check-history", str(_writes_then_read(tmp_path, 2)), *argv]) == 3
+    err = capsys.readouterr().err
+    assert says in err and len(err.strip().splitlines()) == 1
+
+
+def test_list_checkers_names_every_checker_with_what_it_judges(capsys):
+    from faultlab.checkers import history_checkers
+
+    assert main(["check-history", "--list-checkers"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    table = history_checkers()
+    assert len(out) == len(table) >= 20
+    assert all(c.doc for c in table), [c.qualified for c in table if not c.doc]  # each says what it judges
+
+
+def test_every_listed_checker_takes_a_history_alone():
+    from faultlab.checkers import history_checkers
+    from faultlab.history import History
+    from faultlab.result import CheckResult
+
+    for c in history_checkers():
+        result = c.check(History())
+        assert isinstance(result, CheckResult) and not result.violated, c.qualified

@@ -1,4 +1,5 @@
-"""``faultlab check-history``: is each recorded history linearizable under a sequential model?
+"""``faultlab check-history``: is each recorded history linearizable under a sequential model, or does it satisfy a
+named checker of ``invariants/`` (``--checker at-least-once``; ``--list-checkers`` lists them)?
 
 One verdict line per file (``--json``: a JSON list). The exit code is the worst over the files: 1 if any history
 is not linearizable (its witness is printed), else 2 if any is undecided within ``--timeout``, else 0. Every file is
@@ -14,6 +15,7 @@ import json
 import time
 from pathlib import Path
 
+from faultlab.checkers import get_checker, history_checkers
 from faultlab.cli import positive_seconds
 from faultlab.errors import ConfigError, HistoryFormatError
 from faultlab.history import History
@@ -31,8 +33,12 @@ _SEVERITY = {0: 0, 2: 1, 1: 2}  # a violation outranks an undecided file, which 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check-history", help="check recorded histories for linearizability against a model",
                        description=__doc__.split("\n")[0])
-    p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="history files")
-    p.add_argument("--model", required=True, help=f"sequential model: {', '.join(MODELS)}")
+    p.add_argument("files", nargs="*", type=Path, metavar="FILE", help="history files")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--model", help=f"judge linearizability under this sequential model: {', '.join(MODELS)}")
+    what.add_argument("--checker", metavar="NAME",
+                      help="judge with this history checker of invariants/ instead (see --list-checkers)")
+    what.add_argument("--list-checkers", action="store_true", help="list the history checkers and what each judges")
     p.add_argument("--format", choices=sorted(FORMATS), help="history format (default: guessed from the content)")
     p.add_argument("--initial", metavar="JSON", help="initial state of the model, as JSON (default: the model's)")
     p.add_argument("--timeout", type=positive_seconds, metavar="SECONDS",
@@ -43,6 +49,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.list_checkers:
+        for c in history_checkers():
+            print(f"{c.qualified:36} {c.doc}")
+        return 0
+    if not args.files:
+        raise ConfigError("check-history needs at least one history FILE")
+    if args.checker is not None:
+        return _run_checker(args)
+    if args.model is None:
+        raise ConfigError("check-history needs --model MODEL (linearizability) or --checker NAME; models: "
+                          f"{', '.join(MODELS)}; checkers: see --list-checkers")
     model = get_model(args.model)
     initial = model.init if args.initial is None else _initial_state(model, args.initial)
     histories = [(path, load_history(path, args.format)) for path in args.files]
@@ -73,6 +90,43 @@ def run(args: argparse.Namespace) -> int:
             print(_line(row, result, verdict))
     if args.json:
         print(json.dumps(rows, indent=2))
+    return worst
+
+
+_CHECKER_VERDICT = {Verdict.OK: "ok", Verdict.VIOLATED: "violated", Verdict.UNKNOWN: "unknown"}
+
+
+def _run_checker(args: argparse.Namespace) -> int:
+    """Judge each file with one history checker: one line per file (or JSON), the worst exit code over them."""
+    for flag, given in (("--initial", args.initial), ("--timeout", args.timeout), ("--html", args.html)):
+        if given is not None:
+            raise ConfigError(f"{flag} applies to --model (linearizability), not to --checker {args.checker}")
+    checker = get_checker(args.checker)
+    histories = [(path, load_history(path, args.format)) for path in args.files]  # every file read before any verdict
+    rows, worst = [], 0
+    for path, history in histories:
+        started = time.perf_counter()
+        try:
+            result = checker.check(history)
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as e:
+            raise HistoryFormatError(f"{path}: the {checker.qualified} checker cannot read this history "
+                                     f"({type(e).__name__}: {e}); its operations do not have the shapes it judges: "
+                                     f"{checker.doc or checker.qualified}") from None
+        if not isinstance(result, CheckResult):
+            raise TypeError(f"checker {checker.qualified} returned {type(result).__name__}, not a CheckResult")
+        seconds = time.perf_counter() - started
+        verdict = result.verdict if result.exercised else Verdict.UNKNOWN  # nothing judged is not a pass
+        worst = max(worst, _EXIT[verdict], key=_SEVERITY.__getitem__)
+        row = {"file": str(path), "checker": checker.qualified, "verdict": _CHECKER_VERDICT[verdict],
+               "operations": len(history.operations()), "seconds": round(seconds, 4),
+               "explanation": result.explanation, "witness": result.witness}
+        rows.append(row)
+        if not args.json:
+            head = f"{path}: {row['verdict']} by {checker.qualified} ({row['operations']} operations, {seconds:.3f} s)"
+            print(head if verdict is Verdict.OK else
+                  f"{head}\n  {result.explanation}\n  witness: {json.dumps(result.witness, default=str)}")
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
     return worst
 
 
