@@ -201,7 +201,7 @@ def bench_draw(examples: int = 200, draws: int = 200) -> float:
     return max(0.0, min(run(draws) for _ in range(3)) - min(run(0) for _ in range(3))) / (examples * draws)
 
 
-def floor(examples: int) -> dict[str, float]:
+def run_floor(examples: int) -> dict[str, float]:
     """What a quorum-register run costs before any engine or protocol code: one ``trio.run``, its scheduler passes
     at the cost of a bare pass (one task step each; the extra task steps some passes run are not counted, so this
     is a lower bound), its choices at the cost of a Hypothesis draw. Passes and choices are counted on seeded runs
@@ -260,7 +260,7 @@ def main() -> None:
         if before is not None:
             line += f"   at {args.against}: {before[what]:7.1f}   ratio: {now[what] / before[what]:.2f}x"
         print(line)
-    f = floor(args.examples)
+    f = run_floor(args.examples)
     print(f"floor of a quorum-register run: {f['passes']:.0f} trio passes ({f['task_steps']:.0f} task steps) x "
           f"{f['step_us']:.1f} us, "
           f"{f['choices']:.0f} choices x {f['draw_us']:.1f} us (Hypothesis), one trio.run {f['empty_run_ms']:.2f} ms")
