@@ -257,7 +257,6 @@ class Simulation:
         self.history = History()
         self.steps = 0
         self.notes: collections.Counter[str] = collections.Counter()
-        self.event_counts: collections.Counter[str] = collections.Counter()
         self.last_invoked: str | None = None
         self.injector = FaultInjector(self)
         self.truncated = False
@@ -295,7 +294,7 @@ class Simulation:
             if op.phase == "main":
                 ops[(op.f, op.status)] += 1
         stats = {"steps": self.steps, "virtual_time": round(self._clock.current_time(), 6),
-                 "events": dict(sorted(self.event_counts.items())), "notes": dict(sorted(self.notes.items())),
+                 "events": dict(sorted(collections.Counter(e[0] for e in self.events).items())), "notes": dict(sorted(self.notes.items())),
                  "ops": ops, "enabled_faults": list(self.injector.enabled), "fault_rate": self.injector.rate,
                  "coin_seed": self.coin_seed, "links": str(self.network.links), "truncated": self.truncated}
         return RunResult(self.protocol.name, self.config, self.settings, list(self.choices.record), self.events,
@@ -499,7 +498,6 @@ class Simulation:
                 cb(env)
 
     def _event(self, kind: str, payload: Any) -> None:
-        self.event_counts[kind] += 1
         self.events.append((kind, self._clock.now, payload))
 
     def _set_role(self, node: str, role: str | None) -> None:
