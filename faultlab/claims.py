@@ -25,13 +25,52 @@ Method = Literal["invariant", "z3", "measure"]
 
 
 @attrs.frozen
+class Plot:
+    """How the reports draw a measurement's table: column ``y`` against column ``x``, one line (``kind="line"``) or
+    one bar per group (``kind="bar"``) for each value of column ``series``; or several columns ``y=("a", "b")``,
+    one line each. Drawn from the table itself, so the picture and the numbers cannot disagree
+    (faultlab.report.plots)."""
+
+    x: str
+    y: str | tuple[str, ...] = attrs.field(converter=lambda v: v if isinstance(v, str) else tuple(v))
+    series: str | None = None
+    kind: Literal["line", "bar"] = "line"
+    title: str = ""
+    log_y: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if self.kind not in ("line", "bar"):
+            raise ValueError(f"Plot kind must be 'line' or 'bar', not {self.kind!r}")
+        if not isinstance(self.y, str) and self.series is not None:
+            raise ValueError("a Plot with several y columns draws one line per column: it takes no series")
+
+    @property
+    def columns(self) -> set[str]:
+        ys = {self.y} if isinstance(self.y, str) else set(self.y)
+        return {self.x} | ys | ({self.series} if self.series else set())
+
+    def to_json(self) -> dict[str, Any]:
+        d = attrs.asdict(self)
+        d["y"] = self.y if isinstance(self.y, str) else list(self.y)  # JSON has lists, not tuples
+        return d
+
+
+@attrs.frozen
 class Measurement:
-    """A measured figure: ``figure`` in ``unit``, a one-line ``summary``, and the ``table`` of raw rows behind it."""
+    """A measured figure: ``figure`` in ``unit``, a one-line ``summary``, the ``table`` of raw rows behind it, and
+    optionally how to ``plot`` that table."""
 
     figure: float
     unit: str
     summary: str
     table: list[dict[str, Any]] = attrs.field(factory=list)
+    plot: Plot | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.plot is not None and self.table:  # an empty table (nothing measured) draws nothing
+            missing = sorted(self.plot.columns - set(self.table[0]))
+            if missing:
+                raise ValueError(f"Measurement plot names columns its table does not have: {missing}")
 
 
 @attrs.frozen
@@ -103,6 +142,8 @@ def judge(protocol: Any, claim: Claim, *, examples: int, seed: int, traces: Any,
 
         m, seconds = (cache or ExplorationCache()).measure(protocol, claim, seed)
         evidence = {"figure": m.figure, "unit": m.unit, "summary": m.summary, "table": m.table}
+        if m.plot is not None:
+            evidence["plot"] = m.plot.to_json()
         return ClaimResult(protocol.name, claim, "measured", evidence, seconds)
     variant = protocol.variant(claim.variant) if claim.variant else None
     config = protocol.make_config(variant.settings if variant else {})
