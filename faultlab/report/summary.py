@@ -66,10 +66,15 @@ def write_index(rows: list[Any], claims: list[Any], out: Path, *, profile: str, 
                                  "plot": plot.relative_to(out).as_posix() if plot else None})
     row_views = [{**r.to_json(), "timeline": _link(r.trace, out)} for r in rows]
     coverage = coverage_rows(rows)
+    from faultlab.coverage import EXERCISE_FLOOR, invariant_rows
+
+    invariant_coverage = invariant_rows(rows)
     unexpected = sum(not r.as_expected for r in rows) + sum(not c.as_expected for c in claims)
     html = _ENV.get_template("report.html.j2").render(
         profile=profile, examples=examples, seed=seed, counts=sorted(counts.items()), unexpected=unexpected,
-        claims=claim_views, measurements=measurements, rows=row_views, coverage=coverage, fault_kinds=FAULT_KINDS)
+        claims=claim_views, measurements=measurements, rows=row_views, coverage=coverage, fault_kinds=FAULT_KINDS,
+        invariant_coverage=invariant_coverage, exercise_floor=f"{EXERCISE_FLOOR:.0%}",
+        flagged=sum(bool(c["flags"]) for c in invariant_coverage))
     out.mkdir(parents=True, exist_ok=True)
     path = out / "index.html"
     path.write_text(html, encoding="utf-8")
