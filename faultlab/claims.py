@@ -113,9 +113,29 @@ class ClaimResult:
 
     def to_json(self) -> dict[str, Any]:
         return {"protocol": self.protocol, "section": self.claim.section, "claim": self.claim.text,
-                "method": self.claim.method, "variant": self.claim.variant, "verdict": self.verdict,
-                "expected": self.claim.expect,
+                "method": self.claim.method, "variant": self.claim.variant,
+                "invariants": list(self.claim.invariants), "verdict": self.verdict, "expected": self.claim.expect,
                 "evidence": self.evidence, "note": self.claim.note, "seconds": round(self.seconds, 2)}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> ClaimResult:
+        """A result read back from ``claims.json`` (``faultlab report``): enough to write every page again, not to
+        judge the claim again (its proof and measurement functions are not in the file, and are not imported)."""
+        method = d["method"]
+        if method not in ("invariant", "z3", "measure"):
+            raise ValueError(f"method {method!r} is not invariant, z3 or measure")
+        claim = Claim(str(d["section"]), str(d["claim"]), method, variant=d.get("variant"),
+                      invariants=tuple(d.get("invariants") or ("?",)), note=str(d.get("note") or ""),
+                      expect=d.get("expected"), prove=_from_file if method == "z3" else None,
+                      measure=_from_file if method == "measure" else None)
+        evidence = d["evidence"]
+        if not isinstance(evidence, dict):
+            raise ValueError("evidence is not an object")
+        return cls(str(d["protocol"]), claim, str(d["verdict"]), evidence, float(d.get("seconds") or 0.0))
+
+
+def _from_file(*_: Any) -> Any:
+    raise RuntimeError("a claim read from a report file cannot be judged again: run `faultlab claims`")
 
 
 def exploration_for(protocol: Any, claim: Claim, *, examples: int, seed: int, cache: Any) -> Any:
