@@ -106,5 +106,5 @@ def check_convergence_keyed(history: History) -> CheckResult:
     return check_convergence(history, keyed=True)
 
 
-# For `faultlab check-history --checker NAME` (faultlab.checkers): checkers that take a history alone.
+# For `faultlab check-history --check NAME` (faultlab.checkers): checkers that take a history alone.
 CHECKERS = {"convergence": check_convergence, "convergence-keyed": check_convergence_keyed}

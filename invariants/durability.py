@@ -82,5 +82,5 @@ def check_no_lost_writes_keyed(history: History) -> CheckResult:
     return check_no_lost_writes(history, keyed=True)
 
 
-# For `faultlab check-history --checker NAME` (faultlab.checkers): checkers that take a history alone.
+# For `faultlab check-history --check NAME` (faultlab.checkers): checkers that take a history alone.
 CHECKERS = {"no-lost-writes": check_no_lost_writes, "no-lost-writes-keyed": check_no_lost_writes_keyed}

@@ -299,7 +299,7 @@ def check_monotonic_reads_keyed(history: History) -> CheckResult:
     return check_monotonic_reads(history, keyed=True)
 
 
-# For `faultlab check-history --checker NAME` (faultlab.checkers): checkers that take a history alone.
+# For `faultlab check-history --check NAME` (faultlab.checkers): checkers that take a history alone.
 CHECKERS = {"read-after-write": check_read_after_write, "read-your-writes": check_read_your_writes,
             "monotonic-reads": check_monotonic_reads, "read-after-write-keyed": check_read_after_write_keyed,
             "read-your-writes-keyed": check_read_your_writes_keyed,
