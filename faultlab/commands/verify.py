@@ -30,10 +30,10 @@ from faultlab.commands.claims import (
     write_claims_report,
 )
 from faultlab.commands.options import add_scope_arguments, make_runner, resolve_scope
+from faultlab.coverage import EXERCISE_FLOOR, invariant_rows
 from faultlab.explore import ExplorationCache
 from faultlab.parallel import prefetch
 from faultlab.report.run import replay_command
-from faultlab.coverage import EXERCISE_FLOOR, invariant_rows
 from faultlab.report.summary import FAULT_KINDS, coverage_rows, write_index
 from faultlab.verification import Row, explorations, verify_protocol
 
