@@ -125,7 +125,7 @@ def check_exactly_once_processing(history: History) -> CheckResult:
                 checker, f"Let P = {op.describe().split(' -> ')[0]}, which processed message {e['id']!r} at "
                          f"t={e['processed_at']:g}. But {why}: a contradiction!",
                 phantom=e["id"], ops=[s.call_index for s in ss] + [op.call_index])
-        for (op1, e1), (op2, e2) in zip(done, done[1:]):
+        for (op1, e1), (op2, e2) in zip(done, done[1:], strict=False):
             deleted = e1["deleted"]
             if deleted and deleted[1] is None and deleted[0] < e1["lease"]:
                 continue  # P1's timely delete was lost: a redelivery is allowed
@@ -156,7 +156,8 @@ def check_group_order(history: History) -> CheckResult:
     first processed before b is (comparing each message's first processing; a message never processed, dead-
     lettered say, orders nothing). Concurrent sends may be processed in either order."""
     checker = "fifo-order"
-    first_send = {k: min(ss, key=lambda s: s.call_index) for k, ss in _sends(history).items()}
+    sends = _sends(history)
+    first_send = {k: min(ss, key=lambda s: s.call_index) for k, ss in sends.items()}
     first: dict[Any, tuple[Operation, dict]] = {}
     for op, e in _entries(history):
         k = identity(e["id"])
@@ -172,8 +173,8 @@ def check_group_order(history: History) -> CheckResult:
         judged += len(seq) >= 2
         for i, (ka, op_a, ea) in enumerate(seq):
             for kb, op_b, eb in seq[i + 1:]:
-                sa, sb = first_send[ka], first_send[kb]
-                send_b = [s for s in _sends(history)[kb] if s.is_ok]
+                sa = first_send[ka]
+                send_b = [s for s in sends[kb] if s.is_ok]
                 if any(s.precedes(sa) for s in send_b) and eb["processed_at"] > ea["processed_at"]:
                     s = next(s for s in send_b if s.precedes(sa))
                     return CheckResult.violation(

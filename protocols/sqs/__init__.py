@@ -23,11 +23,12 @@ consumer saw, is the history :mod:`invariants.queues` judges.
 Faults: message loss and delay, partitions (a host or a zone), host crashes and restarts, power loss; consumer
 crashes, stalls and poison messages come from the workload. Claimed for the good configurations: no acknowledged
 message is lost; FIFO processes each message once while consumers delete in time and retries come within the
-window, in group order, one batch per group at a time. Not claimed, and why: clock skew is not injected
-(visibility deadlines and the deduplication window are instants of the serving host's clock, so a host whose clock
-jumps forward makes messages reappear early: a fault SQS does not discuss); a FIFO group has no replica and no
-failover (its host's synced disk keeps it; while the host is down the group is unavailable); retention is not
-modelled. Times are scaled 1/10 (``config.SCALE``).
+window, in group order, one batch per group at a time. Not claimed, and why: clock skew, which the good
+configurations are not judged under (visibility deadlines and the deduplication window are instants of the serving
+host's clock, so a host whose clock jumps forward lets a message reappear while held, or takes a retry for a new
+message: refuted on its own, variant ``fifo-clock-skew``; the section says nothing of clocks); a FIFO group has no
+replica and no failover (its host's synced disk keeps it; while the host is down the group is unavailable);
+retention is not modelled. Times are scaled 1/10 (``config.SCALE``).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ from .client import client
 from .config import SCALE, SqsConfig
 from .host import GROUPS, HOSTS, QueueHost, home_of
 
-__all__ = ["SPEC", "SqsConfig", "measure_empty_responses"]
+__all__ = ["SPEC", "SqsConfig", "measure_duplicates", "measure_empty_responses"]
 
 
 def workload(choices, op_index: int) -> tuple[str, object]:
@@ -103,41 +104,49 @@ INVARIANTS = (
               "no message is received while another consumer certainly holds it", by_default=False),
 )
 
+# Skew is left to its own variant: visibility deadlines and the deduplication window are instants of the serving
+# host's clock, which no claim of the section covers (see the docstring).
+NO_SKEW = ("drop", "delay", "partition", "crash", "restart", "lose_unsynced")
 FIFO_PROMISES = ("at-least-once", "poison-redriven", "exactly-once", "fifo-order", "group-lock", "visibility")
 
 VARIANTS = (
     Variant("standard", {}, "a standard queue: 3 hosts, acknowledged after 2 synced copies, DLQ after 3 receives, "
-            "careful consumers", invariants=("at-least-once", "poison-redriven")),
+            "careful consumers", invariants=("at-least-once", "poison-redriven"),
+            faults=NO_SKEW),
     Variant("fifo", {"fifo": True}, "a FIFO queue: groups on their home hosts with a group lock, deduplication ids "
-            "kept for the window, DLQ after 3 receives, careful consumers", invariants=FIFO_PROMISES),
+            "kept for the window, DLQ after 3 receives, careful consumers", invariants=FIFO_PROMISES,
+            faults=NO_SKEW),
     Variant("standard-duplicates", {}, "the standard queue held to exactly-once processing: retried sends and "
-            "copies received from two hosts are processed twice", expect_violation="exactly-once"),
+            "copies received from two hosts are processed twice", expect_violation="exactly-once", faults=NO_SKEW),
     Variant("standard-order", {}, "the standard queue held to order per group: best-effort only",
-            expect_violation="fifo-order"),
+            expect_violation="fifo-order", faults=NO_SKEW),
     Variant("standard-visibility", {}, "the standard queue held to the visibility timeout across its copies: a "
             "copy another host has not hidden yet is received while the first consumer holds it",
-            expect_violation="visibility"),
+            expect_violation="visibility", faults=NO_SKEW),
     Variant("delete-on-receive", {"visibility": False}, "no visibility timeout: a received message is deleted at "
-            "once, so a consumer that crashes or fails loses it", expect_violation="at-least-once"),
+            "once, so a consumer that crashes or fails loses it", expect_violation="at-least-once", faults=NO_SKEW),
     Variant("ack-one-unsynced", {"ack_after": 1, "sync": False}, "a send is acknowledged once one host has it, "
-            "unsynced: a power loss loses acknowledged messages", expect_violation="at-least-once"),
+            "unsynced: a power loss loses acknowledged messages", expect_violation="at-least-once", faults=NO_SKEW),
     Variant("standard-no-dlq", {"dlq": False}, "no redrive policy: a poison message is retried forever",
-            expect_violation="poison-redriven"),
+            expect_violation="poison-redriven", faults=NO_SKEW),
     Variant("fifo-no-dlq", {"fifo": True, "dlq": False}, "FIFO without a redrive policy: a poison message at the "
-            "head of its group blocks the group forever", expect_violation="poison-redriven"),
+            "head of its group blocks the group forever", expect_violation="poison-redriven", faults=NO_SKEW),
     Variant("fifo-no-group-lock", {"fifo": True, "group_lock": False}, "FIFO without the group lock: a second "
             "consumer receives a group's next message while the first batch is in flight, and processes it first",
-            expect_violation="fifo-order"),
+            expect_violation="fifo-order", faults=NO_SKEW),
     Variant("fifo-dedup-forgets-deleted", {"fifo": True, "dedup_after_delete": False}, "FIFO whose deduplication "
             "forgets an id once its message is deleted: a retry after the delete is processed again",
-            expect_violation="exactly-once"),
+            expect_violation="exactly-once", faults=NO_SKEW),
     Variant("fifo-visibility-shorter-than-processing", {"fifo": True, "heartbeat": False, "lease_check": False},
             "FIFO consumers that neither extend the visibility timeout nor check it: a stall (5 s) outlasts the "
             "3 s timeout, another consumer processes and deletes the message, then the first processes it too",
-            expect_violation="exactly-once"),
+            expect_violation="exactly-once", faults=NO_SKEW),
+    Variant("fifo-clock-skew", {"fifo": True}, "FIFO under clock skew alone (not claimed): a host clock that jumps "
+            "forward ends visibility timeouts and the deduplication window early", expect_violation="exactly-once",
+            faults=("skew",)),
     Variant("fifo-retry-after-window", {"fifo": True, "retry_delay": 40.0}, "FIFO with producers retrying 40 s "
             "after a send, past the 30 s deduplication window: the retry is a new message",
-            expect_violation="exactly-once"),
+            expect_violation="exactly-once", faults=NO_SKEW),
 )
 
 
@@ -182,6 +191,34 @@ def measure_empty_responses(seed: int, runs: int = 20) -> Measurement:
                        f"operations, two fifths consumes, think times 0/0.1/1 s)", table)
 
 
+def measure_duplicates(seed: int, runs: int = 40) -> Measurement:
+    """How often the standard queue hands one queue message to consumers that both process it (a duplicate the
+    queue made, not a producer's retry, which is another queue message), without faults and under the default
+    fault mix; over seeded runs of the default workload."""
+    table = []
+    for label, plan in (("no faults", FaultPlan(kinds=(), swarm=False)), ("faults", FaultPlan(kinds=NO_SKEW))):
+        cfg, settings = SPEC.make_config({}), RunSettings(plan=plan)
+        copies = twice = 0
+        for i in range(runs):
+            run = simulate(SPEC, cfg, SeededChoices(seed * 1_000_003 + i), settings)
+            counts: dict[str, int] = {}
+            for log in _logs(run) + _logs(run, "final"):
+                for e in log["held"]:
+                    if e["outcome"] == "processed":
+                        counts[e["copy"]] = counts.get(e["copy"], 0) + 1
+            copies += len(counts)
+            twice += sum(1 for n in counts.values() if n > 1)
+        table.append({"faults": label, "queue_messages_processed": copies, "processed_twice": twice,
+                      "duplicate_share": round(twice / copies, 3) if copies else None})
+    clean, faulty = table[0]["duplicate_share"] or 0.0, table[1]["duplicate_share"] or 0.0
+    return Measurement(faulty, "share of queue messages processed more than once (under faults)",
+                       f"standard queue, {runs} seeded runs each: {clean:.1%} of {table[0]['queue_messages_processed']} "
+                       f"queue messages processed twice without faults, {faulty:.1%} of "
+                       f"{table[1]['queue_messages_processed']} under message loss, delay, partitions, host crashes "
+                       f"and power loss (consumers crash and stall in both); producers' retries, which are new "
+                       f"queue messages, are not counted", table)
+
+
 CLAIMS = (
     Claim("5", "At-least-once (standard) / Exactly-once (FIFO)", "invariant", variant="standard",
           invariants=("at-least-once",), note="standard: every acknowledged message is processed or dead-lettered "
@@ -191,6 +228,9 @@ CLAIMS = (
           invariants=("exactly-once",), note="the expected tradeoff, refuted on purpose: a standard queue processes "
           "a message twice (a producer's retry is a new message; a copy a host has not hidden yet is received from "
           "it)", expect="refuted"),
+    Claim("5", "At-least-once (standard) / Exactly-once (FIFO)", "measure", measure=measure_duplicates,
+          note="standard: how often the queue itself delivers one message to two consumers that both process it",
+          expect="measured"),
     Claim("5", "At-least-once (standard) / Exactly-once (FIFO)", "invariant", variant="fifo",
           invariants=("exactly-once", "at-least-once"), note="FIFO, exactly-once processing as AWS defines it: no "
           "message processed again once its delete was acknowledged, with producer retries 2 s after a send within "
@@ -247,7 +287,7 @@ SPEC = Protocol(
     witnesses=WITNESSES,
     variants=VARIANTS,
     claims=CLAIMS,
-    faults=("drop", "delay", "partition", "crash", "restart", "lose_unsynced"),
+    faults=("drop", "delay", "partition", "crash", "restart", "skew", "lose_unsynced"),
     client_timeout=120.0,
     settle_time=10.0,
 )

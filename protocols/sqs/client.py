@@ -116,7 +116,7 @@ class Consumer:
             t = trio.current_time()
             reply = await _call(self.api, ChangeVisibility(tuple(e["receipt"] for e in held), V), self.host, V / 4)
             if isinstance(reply, Done):
-                for e, ok in zip(held, reply.ok):
+                for e, ok in zip(held, reply.ok, strict=True):
                     if ok:
                         e["lease"] = max(e["lease"], t + V)
 
