@@ -76,7 +76,7 @@ def test_known_bad_variant_is_found(variant):
     elif variant == "delete-on-receive":
         assert v.witness["lost"]
     elif variant == "fifo-no-dlq":
-        assert v.witness["blocked"] >= 0 and run.note_count("redrive") == 0
+        assert run.note_count("redrive") == 0 and v.witness["poison"] is not None
     elif variant == "fifo-clock-skew":
         assert run.count("skew") > 0
     elif variant in ("fifo-dedup-forgets-deleted", "fifo-retry-after-window", "standard-duplicates",
@@ -89,6 +89,16 @@ def test_fifo_without_the_group_lock_lets_two_consumers_hold_one_group():
                          shrink=False)
     (v,) = [c for c in exp.failure.violations if c.invariant == "group-lock"]
     assert v.witness["at"][0] <= v.witness["at"][1]
+
+
+def test_without_a_dlq_a_poison_message_blocks_the_rest_of_its_fifo_group():
+    exp = assert_refuted(SPEC, variant="fifo-no-dlq", invariant="at-least-once", examples=FIND_BUDGET, seed=0,
+                         shrink=False)
+    (v,) = exp.failure.violations
+    sent = {op.input["id"]: op.input for op in exp.failure.history.operations() if op.f == "send"}
+    lost = [sent[i] for i in v.witness["lost"]]
+    poisoned = {m["group"] for m in lost if m["poison"]}
+    assert any(not m["poison"] and m["group"] in poisoned for m in lost), lost
 
 
 def test_shrunk_stall_counterexample_is_a_send_a_stalled_consume_and_the_drain():
