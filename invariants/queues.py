@@ -313,10 +313,10 @@ def check_poison_redriven(history: History) -> CheckResult:
 
 
 CHECKERS: dict[str, Callable[[History], CheckResult]] = {
-    "at-least-once-or-dlq": check_processed_or_dead_lettered,
-    "exactly-once-processing": check_exactly_once_processing,
-    "group-order": check_group_order,
-    "visibility": check_invisible_while_held,
-    "one-batch-per-group": check_one_batch_per_group,
-    "poison-redriven": check_poison_redriven,
+    "queue-at-least-once": check_processed_or_dead_lettered,
+    "queue-exactly-once": check_exactly_once_processing,
+    "queue-group-order": check_group_order,
+    "queue-visibility": check_invisible_while_held,
+    "queue-group-lock": check_one_batch_per_group,
+    "queue-poison-redriven": check_poison_redriven,
 }

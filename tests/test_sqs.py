@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from faultlab import ConfigError, FaultPlan, RunSettings, SeededChoices, simulate
+from faultlab import ConfigError, FaultPlan, History, RunSettings, SeededChoices, simulate
 from faultlab.testing import assert_holds, assert_refuted
+from invariants.queues import CHECKERS
 from protocols.sqs import SPEC, measure_duplicates, measure_empty_responses
 
 GOOD_BUDGET = 150  # schedules per good configuration (a run takes ~10 ms)
@@ -116,6 +117,17 @@ def test_fault_free_runs_hold_where_the_finding_needs_a_fault():
         for seed in range(5):
             run = simulate(SPEC, SPEC.make_config(v.settings), SeededChoices(seed), NO_FAULTS, v.promised(SPEC))
             assert not run.violations and run.error is None, (variant, seed, [str(c) for c in run.violations])
+
+
+def test_every_queue_checker_judges_a_recorded_history_alone():
+    """CHECKERS (for `faultlab check-history`) take only a history; on a run's they agree with the invariants."""
+    run = simulate(SPEC, SPEC.make_config({"fifo": True}), SeededChoices(0), RunSettings(),
+                   SPEC.variant("fifo").promised(SPEC))
+    by_checker = {c.checker: c for c in run.checks}
+    for name, check in CHECKERS.items():
+        assert not check(History()).exercised, name
+        result = check(History.from_json(run.history.to_json()))
+        assert result.verdict == by_checker[result.checker].verdict, name
 
 
 # -- claims and figures ----------------------------------------------------------------------------------------------

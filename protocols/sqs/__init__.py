@@ -268,6 +268,12 @@ CLAIMS = (
     Claim("5", "Prevents poison messages from blocking the queue forever", "invariant", variant="fifo-no-dlq",
           invariants=("poison-redriven",), note="the alternative, infinite retry: without a redrive policy a poison "
           "message blocks its FIFO group forever", expect="refuted"),
+    Claim("5", "(one consumer per message)", "invariant", variant="fifo", invariants=("visibility", "exactly-once"),
+          note="SQS against Kafka, FIFO: a message is held by one consumer at a time and processed once",
+          expect="held"),
+    Claim("5", "(one consumer per message)", "invariant", variant="standard-visibility", invariants=("visibility",),
+          note="standard: refuted, two consumers can hold one message at once (see the visibility timeout)",
+          expect="refuted"),
     Claim("5", "Reduces empty responses", "measure", measure=measure_empty_responses,
           note="long polling against short polling: the share of receives that come back empty", expect="measured"),
 )
