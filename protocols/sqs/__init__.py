@@ -141,6 +141,9 @@ VARIANTS = (
             "FIFO consumers that neither extend the visibility timeout nor check it: a stall (5 s) outlasts the "
             "3 s timeout, another consumer processes and deletes the message, then the first processes it too",
             expect_violation="exactly-once", faults=NO_SKEW),
+    Variant("fifo-no-lease-check", {"fifo": True, "lease_check": False}, "FIFO consumers that heartbeat but do "
+            "not check their lease: a lost extension lets the timeout run out mid-processing, and the message is "
+            "processed anyway and again by the next consumer", expect_violation="exactly-once", faults=NO_SKEW),
     Variant("fifo-clock-skew", {"fifo": True}, "FIFO under clock skew alone (not claimed): a host clock that jumps "
             "forward ends visibility timeouts and the deduplication window early", expect_violation="exactly-once",
             faults=("skew",)),
