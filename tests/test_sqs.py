@@ -17,8 +17,8 @@ GOOD_BUDGET = 150  # schedules per good configuration (a run takes ~10 ms)
 # violating run, seed 0): standard-duplicates 3, standard-order 10, standard-visibility 61, delete-on-receive 3,
 # ack-one-unsynced 5, standard-no-dlq 9, fifo-no-dlq 5, fifo-no-group-lock 18 (group-lock: 18),
 # fifo-dedup-forgets-deleted 9, fifo-visibility-shorter-than-processing 14, fifo-no-lease-check 16,
-# fifo-retry-after-window 10, fifo-clock-skew 54. With `faultlab check --variant V --seed S` (the default budget, 900 for a known-bad variant),
-# seeds 0-4: every one found, after 3-75 runs (the most: fifo-no-group-lock, seed 3).
+# fifo-retry-after-window 10, fifo-clock-skew 54. With `faultlab check --variant V --seed S` (the default budget,
+# 900 for a known-bad variant), seeds 0-4: every one found, after 3-75 runs (the most: fifo-no-group-lock, seed 3).
 FIND_BUDGET = 75
 FIND = [v.name for v in SPEC.variants if v.expect_violation]
 NO_FAULTS = RunSettings(plan=FaultPlan(kinds=(), swarm=False))

@@ -192,7 +192,7 @@ class QueueHost(Node[SqsConfig]):
         self.ctx.note("redrive", id=rec["id"], receives=rec["receives"])
         return True
 
-    def _candidates(self, limit: int) -> list[dict]:
+    def _candidates(self) -> list[dict]:
         now = self.ctx.now()
         live = self._live()
         if not self.config.fifo:
@@ -215,7 +215,7 @@ class QueueHost(Node[SqsConfig]):
         redriven = True
         while redriven and not out:  # a message redriven from a FIFO group's head: the group's next one is due
             redriven = False
-            for rec in self._candidates(limit):
+            for rec in self._candidates():
                 if len(out) >= limit:
                     break
                 if self._redrive(rec):
