@@ -93,12 +93,14 @@ def _read_maps(text: str, source: str) -> list[tuple[int, dict]]:
     if by_shape is not None:
         return by_shape
     stripped = text.strip()
-    is_vector = stripped.startswith("[")
     try:
-        items = edn_format.loads(stripped if is_vector else f"[{stripped}]")
+        items = edn_format.loads(f"[{stripped}]")
     except Exception as e:  # edn_format raises EDNDecodeError, but also NotImplementedError for unknown tags
         _raise_at_line(text, source, e)
-    lines = [n for n, line in enumerate(text.splitlines(), start=1) if line.lstrip(" \t[").startswith("{")]
+    if len(items) == 1 and isinstance(items[0], list | tuple | edn_format.ImmutableList) and \
+            not isinstance(items[0], Mapping):
+        items = list(items[0])  # one vector or list of maps, as Jepsen writes a whole history (comments allowed)
+    lines = [n for n, line in enumerate(text.splitlines(), start=1) if line.lstrip(" \t[(").startswith("{")]
     if len(lines) != len(items):
         lines = [0] * len(items)
     maps = []

@@ -1,7 +1,8 @@
 """faultlab's own histories: a JSON list of ``History.to_json()`` events, or a trace file holding one under
 ``"history"``.
 
-Each element is read on its own so that a malformed event is reported with the line it starts on.
+Each element is read on its own so that a malformed event is reported with the line it starts on. Events of
+process ``"nemesis"`` (fault injections, in Jepsen's JSON exports) are not client operations and are skipped.
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ def _add_event(builder: HistoryBuilder, source: str, i: int, event: Any) -> None
         missing = [k for k in ("process", "type", "f") if k not in event]
         raise HistoryFormatError(f"{source}: history event {i} has no {', '.join(map(repr, missing))}; "
                                  f"expected {_EXPECTED}")
+    if event["process"] == "nemesis":  # a Jepsen export's fault injections are not client operations
+        return
     index = event.get("index", i)
     if type(index) is not int or index < 0:
         raise HistoryFormatError(f"{source}: history event {i} has index {short(index)}; expected its position, a "
