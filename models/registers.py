@@ -46,7 +46,8 @@ def _key(value: Any) -> Any:
 
 register = Model(
     name="register", init=None, step=_register_step, functions=("read", "write"), prune=_prune_register,
-    doc="A single read/write register; a read returns the last value written, or nil before any write.",
+    doc="A single read/write register (etcd/porcupine semantics): a read returns the last value written, nil "
+        "only before any write; see knossos-register for Jepsen's.",
 )
 
 
@@ -73,8 +74,46 @@ def _describe_cas_op(op) -> str:
 cas_register = Model(
     name="cas-register", init=None, step=_cas_register_step, functions=("read", "write", "cas"),
     failures_checked=frozenset({"cas"}), describe_op=_describe_cas_op,
-    doc="A register with compare-and-set [A, B] (etcd semantics): an ok cas saw A and wrote B; a failed cas saw "
-        "a value other than A; a read returns the current value, nil before any write.",
+    doc="A register with compare-and-set [A, B] (etcd/porcupine semantics): an ok cas saw A and wrote B; a failed "
+        "cas saw a value other than A; a read returns the current value, nil before any write; see "
+        "knossos-cas-register for Jepsen's.",
+)
+
+
+# -- Knossos's semantics (knossos.model/register and cas-register, as Jepsen's own checkers apply them) -------------
+# Two differences from the etcd-style models above, which are porcupine's: Knossos drops every failed operation
+# before checking (a failed cas says nothing about the value it saw), and a read whose value is nil matches any
+# state (Knossos's step: `(if (or (nil? (:value op)) (= value (:value op))) ...)`: nil is "did not see", not "saw
+# the initial value").
+
+def _knossos_register_step(state: Any, f: str, input: Any, output: Any) -> tuple[bool, Any]:
+    if f == "write":
+        return True, freeze(input)
+    return output is not UNKNOWN and (output is None or same(freeze(output), state)), state
+
+
+def _knossos_cas_register_step(state: Any, f: str, input: Any, output: Any) -> tuple[bool, Any]:
+    if f == "read":
+        return output is not UNKNOWN and (output is None or same(freeze(output), state)), state
+    if f == "write":
+        return True, freeze(input)
+    expected, new = freeze(input)
+    return same(state, expected), new  # ok or unknown: if it took effect, it saw the expected value
+
+
+knossos_register = Model(
+    name="knossos-register", init=None, step=_knossos_register_step, functions=("read", "write"),
+    doc="A read/write register with Knossos's semantics (Jepsen's checker): failed operations are left out and a "
+        "read of nil matches any value; use `register` for etcd/porcupine semantics, where nil is the initial "
+        "value.",
+)
+
+knossos_cas_register = Model(
+    name="knossos-cas-register", init=None, step=_knossos_cas_register_step, functions=("read", "write", "cas"),
+    describe_op=_describe_cas_op,
+    doc="A compare-and-set register with Knossos's semantics (Jepsen's checker): an ok cas [A, B] saw A and wrote B, "
+        "failed operations (a failed cas too) are left out, a read of nil matches any value; use `cas-register` "
+        "for etcd/porcupine semantics.",
 )
 
 
