@@ -372,6 +372,9 @@ def _draw_ops(d: Diagram, view: View, cv: _Canvas, marks: Mapping[str, Any]) -> 
                                                    if op.call_index in order else "") +
                    f'><title>{_esc(hover)}</title><rect x="{x1}" y="{y - 10}" width="{max(x2 - x1, 8)}" height="20" '
                    f'rx="3"' + (f' style="stroke: {color}"' if color and op.call_index != failed else "") + "/>"
+                   # an info operation may take effect any time after its call: a faint tail runs to the edge
+                   + (f'<line class="tail" x1="{x2}" y1="{y + 7}" x2="{view.width}" y2="{y + 7}"/>'
+                      if op.status == "info" and x2 < view.width else "") +
                    f'<text x="{x1 + 4}" y="{y + 4}">{_esc(_op_label(op, order.get(op.call_index)))}</text></g></a>')
     out.append("</g>")
     return out
@@ -501,7 +504,7 @@ def render_parts(doc: Mapping[str, Any], sent_at: Mapping[int, float] | None = N
     linearization = [i for i in witness.get("linearization") or () if isinstance(i, int)]
     order = {ci: k + 1 for k, ci in enumerate(linearization or prefix)}
     key_of = {ci: tuple(d.events[inv].get("op") or ()) for ci, (inv, _) in d.op_event.items()}
-    focus = [ci for ci in d.named if ci not in prefix or ci == failed] or d.named  # colored: the ones it is about
+    focus = d.named[:len(OP_COLORS)]  # their messages are colored; the rest are grey
     colors = {key_of[ci]: OP_COLORS[k % len(OP_COLORS)] for k, ci in enumerate(focus)}
     marks = {"failed": failed, "prefix": set(prefix), "order": order, "colors": colors, "key_of": key_of}
     all_view = make_view(d, "all", set(range(len(d.events))), {m.id for m in d.messages.values()})
