@@ -340,17 +340,13 @@ def causal_past(events: list[dict], lane_of: Mapping[int, tuple[str, ...]], mess
         end = ret if ret is not None else inv
         for lane in lane_of[end]:
             frontier[lane] = max(frontier.get(lane, -1.0), float(end))
-    delivered = sorted(((m.end, m) for m in messages.values() if m.fate == "delivered" and m.end is not None),
-                       key=lambda x: x[0])
-    changed = True
-    while changed:
-        changed = False
-        for end, m in delivered:
-            if end <= frontier.get(m.dst, -1.0):
-                at = m.send_gap + 0.5
-                if at > frontier.get(m.src, -1.0):
-                    frontier[m.src] = at
-                    changed = True
+    # One sweep from the last delivery back: a delivery at event i moves its sender's frontier to before i, so by the
+    # time the sweep reaches an event, everything that could put it in the past has been seen.
+    delivered = sorted(((m.end, m.id, m) for m in messages.values() if m.fate == "delivered" and m.end is not None),
+                       key=lambda x: (x[0], x[1]), reverse=True)
+    for end, _, m in delivered:
+        if end <= frontier.get(m.dst, -1.0):
+            frontier[m.src] = max(frontier.get(m.src, -1.0), m.send_gap + 0.5)
     past = {i for i, lanes in lane_of.items() if any(i <= frontier.get(lane, -1.0) for lane in lanes)}
     sends = {m.id for m in messages.values() if m.send_gap + 0.5 <= frontier.get(m.src, -1.0)}
     return past, sends, frontier

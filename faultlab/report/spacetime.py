@@ -357,7 +357,8 @@ def _draw_ops(d: Diagram, view: View, cv: _Canvas, marks: Mapping[str, Any]) -> 
         if inv not in cv.col or lane not in cv.y:
             continue
         x1 = cv.x(inv) - 4
-        x2 = cv.x(ret) + 4 if ret is not None and ret in cv.col else view.width
+        # a completion this view leaves out: the bar ends where it would be, faded (class cut)
+        x2 = view.width if ret is None else cv.x(ret) + 4 if ret in cv.col else max(cv.at(ret), x1 + 8)
         y = cv.y[lane]
         classes = ["op", op.status] + (["open"] if ret is None or op.status == "info" else []) \
             + (["cut"] if ret is not None and ret not in cv.col else []) \

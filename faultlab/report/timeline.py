@@ -1,5 +1,9 @@
 """Timelines of a history: a self-contained HTML page per run, and a plain text listing for the terminal.
 
+This page draws the client history alone (``check-history --html``, where there is no trace); a run's trace gets
+the space-time page of :mod:`faultlab.report.spacetime` instead (``write_timeline(..., trace=doc)``), which adds the
+nodes, messages and faults.
+
 A violation is easiest to believe when you can see it: which operations overlapped, which one could not be placed,
 what had been placed before it. The HTML page draws one lane per client process and one bar per operation, marked
 from the checker's witness, and needs nothing but a browser (inline CSS, no scripts, no external assets).
