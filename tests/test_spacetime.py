@@ -66,6 +66,9 @@ def test_lanes_messages_and_sends_of_a_known_trace():
     delivered = {m.id for m in d.messages.values() if m.fate == "delivered"}
     lost = {m.id: m.why for m in d.messages.values() if m.fate == "lost"}
     assert len(delivered) == 24 and lost == {4: "down", 9: "down"}
+    # a loss records no body: the lost ones are taken for what was sent with them (a broadcast)
+    assert (d.messages[4].type, d.messages[4].like) == ("GetVersion", (2, 3))
+    assert (d.messages[9].type, d.messages[9].like) == ("Put", (7, 8))
     # Every send is placed after the event the runtime really sent it after (checked against a wrapped
     # Simulation._send when this trace was made): the client's write after its invoke, the GetVersion broadcast
     # after the write reached n1, the replies after their requests, the Put broadcast after the first VersionReply

@@ -57,6 +57,7 @@ class Message:
     why: str | None            # how it was lost: partition, down, crash, drop, reset
     copy_of: int | None        # a duplicate fault's copy of this message
     marks: tuple[tuple[int, str, str], ...]  # (event, kind, text): delays and duplications along the way
+    like: tuple[int, ...] = ()  # a lost message's type is a guess: the delivered messages sent with it have it
 
 
 @attrs.frozen
@@ -263,7 +264,25 @@ def _messages(events: list[dict], lane_of: dict[int, tuple[str, ...]], op_key: d
         out[mid] = Message(mid, m["src"], m["dst"], type_, fields, m.get("reply_to"), m.get("cause"), gap,
                            m.get("end"), m.get("fate", "in-flight"), m.get("why"), m.get("copy_of"),
                            tuple(m.get("marks", ())))
-    return out
+    return _guess_lost_types(out)
+
+
+def _guess_lost_types(messages: dict[int, Message]) -> dict[int, Message]:
+    """A loss records no message body; a lost message sent in one burst with delivered ones (same sender, same
+    place, same operation, consecutive ids) of a single type is most likely one of them: a broadcast."""
+    bursts: dict[tuple, list[Message]] = {}
+    for m in messages.values():
+        if m.copy_of is None:
+            bursts.setdefault((m.src, m.send_gap, m.cause, m.reply_to is None), []).append(m)
+    for burst in bursts.values():
+        types = {m.type for m in burst if m.type}
+        if len(types) != 1 or len(burst) < 2:
+            continue
+        (kind,) = types
+        for m in burst:
+            if not m.type:
+                messages[m.id] = attrs.evolve(m, type=kind, like=tuple(x.id for x in burst if x.type))
+    return messages
 
 
 def _send_gap(floor: int, hi: int, lane: list[int], times: list[float], sent_at: float | None,

@@ -301,7 +301,9 @@ def _draw_messages(d: Diagram, view: View, cv: _Canvas, marks: Mapping[str, Any]
         sent = f"sent by {m.src} after event #{m.send_gap}" if m.send_gap >= 0 else f"sent by {m.src} at the start"
         ending = (f"delivered to {m.dst} at #{m.end} {_t(d.events[m.end])}" if not lost else
                   f"lost on the way to {m.dst} at #{m.end} {_t(d.events[m.end])}: {_why(m.why, m.dst)}")
-        hover = (f"#{m.id} {m.src} → {m.dst} {_msg_text(m)}" + (f", answers #{m.reply_to}" if m.reply_to is not None
+        hover = (f"#{m.id} {m.src} → {m.dst} " + (f"likely a {m.type} (like {', '.join(f'#{x}' for x in m.like)}, "
+                                                   f"sent with it; a loss records no body)" if m.like else
+                                                   _msg_text(m)) + (f", answers #{m.reply_to}" if m.reply_to is not None
                                                              else "") +
                  (f", a copy of #{m.copy_of}" if m.copy_of is not None else "") +
                  (f", for operation {list(m.cause)}" if m.cause else "") + f"; {sent}, {ending}")
@@ -470,7 +472,9 @@ def story(d: Diagram, events: set[int]) -> list[dict[str, Any]]:
             m = d.messages.get(e.get("id"))
             cause = tuple(e["cause"]) if isinstance(e.get("cause"), list) else None
             text = f"message #{e.get('id')} {e.get('src')} → {e.get('dst')}" + \
-                (f" {m.type}" if m and m.type else "") + \
+                (f" {m.type}" if m and m.type and not m.like else "") + \
+                (f" (likely a {m.type}, like {', '.join(f'#{x}' for x in m.like)} sent with it)" if m and m.like
+                 else "") + \
                 (f" (for operation #{op_of[cause]})" if cause in op_of else "") + \
                 f" is lost: {_why(e.get('why'), e.get('dst'))}"
             cls = "lost"
@@ -482,16 +486,18 @@ def story(d: Diagram, events: set[int]) -> list[dict[str, Any]]:
         if text is None:
             continue
         prev = lines[-1] if lines else None
-        if kind == "lost" and prev is not None and prev["class"] == "lost" and prev["why"] == (e.get("why"), e.get("dst") if e.get("why") == "down" else None):
-            # a run of losses for one reason is one line: "messages #7, #8 and #9 ... are lost: ..."
-            prev["ids"].append(f"#{e.get('id')}")
-            prev["text"] = f"{len(prev['ids'])} messages ({', '.join(prev['ids'][:8])}" + \
-                (", …" if len(prev["ids"]) > 8 else "") + f") are lost: {_why(e.get('why'), e.get('dst'))}" + \
-                (" (the last at event #" + str(i) + ")")
+        why = (e.get("why"), e.get("dst") if e.get("why") == "down" else None)
+        m = d.messages.get(e.get("id")) if kind == "lost" else None
+        label = f"#{e.get('id')}" + (f" {m.type}" if m and m.type else "") + ("?" if m and m.like else "")
+        if kind == "lost" and prev is not None and prev["class"] == "lost" and prev["why"] == why:
+            # a run of losses for one reason is one line: "3 messages (#7 Put, #8 Put, #9 Put) are lost: ..."
+            prev["items"].append(label)
+            items = prev["items"]
+            prev["text"] = f"{len(items)} messages ({', '.join(items[:8])}" + (", …" if len(items) > 8 else "") + \
+                f") are lost: {_why(e.get('why'), e.get('dst'))} (the last at event #{i})"
             continue
-        lines.append({"index": i, "time": f"{float(e.get('t', 0.0)):g}", "text": text, "class": cls,
-                      "why": (e.get("why"), e.get("dst") if e.get("why") == "down" else None),
-                      "ids": [f"#{e.get('id')}"]})
+        lines.append({"index": i, "time": f"{float(e.get('t', 0.0)):g}", "text": text, "class": cls, "why": why,
+                      "items": [label]})
     return lines
 
 
