@@ -1,0 +1,440 @@
+"""Cell-based architecture: a thin router sends each customer to its cell by a stable hash; a poison request takes
+down its own cell and no other.
+
+Seed section 11 ("Cell-Based Architecture"). The model:
+
+* **routers** (``router-a``, ``router-b``): the thin routing layer. A customer's cell is ``hash(customer) % cells``
+  (:class:`models.sharding.CellRouting`, SHA-256 of the ID, the same function the proofs read). A router asks the
+  cell's replicas one after the other (which first: an environment choice) and answers with the cell that served,
+  or "cell unavailable". Clients try the other router when one does not answer.
+* **cells** (``cell-1`` .. ``cell-N``), each ``replicas`` nodes (``cell-1a``, ``cell-1b``) that keep the cell's data
+  in their own storage: own database, own instances, nothing shared with another cell.
+* **the poison**: one customer's requests (``poison``) crash whatever processes them, and the crash is durable (the
+  bad record is in the cell's store; every restart crash-loops on it): the node marks itself poisoned, synced, and
+  never answers again. That is a bug or overload in one customer's traffic, in the document's words.
+
+The history names its placement (a final ``placement`` operation whose input is every customer's cell and the
+poison customer), then the poison customer's request and one request per customer, after healing and recovery, so
+the blast radius is read off the history: :mod:`invariants.blast_radius`.
+
+Claimed (held under every fault kind, judged after recovery): no customer outside the poison's cell is affected,
+every customer inside it is, and no request is served by another cell; in the main phase, under any single fault
+(a crash, a dropped connection, a delayed link or node, clock skew), customers outside the cell are never refused.
+Not claimed in the main phase: a partition that cuts a whole healthy cell off from both routers is an outage of that
+cell, not the poison's (judged after recovery instead), and two faults can take both routers.
+
+Known-bad: ``failover-to-next-cell`` (a router that sends a failed cell's customers to the next cells in turn until
+one answers: the poison follows and takes every cell down) and ``shared-database`` (every cell's replicas query one database node: the
+poison's query takes it down, and every cell with it).
+
+Sentences of section 11 not judged here, and why: "Deployments are safer (canary per cell)", "Deploy changes one
+cell at a time as a canary." and the Deployment row (no deployment or rollout is modelled); "Each cell can scale
+independently" (no capacity model); "More infrastructure to manage (N copies of everything)" and "Higher base cost
+(each cell has minimum resources)" (no cost model; the node count is N times a cell's, by construction); "Cross-cell
+operations are complex (customer migration between cells)" (no migration is modelled); "AWS uses this pattern
+internally — S3, DynamoDB, and other services are cell-based." (a fact about AWS, not about this design).
+"""
+
+from __future__ import annotations
+
+import attrs
+import trio
+
+from faultlab import (
+    Claim,
+    ConfigError,
+    Fail,
+    FaultPlan,
+    Invariant,
+    Measurement,
+    Node,
+    Ok,
+    Protocol,
+    RunSettings,
+    SeededChoices,
+    Unknown,
+    Variant,
+    Witness,
+    handler,
+    simulate,
+)
+from invariants.blast_radius import (
+    check_blast_radius,
+    check_blast_radius_after_recovery,
+    check_exposed_customers_down,
+    check_served_by_own_units,
+)
+from models.sharding import CellRouting, prove_cell_routing
+
+CUSTOMERS = tuple(f"cust-{i:02d}" for i in range(1, 13))
+REPLICA_TIMEOUT = 0.5   # a router's wait for one cell replica
+DB_TIMEOUT = 0.2        # a replica's wait for the shared database (shared-database only)
+POPULATION = tuple(f"customer-{i:05d}" for i in range(10_000))  # for figures over many customers (no simulation)
+
+
+# -- messages --------------------------------------------------------------------------------------------------------
+@attrs.frozen
+class CustomerRequest:
+    customer: str
+    n: int
+
+
+@attrs.frozen
+class Serve:
+    customer: str
+    n: int
+
+
+@attrs.frozen
+class Served:
+    cell: str
+
+
+@attrs.frozen
+class Query:
+    customer: str
+
+
+@attrs.frozen
+class QueryReply:
+    pass
+
+
+# -- configuration ---------------------------------------------------------------------------------------------------
+@attrs.frozen
+class CellsConfig:
+    cells: int = attrs.field(default=4, metadata={"help": "independent cells (N); customer -> cell by hash % N"})
+    replicas: int = attrs.field(default=2, metadata={"help": "nodes per cell, each with the cell's own storage"})
+    poison: str = attrs.field(default="cust-04", metadata={
+        "help": f"the customer whose requests crash what processes them (one of {CUSTOMERS[0]}..{CUSTOMERS[-1]})"})
+    spill: bool = attrs.field(default=False, metadata={
+        "help": "known-bad: a router sends a customer whose cell does not answer to the next cells, in turn"})
+    shared_db: bool = attrs.field(default=False, metadata={
+        "help": "known-bad: every cell's replicas query one shared database node"})
+
+    def __attrs_post_init__(self) -> None:
+        for name, low, high in (("cells", 1, 8), ("replicas", 1, 3)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ConfigError(f"cells: {name}={value!r}; choose a whole number from {low} to {high}")
+        if self.poison not in CUSTOMERS:
+            raise ConfigError(f"cells: poison={self.poison!r} is not a customer; choose one of "
+                              f"{', '.join(CUSTOMERS)}")
+        if self.spill and self.cells < 2:
+            raise ConfigError("cells: spill=true needs another cell to spill to; set cells=2 or more")
+
+    def router_timeout(self) -> float:
+        """A client's wait for one router: longer than the router's worst case (every replica of every cell it may
+        ask times out)."""
+        return (self.cells if self.spill else 1) * self.replicas * REPLICA_TIMEOUT + 0.5
+
+    def routing(self) -> CellRouting:
+        return CellRouting(self.cells)
+
+    def router_ids(self) -> tuple[str, ...]:
+        return ("router-a", "router-b")
+
+    def replica_ids(self, cell: str) -> tuple[str, ...]:
+        return tuple(f"{cell}{'abc'[i]}" for i in range(self.replicas))
+
+    def cell_nodes(self) -> dict[str, str]:
+        """node -> its cell."""
+        return {r: cell for cell in self.routing().cell_names() for r in self.replica_ids(cell)}
+
+    def placement(self) -> dict:
+        """The history's record of where every customer lives (read by invariants.blast_radius)."""
+        routing = self.routing()
+        return {"kind": "cell", "poison": self.poison, "units": {c: [routing.cell_of(c)] for c in CUSTOMERS}}
+
+
+# -- nodes -----------------------------------------------------------------------------------------------------------
+class Poisonable(Node[CellsConfig]):
+    """A node the poison customer's request crashes for good: the poisoned flag is synced, so every later
+    incarnation crash-loops on it and never answers."""
+
+    @property
+    def poisoned(self) -> bool:
+        return self.storage.get("poisoned") is not None
+
+    def take_poison(self, customer: str) -> None:
+        self.storage.save(poisoned=customer)
+        self.ctx.note("poisoned", customer=customer)
+
+
+class Router(Node[CellsConfig]):
+    """Maps a customer to its cell and asks that cell's replicas; with ``spill``, the next cells in turn."""
+
+    async def _ask_cell(self, cell: str, msg: CustomerRequest) -> Served | None:
+        replicas = self.config.replica_ids(cell)
+        k = self.ctx.choose(len(replicas))   # which replica first: an environment choice, 0 = in order
+        for replica in replicas[k:] + replicas[:k]:
+            reply = await self.ctx.call(replica, Serve(msg.customer, msg.n), timeout=REPLICA_TIMEOUT)
+            if reply is not None:
+                return reply
+        return None
+
+    @handler
+    async def on_request(self, msg: CustomerRequest) -> Ok | Fail:
+        routing = self.config.routing()
+        home = routing.cell_of(msg.customer)
+        served = await self._ask_cell(home, msg)
+        if served is None and self.config.spill:  # fail over to the next cells, in order, until one answers
+            names, start = routing.cell_names(), routing.cell_index(msg.customer)
+            for step in range(1, self.config.cells):
+                other = names[(start + step) % self.config.cells]
+                self.ctx.note("spilled", customer=msg.customer, home=home, to=other)
+                served = await self._ask_cell(other, msg)
+                if served is not None:
+                    break
+        if served is None:
+            return Fail(f"{home} unavailable")
+        return Ok([msg.customer, served.cell])
+
+
+class CellReplica(Poisonable):
+    """One node of a cell: serves its customers from the cell's own storage (or, with ``shared_db``, after asking
+    the one shared database)."""
+
+    @handler
+    async def on_serve(self, msg: Serve) -> Served | None:
+        if self.poisoned:
+            return None
+        cell = self.config.cell_nodes()[self.id]
+        if self.config.shared_db:
+            answer = await self.ctx.call("shared-db", Query(msg.customer), timeout=DB_TIMEOUT)
+            if msg.customer == self.config.poison:
+                self.take_poison(msg.customer)
+                return None
+            return Served(cell) if answer is not None else None
+        if msg.customer == self.config.poison:
+            self.take_poison(msg.customer)
+            return None
+        return Served(cell)
+
+
+class SharedDatabase(Poisonable):
+    """The dependency every cell shares in the known-bad ``shared-database`` configuration."""
+
+    @handler
+    def on_query(self, msg: Query) -> QueryReply | None:
+        if self.poisoned:
+            return None
+        if msg.customer == self.config.poison:
+            self.take_poison(msg.customer)
+            return None
+        return QueryReply()
+
+
+def nodes(cfg: CellsConfig) -> dict:
+    table: dict = {r: Router for r in cfg.router_ids()}
+    table |= {n: CellReplica for n in cfg.cell_nodes()}
+    if cfg.shared_db:
+        table["shared-db"] = SharedDatabase
+    return table
+
+
+def zones(cfg: CellsConfig) -> dict[str, str]:
+    """A cell is its own failure domain (a zone partition cuts one cell off); routers and the database apart."""
+    return ({r: "routing" for r in cfg.router_ids()} | dict(cfg.cell_nodes())
+            | ({"shared-db": "database"} if cfg.shared_db else {}))
+
+
+# -- client and workload ---------------------------------------------------------------------------------------------
+async def client(api, f: str, value) -> Ok | Fail | Unknown:
+    """A customer's SDK: ask a router, the other one if it does not answer. ``placement`` only records where every
+    customer lives (its input), so that the history can be judged alone."""
+    if f == "placement":
+        return Ok(None)
+    routers = list(api.config.router_ids())
+    start = routers.index(api.node) if api.node in routers else 0
+    for i in range(len(routers)):
+        with trio.move_on_after(api.config.router_timeout()):
+            return await api.call(CustomerRequest(value[0], value[1]), routers[(start + i) % len(routers)])
+    return Unknown("no router answered")
+
+
+def workload(choices, op_index: int) -> tuple[str, object]:
+    """A request by one of the customers (the poison customer among them)."""
+    return "request", [CUSTOMERS[choices.choose(len(CUSTOMERS))], op_index + 1]
+
+
+def final_ops(cfg: CellsConfig) -> list[tuple[str, object, str]]:
+    """After healing and recovery: the placement, the poison customer's request, then one request per customer."""
+    ops: list[tuple[str, object, str]] = [("placement", cfg.placement(), "router-a"),
+                                          ("request", [cfg.poison, 0], "router-a")]
+    return ops + [("request", [c, 0], "router-a") for c in CUSTOMERS if c != cfg.poison]
+
+
+# -- invariants and witnesses ----------------------------------------------------------------------------------------
+INVARIANTS = (
+    Invariant("blast-radius", check_blast_radius,
+              "after the poison arrived, every request of a customer outside its cell is served (every phase)"),
+    Invariant("blast-radius-after-recovery", check_blast_radius_after_recovery,
+              "after healing and recovery, every customer outside the poison's cell is served"),
+    Invariant("served-by-home-cell", check_served_by_own_units,
+              "every served request was served by its customer's own cell (no cross-cell traffic)"),
+    Invariant("cell-down-together", check_exposed_customers_down,
+              "after recovery every customer of the poison's cell is down: the poison took the whole cell"),
+)
+
+def poisoned_in_main(run) -> bool:
+    """A node took the poison before the final phase began (its placement operation is the first final one)."""
+    events = run.log.of("invoke", "note")
+    final = next((e.index for e in events if e.kind == "invoke" and e["f"] == "placement"), None)
+    return any(e.what == "poisoned" and (final is None or e.index < final) for e in events)
+
+
+WITNESSES = (
+    Witness.acknowledged("request", "a request served"),
+    Witness.noted("poisoned", "a node took the poison"),
+    Witness("poison in the main phase", lambda run: poisoned_in_main(run),
+            "a node was poisoned while the workload ran (not only by the final request)"),
+)
+
+
+# -- measurements ----------------------------------------------------------------------------------------------------
+def affected_customers(result) -> list[str]:
+    """The customers whose request after recovery was not served."""
+    return sorted(op.input[0] for op in result.history.operations()
+                  if op.f == "request" and op.phase == "final" and not op.is_ok)
+
+
+FAULT_FREE = RunSettings(clients=1, ops_per_client=0, plan=FaultPlan(kinds=(), swarm=False))
+
+
+def measure_blast_radius(seed: int, cell_counts: tuple[int, ...] = (1, 2, 4, 8)) -> Measurement:
+    """For N cells, each customer in turn is the poison (simulated, no faults: the blast radius alone); the share
+    of the 12 customers not served after recovery, against 1/N, and the same from the routing function over 10,000
+    customer IDs (no simulation)."""
+    table = []
+    for n in cell_counts:
+        fractions = []
+        for i, poison in enumerate(CUSTOMERS):
+            cfg = SPEC.make_config({"cells": n, "poison": poison})
+            run = simulate(SPEC, cfg, SeededChoices(seed * 1_000_003 + 97 * n + i), FAULT_FREE)
+            affected = affected_customers(run)
+            routing = cfg.routing()
+            assert set(affected) == {c for c in CUSTOMERS if routing.cell_of(c) == routing.cell_of(poison)}, affected
+            fractions.append(len(affected) / len(CUSTOMERS))
+        routing = CellRouting(n)
+        sizes = [sum(1 for c in CUSTOMERS if routing.cell_of(c) == cell) for cell in routing.cell_names()]
+        big = [sum(1 for c in POPULATION if routing.cell_of(c) == cell) for cell in routing.cell_names()]
+        table.append({"cells": n, "one_over_n_pct": round(100 / n, 2),
+                      "simulated_affected_pct": round(100 * sum(fractions) / len(fractions), 2),
+                      "cell_sizes_of_12": sizes,
+                      "affected_pct_poison_cell_uniform": round(100 * sum(s / len(CUSTOMERS) for s in sizes if s)
+                                                                / sum(1 for s in sizes if s), 2),
+                      "affected_pct_10000_customers": round(100 * sum(b * b for b in big) / len(POPULATION) ** 2, 3),
+                      "runs": len(CUSTOMERS)})
+    row = next((r for r in table if r["cells"] == 4), table[-1])
+    return Measurement(row["simulated_affected_pct"], f"% of customers affected by a poison customer, N={row['cells']}",
+                       "; ".join(f"N={r['cells']}: {r['simulated_affected_pct']}% of 12 simulated customers "
+                                 f"(cells of {r['cell_sizes_of_12']}; a poison customer picked uniformly lands in "
+                                 f"big cells more often), {r['affected_pct_poison_cell_uniform']}% averaged over "
+                                 f"cells, {r['affected_pct_10000_customers']}% over 10,000 customers; 1/N = "
+                                 f"{r['one_over_n_pct']}%" for r in table), table)
+
+
+def measure_distribution(seed: int) -> Measurement:
+    """How evenly hash % N spreads 10,000 customer IDs over N cells (the routing function itself; no randomness,
+    so the seed changes nothing)."""
+    table = []
+    for n in (2, 4, 8):
+        routing = CellRouting(n)
+        counts = [sum(1 for c in POPULATION if routing.cell_of(c) == cell) for cell in routing.cell_names()]
+        mean = len(POPULATION) / n
+        table.append({"cells": n, "customers": len(POPULATION), "smallest": min(counts), "largest": max(counts),
+                      "largest_over_mean": round(max(counts) / mean, 4),
+                      "max_deviation_pct": round(100 * max(abs(c - mean) for c in counts) / mean, 2)})
+    worst = max(r["max_deviation_pct"] for r in table)
+    return Measurement(worst, "% largest deviation of a cell's customer count from 10,000/N",
+                       "; ".join(f"N={r['cells']}: {r['smallest']}..{r['largest']} customers per cell "
+                                 f"(±{r['max_deviation_pct']}%)" for r in table), table)
+
+
+def prove_routing(cfg: CellsConfig):
+    return prove_cell_routing(cfg.routing())
+
+
+# -- claims ----------------------------------------------------------------------------------------------------------
+AFTER = ("blast-radius-after-recovery",)
+CLAIMS = (
+    Claim("11", "Blast radius: bug/outage affects only 1/N of customers", "invariant", variant="isolated",
+          invariants=AFTER + ("cell-down-together",),
+          note="a poison customer's requests crash what serves them, durably; after healing and recovery, under "
+               "every fault kind, every customer outside its cell is served and every customer inside is not: "
+               "the outage is exactly one cell", expect="held"),
+    Claim("11", "Blast radius: bug/outage affects only 1/N of customers", "measure", measure=measure_blast_radius,
+          note="share of customers affected, simulated with each of 12 customers as the poison for N = 1, 2, 4, 8 "
+               "cells; exactly one cell's customers, which is 1/N on average over cells and over a large "
+               "population, more when a small population hashes unevenly", expect="measured"),
+    Claim("11", "A failure in one cell doesn't affect others.", "invariant", variant="isolated-single-fault",
+          invariants=("blast-radius",),
+          note="every request of a customer outside the poisoned cell, from the moment the poison arrived, is "
+               "served, under any single crash, dropped connection, delay or skew", expect="held"),
+    Claim("11", "Each cell is fully independent (own DB, own cache, own instances)", "invariant",
+          variant="isolated", invariants=AFTER,
+          note="each cell's replicas keep its data in their own storage: the poison stays in its cell",
+          expect="held"),
+    Claim("11", "Blast radius limited to one cell", "invariant", variant="shared-database", invariants=AFTER,
+          note="with one database behind every cell (not fully independent), the poison's query takes the "
+               "database down and with it every cell: refuted", expect="refuted"),
+    Claim("11", "No cascading failures between cells", "invariant", variant="isolated", invariants=AFTER,
+          note="the router never sends a customer elsewhere; the poisoned cell's outage stays there",
+          expect="held"),
+    Claim("11", "No cascading failures between cells", "invariant", variant="failover-to-next-cell",
+          invariants=AFTER,
+          note="a router that spills a failed cell's customers to the next cells carries the poison from cell to "
+               "cell: every cell's customers end up down: refuted", expect="refuted"),
+    Claim("11", "Avoided — cells are self-contained", "invariant", variant="isolated",
+          invariants=("served-by-home-cell",),
+          note="every served request was served by its customer's own cell, under every fault kind",
+          expect="held"),
+    Claim("11", "Avoided — cells are self-contained", "invariant", variant="failover-to-next-cell",
+          invariants=("served-by-home-cell",),
+          note="the spilling router serves a down cell's customers from another cell: cross-cell traffic, refuted",
+          expect="refuted"),
+    Claim("11", "Hash customer ID → cell", "z3", variant="isolated", prove=prove_routing,
+          note="hash % N (SHA-256 of the ID, 32 bits): z3 shows every hash lands in one of the N cells and each "
+               "cell is reached; the hash space is split within one value per cell", expect="proved"),
+    Claim("11", "Deterministic routing, even distribution", "measure", measure=measure_distribution,
+          note="the routing function over 10,000 customer IDs for N = 2, 4, 8 (deterministic: the same in every "
+               "process)", expect="measured"),
+    Claim("11", "Small enough that losing one cell affects few customers", "measure", measure=measure_blast_radius,
+          note="the affected share falls as 1/N with the number of cells (the same runs as the blast radius)",
+          expect="measured"),
+    Claim("11", "A bug or overload in one customer's traffic can take down the service for everyone.", "measure",
+          measure=lambda seed: measure_blast_radius(seed, (1,)),
+          note="one cell (N=1, a single deployment): every customer is affected", expect="measured"),
+)
+
+
+SPEC = Protocol(
+    name="cells",
+    summary="cell-based architecture: a hash router, independent replicated cells, a poison customer's blast "
+            "radius",
+    config_class=CellsConfig,
+    nodes=nodes,
+    zones=zones,
+    client_nodes=lambda cfg: cfg.router_ids(),
+    client=client,
+    workload=workload,
+    final_ops=final_ops,
+    invariants=INVARIANTS,
+    witnesses=WITNESSES,
+    variants=(
+        Variant("isolated", {}, "independent cells, each with its own storage; a router that never spills",
+                invariants=("blast-radius-after-recovery", "served-by-home-cell", "cell-down-together")),
+        Variant("isolated-single-fault", {}, "the same, judged in every phase under any one fault (no partitions)",
+                invariants=("blast-radius", "served-by-home-cell"), faults=("drop", "delay", "crash", "skew"),
+                max_faults=1),
+        Variant("failover-to-next-cell", {"spill": True},
+                "the router sends a customer whose cell does not answer to the next cells, in turn",
+                expect_violation="blast-radius-after-recovery"),
+        Variant("shared-database", {"shared_db": True}, "every cell's replicas query one shared database node",
+                expect_violation="blast-radius-after-recovery"),
+    ),
+    claims=CLAIMS,
+    settle_time=2.0,
+    client_timeout=2 * (8 * 3 * REPLICA_TIMEOUT + 0.5),  # both routers' worst case, at the largest settings
+)
