@@ -329,10 +329,11 @@ def measure_blast_radius(seed: int, cell_counts: tuple[int, ...] = (1, 2, 4, 8))
     row = next((r for r in table if r["cells"] == 4), table[-1])
     return Measurement(row["simulated_affected_pct"], f"% of customers affected by a poison customer, N={row['cells']}",
                        "; ".join(f"N={r['cells']}: {r['simulated_affected_pct']}% of 12 simulated customers "
-                                 f"(cells of {r['cell_sizes_of_12']}; a poison customer picked uniformly lands in "
-                                 f"big cells more often), {r['affected_pct_poison_cell_uniform']}% averaged over "
-                                 f"cells, {r['affected_pct_10000_customers']}% over 10,000 customers; 1/N = "
-                                 f"{r['one_over_n_pct']}%" for r in table), table)
+                                 f"(cells of {r['cell_sizes_of_12']}), {r['affected_pct_poison_cell_uniform']}% "
+                                 f"averaged over cells, {r['affected_pct_10000_customers']}% over 10,000 customers; "
+                                 f"1/N = {r['one_over_n_pct']}%" for r in table)
+                       + " (exactly the poison's cell each time; a poison customer picked uniformly lands in big "
+                         "cells more often, so a small uneven population is above 1/N)", table)
 
 
 def measure_distribution(seed: int) -> Measurement:
