@@ -17,22 +17,30 @@ The history names its placement (a final ``placement`` operation whose input is 
 poison customer), then the poison customer's request and one request per customer, after healing and recovery, so
 the blast radius is read off the history: :mod:`invariants.blast_radius`.
 
-Claimed (held under every fault kind, judged after recovery): no customer outside the poison's cell is affected,
-every customer inside it is, and no request is served by another cell; in the main phase, under any single fault
-(a crash, a dropped connection, a delayed link or node, clock skew), customers outside the cell are never refused.
-Not claimed in the main phase: a partition that cuts a whole healthy cell off from both routers is an outage of that
-cell, not the poison's (judged after recovery instead), and two faults can take both routers.
+A bad deployment (``rollout``, with ``poison=none``): a deployer rolls out a version that crash-loops on every request
+while the workload runs, under faults: ``cell-by-cell`` installs cell-1 first (the canary), bakes it, health-checks
+every replica and halts at the first unhealthy cell (progress is durable: a restarted deployer resumes, and a halted
+rollout stays halted). The final phase asks where the rollout got to, then sends one request per customer.
+
+Claimed (held under every fault kind, judged after recovery): no customer outside the poison's cell (the canary
+cell) is affected, every customer inside the poison's cell is, and no request is served by another cell; in the
+main phase, under any single fault (a crash, a dropped connection, a delayed link or node, clock skew), customers
+outside the poisoned cell are never refused. Not claimed in the main phase: a partition that cuts a whole healthy
+cell off from both routers is an outage of that cell, not the poison's (judged after recovery instead), and two
+faults can take both routers. Not claimed for a rollout: that the canary is always broken (a partition can make the
+install fail, and the rollout halts before it).
 
 Known-bad: ``failover-to-next-cell`` (a router that sends a failed cell's customers to the next cells in turn until
-one answers: the poison follows and takes every cell down) and ``shared-database`` (every cell's replicas query one database node: the
-poison's query takes it down, and every cell with it).
+one answers: the poison follows and takes every cell down), ``shared-database`` (every cell's replicas query one
+database node: the poison's query takes it down, and every cell with it) and ``all-at-once-rollout`` (the bad
+version goes to every cell at once).
 
-Sentences of section 11 not judged here, and why: "Deployments are safer (canary per cell)", "Deploy changes one
-cell at a time as a canary." and the Deployment row (no deployment or rollout is modelled); "Each cell can scale
-independently" (no capacity model); "More infrastructure to manage (N copies of everything)" and "Higher base cost
-(each cell has minimum resources)" (no cost model; the node count is N times a cell's, by construction); "Cross-cell
-operations are complex (customer migration between cells)" (no migration is modelled); "AWS uses this pattern
-internally — S3, DynamoDB, and other services are cell-based." (a fact about AWS, not about this design).
+Sentences of section 11 not judged here, and why: "Each cell can scale independently" (no capacity model); "More
+infrastructure to manage (N copies of everything)" and "Higher base cost (each cell has minimum resources)" (no cost
+model; the node count is N times a cell's, by construction); "Cross-cell operations are complex (customer migration
+between cells)" (no migration is modelled); "AWS uses this pattern internally — S3, DynamoDB, and other services are
+cell-based." (a fact about AWS, not about this design); "Deploy changes one cell at a time as a canary." (the
+design's own advice; its consequence is judged as "If deployment breaks cell 1, cells 2-N are unaffected").
 """
 
 from __future__ import annotations
@@ -70,6 +78,11 @@ CUSTOMERS = tuple(f"cust-{i:02d}" for i in range(1, 13))
 REPLICA_TIMEOUT = 0.5   # a router's wait for one cell replica
 DB_TIMEOUT = 0.2        # a replica's wait for the shared database (shared-database only)
 POPULATION = tuple(f"customer-{i:05d}" for i in range(10_000))  # for figures over many customers (no simulation)
+ROLLOUTS = ("none", "cell-by-cell", "all-at-once")
+ROLLOUT_AT = 1.0        # seconds after the deployer starts that it begins the rollout
+INSTALL_TIMEOUT = 0.5   # the deployer's wait for a cell's replicas to acknowledge an install (3 tries)
+BAKE_TIME = 0.5         # how long a new version runs before the health check
+BAD_VERSION = "v2-broken"
 
 
 # -- messages --------------------------------------------------------------------------------------------------------
@@ -100,6 +113,21 @@ class QueryReply:
     pass
 
 
+@attrs.frozen
+class Install:
+    version: str
+
+
+@attrs.frozen
+class Installed:
+    pass
+
+
+@attrs.frozen
+class RolloutStatus:
+    pass
+
+
 # -- configuration ---------------------------------------------------------------------------------------------------
 @attrs.frozen
 class CellsConfig:
@@ -111,15 +139,22 @@ class CellsConfig:
         "help": "known-bad: a router sends a customer whose cell does not answer to the next cells, in turn"})
     shared_db: bool = attrs.field(default=False, metadata={
         "help": "known-bad: every cell's replicas query one shared database node"})
+    rollout: str = attrs.field(default="none", metadata={
+        "help": "a deployer rolls a bad version out during the workload: none, cell-by-cell (cell-1 first as the "
+                "canary, halting when a cell fails its health check) or known-bad all-at-once (needs poison=none)"})
 
     def __attrs_post_init__(self) -> None:
         for name, low, high in (("cells", 1, 8), ("replicas", 1, 3)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise ConfigError(f"cells: {name}={value!r}; choose a whole number from {low} to {high}")
-        if self.poison not in CUSTOMERS:
+        if self.poison not in CUSTOMERS + ("none",):
             raise ConfigError(f"cells: poison={self.poison!r} is not a customer; choose one of "
-                              f"{', '.join(CUSTOMERS)}")
+                              f"{', '.join(CUSTOMERS)} or none")
+        if self.rollout not in ROLLOUTS:
+            raise ConfigError(f"cells: rollout={self.rollout!r}; choose one of {', '.join(ROLLOUTS)}")
+        if self.rollout != "none" and self.poison != "none":
+            raise ConfigError(f"cells: rollout={self.rollout} judges a bad deployment on its own; set poison=none")
         if self.spill and self.cells < 2:
             raise ConfigError("cells: spill=true needs another cell to spill to; set cells=2 or more")
 
@@ -141,10 +176,18 @@ class CellsConfig:
         """node -> its cell."""
         return {r: cell for cell in self.routing().cell_names() for r in self.replica_ids(cell)}
 
+    @property
+    def poison_customer(self) -> str | None:
+        return None if self.poison == "none" else self.poison
+
     def placement(self) -> dict:
-        """The history's record of where every customer lives (read by invariants.blast_radius)."""
+        """The history's record of where every customer lives and where the outage starts (the poison's cell, or
+        the canary cell of a rollout), read by invariants.blast_radius."""
         routing = self.routing()
-        return {"kind": "cell", "poison": self.poison, "units": {c: [routing.cell_of(c)] for c in CUSTOMERS}}
+        units = {c: [routing.cell_of(c)] for c in CUSTOMERS}
+        if self.rollout != "none":
+            return {"kind": "cell", "canary": [routing.cell_names()[0]], "trigger": "rollout", "units": units}
+        return {"kind": "cell", "poison": self.poison_customer, "units": units}
 
 
 # -- nodes -----------------------------------------------------------------------------------------------------------
@@ -212,6 +255,72 @@ class CellReplica(Poisonable):
         return Served(cell)
 
 
+class CellReplicaWithInstall(CellReplica):
+    """A cell replica that can be upgraded: the bad version (``BAD_VERSION``) crash-loops on every request, durably,
+    as a poison does."""
+
+    @handler
+    def on_install(self, msg: Install) -> Installed:
+        if not self.poisoned:
+            self.storage.save(poisoned=f"version {msg.version}")
+            self.ctx.note("poisoned", version=msg.version, cell=self.config.cell_nodes()[self.id])
+        return Installed()
+
+
+class Deployer(Node[CellsConfig]):
+    """Rolls ``BAD_VERSION`` out during the workload: cell by cell (install, bake, health-check every replica, halt
+    at the first unhealthy cell) or all at once. Progress is durable: a restarted deployer resumes, and a halted
+    rollout stays halted."""
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.finished = trio.Event()
+
+    def start(self) -> None:
+        self.ctx.spawn(self._rollout)
+
+    async def _install(self, cells: list[str]) -> bool:
+        replicas = [r for cell in cells for r in self.config.replica_ids(cell)]
+        for _ in range(3):
+            acks = await self.ctx.gather(replicas, Install(BAD_VERSION), need=len(replicas), timeout=INSTALL_TIMEOUT)
+            replicas = [r for r in replicas if r not in acks]
+            if not replicas:
+                return True
+        return False
+
+    async def _healthy(self, cells: list[str]) -> bool:
+        replicas = [r for cell in cells for r in self.config.replica_ids(cell)]
+        replies = await self.ctx.gather(replicas, Serve("health-check", 0), need=len(replicas),
+                                        timeout=REPLICA_TIMEOUT)
+        return len(replies) == len(replicas)
+
+    async def _rollout(self) -> None:
+        await trio.sleep(ROLLOUT_AT)
+        cells = list(self.config.routing().cell_names())
+        waves = [cells] if self.config.rollout == "all-at-once" else [[c] for c in cells]
+        for wave in waves:
+            if self.storage.get("halted") is not None:
+                break
+            if wave[-1] in self.storage.get("done", ()):
+                continue
+            healthy = await self._install(wave)
+            if healthy:
+                await trio.sleep(BAKE_TIME)
+                healthy = await self._healthy(wave)
+            if not healthy:
+                self.storage.save(halted=tuple(wave))
+                self.ctx.note("rollout_halted", at=wave)
+                break
+            self.storage.save(done=tuple(self.storage.get("done", ())) + tuple(wave))
+        self.finished.set()
+
+    @handler
+    async def on_status(self, msg: RolloutStatus) -> Ok:
+        await self.finished.wait()
+        halted = self.storage.get("halted")
+        return Ok({"done": list(self.storage.get("done", ())), "halted": list(halted) if halted else None})
+
+
 class SharedDatabase(Poisonable):
     """The dependency every cell shares in the known-bad ``shared-database`` configuration."""
 
@@ -227,16 +336,19 @@ class SharedDatabase(Poisonable):
 
 def nodes(cfg: CellsConfig) -> dict:
     table: dict = {r: Router for r in cfg.router_ids()}
-    table |= {n: CellReplica for n in cfg.cell_nodes()}
+    table |= {n: CellReplica if cfg.rollout == "none" else CellReplicaWithInstall for n in cfg.cell_nodes()}
     if cfg.shared_db:
         table["shared-db"] = SharedDatabase
+    if cfg.rollout != "none":
+        table["deployer"] = Deployer
     return table
 
 
 def zones(cfg: CellsConfig) -> dict[str, str]:
     """A cell is its own failure domain (a zone partition cuts one cell off); routers and the database apart."""
     return ({r: "routing" for r in cfg.router_ids()} | dict(cfg.cell_nodes())
-            | ({"shared-db": "database"} if cfg.shared_db else {}))
+            | ({"shared-db": "database"} if cfg.shared_db else {})
+            | ({"deployer": "deployment"} if cfg.rollout != "none" else {}))
 
 
 # -- client and workload ---------------------------------------------------------------------------------------------
@@ -245,6 +357,10 @@ async def client(api, f: str, value) -> Ok | Fail | Unknown:
     customer lives (its input), so that the history can be judged alone."""
     if f == "placement":
         return Ok(None)
+    if f == "rollout":  # where the rollout got to (the deployer answers once it has finished)
+        with trio.move_on_after(10.0):
+            return await api.call(RolloutStatus(), "deployer")
+        return Unknown("the deployer did not answer")
     routers = list(api.config.router_ids())
     start = routers.index(api.node) if api.node in routers else 0
     for i in range(len(routers)):
@@ -259,9 +375,13 @@ def workload(choices, op_index: int) -> tuple[str, object]:
 
 
 def final_ops(cfg: CellsConfig) -> list[tuple[str, object, str]]:
-    """After healing and recovery: the placement, the poison customer's request, then one request per customer."""
-    ops: list[tuple[str, object, str]] = [("placement", cfg.placement(), "router-a"),
-                                          ("request", [cfg.poison, 0], "router-a")]
+    """After healing and recovery: the placement, the poison customer's request (or where the rollout got to),
+    then one request per customer."""
+    ops: list[tuple[str, object, str]] = [("placement", cfg.placement(), "router-a")]
+    if cfg.poison_customer is not None:
+        ops.append(("request", [cfg.poison, 0], "router-a"))
+    if cfg.rollout != "none":
+        ops.append(("rollout", None, "router-a"))
     return ops + [("request", [c, 0], "router-a") for c in CUSTOMERS if c != cfg.poison]
 
 
@@ -286,9 +406,10 @@ def poisoned_in_main(run) -> bool:
 
 WITNESSES = (
     Witness.acknowledged("request", "a request served"),
-    Witness.noted("poisoned", "a node took the poison"),
+    Witness.noted("poisoned", "a node took the poison (or the bad version)"),
     Witness("poison in the main phase", lambda run: poisoned_in_main(run),
-            "a node was poisoned while the workload ran (not only by the final request)"),
+            "a node was poisoned (or upgraded to the bad version) while the workload ran, not only by the final "
+            "request"),
 )
 
 
@@ -395,6 +516,18 @@ CLAIMS = (
           invariants=("served-by-home-cell",),
           note="the spilling router serves a down cell's customers from another cell: cross-cell traffic, refuted",
           expect="refuted"),
+    Claim("11", "If deployment breaks cell 1, cells 2-N are unaffected", "invariant", variant="cell-by-cell-rollout",
+          invariants=AFTER + ("served-by-home-cell",),
+          note="a deployer rolls a version that crash-loops on every request out during the workload, one cell at a "
+               "time with a health check after each; under every fault kind it halts at cell-1 and, after "
+               "recovery, every customer of cells 2-4 is served", expect="held"),
+    Claim("11", "If deployment breaks cell 1, cells 2-N are unaffected", "invariant", variant="all-at-once-rollout",
+          invariants=AFTER, note="the same version rolled out to every cell at once: every cell is down: refuted",
+          expect="refuted"),
+    Claim("11", "Deployments are safer (canary per cell)", "invariant", variant="cell-by-cell-rollout",
+          invariants=AFTER,
+          note="cell-1 is the canary: its failed health check stops the rollout (the tests check it halted there)",
+          expect="held"),
     Claim("11", "Hash customer ID → cell", "z3", variant="isolated", prove=prove_routing,
           note="hash % N (SHA-256 of the ID, 32 bits): z3 shows every hash lands in one of the N cells and each "
                "cell is reached; the hash space is split within one value per cell", expect="proved"),
@@ -434,6 +567,11 @@ SPEC = Protocol(
                 expect_violation="blast-radius-after-recovery"),
         Variant("shared-database", {"shared_db": True}, "every cell's replicas query one shared database node",
                 expect_violation="blast-radius-after-recovery"),
+        Variant("cell-by-cell-rollout", {"rollout": "cell-by-cell", "poison": "none"},
+                "a bad version rolled out one cell at a time, cell-1 first, halting at a failed health check",
+                invariants=("blast-radius-after-recovery", "served-by-home-cell")),
+        Variant("all-at-once-rollout", {"rollout": "all-at-once", "poison": "none"},
+                "a bad version rolled out to every cell at once", expect_violation="blast-radius-after-recovery"),
     ),
     claims=CLAIMS,
     settle_time=2.0,

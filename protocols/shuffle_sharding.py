@@ -220,15 +220,14 @@ def neighbour_served_after_poison(run) -> bool:
     its other shard was exercised. With k=1 no customer shares part of a set: there is nothing to witness."""
     if run.config.k == 1:
         return True
-    placed = placement_of(run.history)
-    if placed is None:
+    pl = placement_of(run.history)
+    if pl is None:
         return False
-    poison, units, _ = placed
-    requests = [op for op in run.history.operations() if op.f == "request"]
-    first = next((op for op in requests if op.input[0] == poison), None)
+    ops = run.history.operations()
+    first = pl.arrival(ops)
     return first is not None and any(
-        op.is_ok and first.called < op.called and units[op.input[0]] & units[poison]
-        and not units[op.input[0]] <= units[poison] for op in requests)
+        op.f == "request" and op.is_ok and first.called < op.called and pl.units[op.input[0]] & pl.origin
+        and not pl.units[op.input[0]] <= pl.origin for op in ops)
 
 
 WITNESSES = (

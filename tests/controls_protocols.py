@@ -443,14 +443,23 @@ control(**invariant("cells", "blast-radius"),
         rows=[req(0, "p", 1, "fail"), req(1, "b", 2, "fail"), req(2, "a", 3, "fail"), placed("cell", CELL_UNITS)],
         fix={1: req(1, "b", 2, "ok", "cell-2")},
         witness={"poison": "p", "customer": "b", "units": ["cell-2"], "ops": [0, 2]},
-        because="the poison's blast radius reached a customer outside it")
+        because="the blast radius reached a customer outside it")
 control(**invariant("cells", "blast-radius-after-recovery"),
         shows="after recovery b (cell-2) is refused; in the main phase b failing is not judged here",
         rows=[req(0, "p", 1, "fail"), req(1, "b", 2, "fail"), placed("cell", CELL_UNITS),
               req(91, "p", 21, "fail", phase="final"), req(92, "b", 22, "fail", phase="final")],
         fix={4: req(92, "b", 22, "ok", "cell-2", phase="final")},
         witness={"poison": "p", "customer": "b", "status": "fail"},
-        because="the poison's blast radius reached a customer outside it")
+        because="the blast radius reached a customer outside it")
+control(**invariant("cells", "blast-radius-after-recovery"),
+        shows="a rollout whose canary is cell-1 leaves b in cell-2 down after recovery (it went everywhere at once)",
+        rows=[op(90, "placement", {"kind": "cell", "canary": ["cell-1"], "trigger": "rollout",
+                                   "units": {"a": ["cell-1"], "b": ["cell-2"]}}, 20, 20.5, phase="final"),
+              op(91, "rollout", None, 21, 21.5, {"done": [], "halted": ["cell-1"]}, phase="final"),
+              req(92, "a", 22, "fail", phase="final"), req(93, "b", 23, "fail", phase="final")],
+        fix={3: req(93, "b", 23, "ok", "cell-2", phase="final")},
+        witness={"poison": None, "poison_units": ["cell-1"], "customer": "b"},
+        because="the rollout of a bad version, whose canary is cells {cell-1}")
 control(**invariant("cells", "served-by-home-cell"),
         shows="customer a of cell-1 is served by cell-2 (the router spilled it)",
         rows=[req(0, "a", 1, "ok", "cell-2"), req(1, "b", 2, "ok", "cell-2"), placed("cell", CELL_UNITS)],
@@ -463,7 +472,7 @@ control(**invariant("cells", "cell-down-together"),
               req(92, "a", 22, "ok", "cell-1", phase="final"), req(93, "b", 23, "ok", "cell-2", phase="final")],
         fix={2: req(92, "a", 22, "fail", phase="final")},
         witness={"poison": "p", "customer": "a"},
-        because="the poison did not take down what it was sent to")
+        because="the outage did not take down what it hit")
 
 SHARD_UNITS = {"p": ["shard-0", "shard-3"], "twin": ["shard-0", "shard-3"], "near": ["shard-0", "shard-5"],
                "far": ["shard-1", "shard-2"]}
@@ -480,7 +489,7 @@ control(**invariant("shuffle-sharding", "blast-radius-after-recovery"),
               req(92, "twin", 22, "fail", phase="final"), req(93, "far", 23, "fail", phase="final")],
         fix={3: req(93, "far", 23, "ok", "shard-2", phase="final")},
         witness={"customer": "far", "units": ["shard-1", "shard-2"]},
-        because="the poison's blast radius reached a customer outside it")
+        because="the blast radius reached a customer outside it")
 control(**invariant("shuffle-sharding", "served-by-own-shards"),
         shows="near (shards 0, 5) is served by shard-7",
         rows=[req(0, "near", 1, "ok", "shard-7"), placed("shard", SHARD_UNITS)],
@@ -493,4 +502,4 @@ control(**invariant("shuffle-sharding", "sharing-all-shards-down"),
               req(92, "twin", 22, "ok", "shard-3", phase="final")],
         fix={2: req(92, "twin", 22, "fail", phase="final")},
         witness={"customer": "twin", "poison": "p"},
-        because="the poison did not take down what it was sent to")
+        because="the outage did not take down what it hit")

@@ -18,12 +18,14 @@ from protocols.cells import (
     prove_routing,
 )
 
-# Known-bad variants are searched in one shard of 75 schedules from seed 0 without shrinking. Measured: both found
-# after 1 run (the final phase sends the poison customer's request and then every customer's, so a spilling router
-# or a shared database shows its blast radius in any run); `check --variant V --seed S` for seeds 0-4: found after
-# 1 run each time, shrunk to 3 operations (placement, the poison's request, one customer of another cell).
+# Known-bad variants are searched in one shard of 75 schedules from seed 0 without shrinking. Measured: all three
+# found after 1 run (the final phase sends the poison customer's request, or asks where the rollout got to, and then
+# every customer's, so a spilling router, a shared database or an all-at-once rollout shows its blast radius in any
+# run); `check --variant V --seed S` for seeds 0-4: found after 1 run each time, shrunk to 3 operations (placement,
+# the poison's request or the rollout, one customer of another cell). The spilling router's cross-cell traffic
+# (served-by-home-cell) needs the main phase: found after 3-12 runs over seeds 0-9.
 FIND_BUDGET = 75
-FIND = ("failover-to-next-cell", "shared-database")
+FIND = ("failover-to-next-cell", "shared-database", "all-at-once-rollout")
 
 
 def test_isolated_cells_keep_the_poison_in_its_cell_under_every_fault_kind():
@@ -50,12 +52,29 @@ def test_known_bad_variant_is_found(variant):
     (broken,) = [c for c in run.violations if c.invariant == "blast-radius-after-recovery"]
     cfg = SPEC.make_config(SPEC.variant(variant).settings)
     routing = cfg.routing()
-    assert routing.cell_of(broken.witness["customer"]) != routing.cell_of(cfg.poison)
+    origin = routing.cell_of(cfg.poison) if cfg.poison_customer else "cell-1"
+    assert routing.cell_of(broken.witness["customer"]) != origin
     poisoned = {e["node"] for e in run.log.notes("poisoned")}
-    if variant == "shared-database":
+    if variant == "all-at-once-rollout":  # every replica got the bad version before any health check
+        assert poisoned == set(cfg.cell_nodes()), poisoned
+    elif variant == "shared-database":
         assert "shared-db" in poisoned
     else:  # the poison went from its cell to others through the router
         assert run.note_count("spilled") > 0 and len({cfg.cell_nodes()[n] for n in poisoned}) > 1, poisoned
+
+
+def test_a_cell_by_cell_rollout_halts_at_the_canary_under_every_fault_kind():
+    exp = assert_holds(SPEC, variant="cell-by-cell-rollout", examples=40, seed=0)
+    cov = exp.coverage
+    assert cov.runs_with_note["rollout_halted"] == cov.runs, cov.runs_with_note
+    for kind in ("partition", "crash", "lose_unsynced"):
+        assert cov.runs_with_event[kind] > 0, f"no run injected {kind}"
+    cfg = SPEC.make_config(SPEC.variant("cell-by-cell-rollout").settings)
+    for seed in range(5):
+        run = simulate(SPEC, cfg, SeededChoices(seed), FAULT_FREE)
+        broken = {cfg.cell_nodes()[e["node"]] for e in run.log.notes("poisoned")}
+        assert broken == {"cell-1"} and [e["at"] for e in run.log.notes("rollout_halted")] == [["cell-1"]]
+        assert affected_customers(run) == [c for c in CUSTOMERS if cfg.routing().cell_of(c) == "cell-1"]
 
 
 def test_spilling_router_also_serves_customers_from_another_cell():
