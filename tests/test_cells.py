@@ -116,6 +116,7 @@ def test_routing_is_proved_for_every_cell_count():
 def test_blast_radius_is_one_cell_measured_against_one_over_n():
     m = measure_blast_radius(0, (1, 4))
     one, four = m.table
+    assert one["exactly_the_poisons_cell"] and four["exactly_the_poisons_cell"]
     assert one["simulated_affected_pct"] == 100.0
     assert four["affected_pct_poison_cell_uniform"] == 25.0  # exactly one cell, averaged over cells
     assert abs(four["affected_pct_10000_customers"] - 25.0) < 0.1
