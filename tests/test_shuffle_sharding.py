@@ -51,6 +51,11 @@ def test_any_single_transient_fault_leaves_every_other_customer_served_in_every_
     assert exp.coverage.runs_with_event["delay"] > 0 and exp.coverage.runs_with_event["drop"] > 0
 
 
+def test_a_clustered_assignment_holds_its_runs_the_proofs_refute_it():
+    exp = assert_holds(SPEC, variant="clustered-assignment", examples=10, seed=0)
+    assert exp.coverage.ops["request:fail"] > 0
+
+
 def test_simple_sharding_takes_down_everyone_on_the_poisons_shard_and_no_one_else():
     exp = assert_holds(SPEC, variant="simple-sharding", examples=20, seed=0)
     assert exp.coverage.exercised["sharing-all-shards-down"] == exp.coverage.runs
