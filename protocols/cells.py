@@ -255,7 +255,6 @@ class CellReplica(Poisonable):
             return None
         return Served(cell)
 
-
     @handler
     def on_install(self, msg: Install) -> Installed:
         """An upgrade (from the deployer): the bad version crash-loops on every request, durably, as a poison
