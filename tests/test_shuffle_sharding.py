@@ -9,9 +9,11 @@ import itertools
 import math
 from fractions import Fraction
 
+import attrs
 import pytest
 
 from faultlab import ConfigError, RunSettings, SeededChoices, simulate
+from faultlab.explore import explore
 from faultlab.testing import assert_holds, assert_refuted
 from models.sharding import HASH_SPACE, ShardAssignment, prove_virtual_shards, residue_counts
 from protocols.shuffle_sharding import (
@@ -145,6 +147,19 @@ def test_population_overlap_matches_counting_pairs():
     pairs = sum(a.shards_of(x) == a.shards_of(y) for x, y in itertools.combinations(few, 2))
     assert population_overlap(a, few) == pytest.approx(pairs / math.comb(len(few), 2))
 
+
+
+@pytest.mark.parametrize("variant", ("no-retry", "retry-every-shard"))
+def test_known_bad_variant_is_found_in_the_main_phase_alone(variant):
+    """Without the final requests (only the placement is kept), under the single-fault plan the good configuration
+    holds in every phase (shuffle-transient), the search still finds the bug while the workload runs. Measured: no-retry after 16, 5, 15, 12, 3 runs (seeds 0-4), retry-every-shard after 5, 5, 7, 5, 11."""
+    cfg = SPEC.make_config(SPEC.variant(variant).settings)
+    settings = attrs.evolve(RunSettings().for_variant(SPEC.variant("shuffle-transient")),
+                            skip_final=tuple(range(1, len(SPEC.final_ops(cfg)))))
+    exp = explore(SPEC, cfg, examples=FIND_BUDGET, seed=0, settings=settings, invariants=("blast-radius",),
+                  shrink=False)
+    assert exp.failure is not None, exp.summary()
+    assert all(op.phase == "main" for op in exp.failure.history.operations() if op.f == "request")
 
 @pytest.mark.parametrize("setting", ["shards=1", "k=0", "k=8", "assignment=random", "retry=sometimes",
                                      "poison=nobody"])
