@@ -99,11 +99,11 @@ def measure_contention(seed: int, runs: int = 5, clients: tuple[int, ...] = (50,
 # -- recovery from a slowdown ----------------------------------------------------------------------------------------
 RECOVERY = attrs.evolve(SPEC, name="retries-recovery", final_ops=lambda cfg: [], invariants=(), witnesses=(),
                         variants=(), claims=(), settle_time=12.0)
-# Section 13's "1s, 2s, 4s, 8s" scaled 1:100 with everything else: base 10 ms, so 20, 40, 80 ms for the first three
-# retries (attempt 1 is the first retry: base x 2^attempt), cap 640 ms; per-attempt timeout 200 ms; the service
+# Section 13's "1s, 2s, 4s, 8s" scaled 1:100 with everything else: the first three retries after 10, 20, 40 ms
+# (base 5 ms: attempt 1 is the first retry, base x 2^attempt), cap 640 ms; per-attempt timeout 200 ms; the service
 # serves 400 requests/s (4 workers, 10 ms each, up to 1,000 waiting), the callers offer 320/s (80%) for 8 s; from
 # t=2 s to 3 s the service is 10x slower (40/s).
-RECOVERY_SETTINGS = {"base": 0.01, "cap": 0.64, "max_attempts": 4, "attempt_timeout": 0.2, "breaker": False,
+RECOVERY_SETTINGS = {"base": 0.005, "cap": 0.64, "max_attempts": 4, "attempt_timeout": 0.2, "breaker": False,
                      "workers": 4, "queue": 1000, "service_time": 0.01, "net_latency": 0.001, "audit": False,
                      "idempotency": "off", "load_rate": 320.0, "load_for": 8.0, "outage": "slow", "slowdown": 10.0,
                      "outage_at": 2.0, "outage_for": 1.0}
@@ -158,7 +158,7 @@ def measure_recovery(seed: int, runs: int = 1, load_for: float = 8.0) -> Measure
 
     cases = [_case(s, over) for s, over in RECOVERY_CASES]
     expo = [r["ok_after_pct"] for r in table if r["case"] == "exponential"]
-    summary = ("scaled 1:100 (base 10 ms, so 20, 40, 80 ms for the document's 2 s, 4 s, 8 s; per-attempt timeout "
+    summary = ("scaled 1:100 (retries after 10, 20, 40 ms for the document's 1 s, 2 s, 4 s; per-attempt timeout "
                "200 ms, 4 attempts; service 400 requests/s with up to 1,000 waiting; callers offer 320/s; the "
                "service is 10x slower from t=2 s to 3 s). Success rate after the slowdown / time until 95% of "
                "requests succeed again (s): " +
