@@ -20,7 +20,7 @@ Witnesses carry ``ops`` (call indices) for the HTML timeline.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 

@@ -8,7 +8,18 @@ import random
 import attrs
 import pytest
 
-from faultlab import ConfigError, Fail, FaultPlan, Node, Ok, Protocol, RunSettings, SeededChoices, handler, simulate
+from faultlab import (
+    ConfigError,
+    Fail,
+    FaultPlan,
+    Node,
+    Ok,
+    Protocol,
+    RunSettings,
+    SeededChoices,
+    handler,
+    simulate,
+)
 from faultlab.capacity import Capacity, fine_uniform
 
 
