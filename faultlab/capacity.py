@@ -9,7 +9,7 @@ clients that time out and retry add to the load they suffer from: the retry stor
 13.
 
 The work itself runs at the end of its service time (``work()``, atomically: no other handler of the node runs in
-between), so a request that times out at the client while it waits may still be applied: a retry then arrives as a
+between), or at its start with ``apply_first`` (the reply still leaves at the end), so a request that times out at the client while it waits may still be applied: a retry then arrives as a
 second request, as it does at a real overloaded service. A crash cancels everything queued and in service (the
 queue is the incarnation's volatile state); a request cancelled in the queue or in service is never applied.
 
@@ -93,9 +93,13 @@ class Capacity:
             return fine_uniform(self._coins, self.service_time, self.service_time + self.spread)
         return self.service_time
 
-    async def serve(self, work: Callable[[], T], throttled: Callable[[], Any]) -> T | Any:
+    async def serve(self, work: Callable[[], T], throttled: Callable[[], Any], *, apply_first: bool = False) -> T | Any:
         """Queue for a worker, spend the service time, then run ``work()`` and return its result; if the queue is
-        full on arrival, return ``throttled()`` at once (a request beyond capacity fails fast)."""
+        full on arrival, return ``throttled()`` at once (a request beyond capacity fails fast).
+
+        ``apply_first=True`` runs ``work()`` when a worker takes the request and returns its result after the service
+        time (a service that commits, then spends the time answering: a crash in service loses the reply of a
+        request that was applied)."""
         if self.full():
             self.rejected += 1
             return throttled()
@@ -109,9 +113,10 @@ class Capacity:
         try:
             self.queued_seconds += trio.current_time() - arrived
             took = self.draw_service_time()
+            result = work() if apply_first else None
             if took > 0:
                 await trio.sleep(took)
             self.served += 1
-            return work()
+            return result if apply_first else work()
         finally:
             self._slots.release()

@@ -102,3 +102,22 @@ def test_bad_capacity_settings_raise_config_errors_naming_them():
         Capacity(1, -1, 1.0)
     with pytest.raises(ConfigError, match="needs coins"):
         Capacity(1, 1, 1.0, spread=0.1)
+
+
+def test_apply_first_runs_the_work_when_a_worker_takes_the_request_and_answers_after_the_service_time():
+    served = []
+
+    class Recorder(Server):
+        @handler
+        async def on_work(self, msg: Work):
+            import trio
+
+            def work():
+                served.append(trio.current_time())
+                return Ok(msg.n)
+            return await self.capacity.serve(work, lambda: Fail("throttled"), apply_first=True)
+
+    proto = attrs.evolve(SERVER, nodes=lambda cfg: {"s": Recorder})
+    run = simulate(proto, CapConfig(workers=1, queue=2), SeededChoices(0), AT_ONCE)
+    assert served == [0.0, 1.0, 2.0]  # applied as each worker slot is taken
+    assert sorted(op.ret for op in run.history.operations()) == [1.0, 2.0, 3.0]  # answered a service time later

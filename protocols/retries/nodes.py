@@ -183,7 +183,9 @@ class Service(Node[RetriesConfig]):
     async def _serve(self, work):
         if self.down:
             return Fail("unavailable")
-        return await self.capacity.serve(work, lambda: Fail("throttled"))
+        # applied when a worker takes it, answered after the service time: a crash in service loses the reply of an
+        # applied request, the case idempotency keys are for
+        return await self.capacity.serve(work, lambda: Fail("throttled"), apply_first=True)
 
     @handler
     async def on_add(self, msg: Add):

@@ -90,7 +90,7 @@ VARIANTS = (
     Variant("non-idempotent", {"idempotency": "off"},
             "no idempotency keys: a retry after a timeout whose request was applied (or a duplicated request) "
             "applies the add twice", expect_violation="applied-at-most-once", links="datagram"),
-    Variant("dedup-in-memory", {"idempotency": "memory", "breaker": False},
+    Variant("dedup-in-memory", {"idempotency": "memory"},
             "idempotency keys in a table kept only in memory: the service applies an add, crashes before the reply, "
             "restarts with an empty table, and the retry applies it again",
             expect_violation="applied-at-most-once", faults=("crash", "restart")),
