@@ -9,9 +9,9 @@ import pytest
 from faultlab import ConfigError, FaultPlan, RunSettings, SeededChoices, simulate
 from faultlab.testing import assert_holds, assert_refuted
 from protocols.retries import SPEC
-from protocols.retries.backoff import sleep_for
+from protocols.retries.backoff import ceiling, sleep_for
 from protocols.retries.breaker import CircuitBreaker
-from protocols.retries.measure import contention_run, recovery_run
+from protocols.retries.measure import HERD_SETTINGS, contention_run, herd_run, recovery_run
 
 # Known-bad variants are searched in one shard of 75 schedules from seed 0, without shrinking. Measured: found after
 # 13 (non-idempotent), 10 (dedup-in-memory: a crash of the service after it applied an add and before its reply,
@@ -127,6 +127,22 @@ def test_breaker_takes_the_load_off_a_failing_service():
     with_ = recovery_run("full", 0, {**over, "breaker": True})
     assert with_["calls_per_s_during"] < without["calls_per_s_during"] / 10, (with_, without)
     assert with_["ok_after_pct"] > 90
+
+
+def test_a_herd_stays_synchronized_without_jitter_and_scatters_with_it():
+    expo, full = herd_run("exponential", 0, clients=30), herd_run("full", 0, clients=30)
+    assert expo["completed"] == full["completed"] == 30
+    assert expo["most_at_one_instant"] == 30 and full["most_at_one_instant"] <= 3, (expo, full)
+
+
+@pytest.mark.parametrize(("strategy", "lo", "hi"), [("exponential", 1.0, 1.0), ("full", 0.0, 1.0),
+                                                     ("equal", 0.5, 1.0)])
+def test_drawn_backoffs_follow_the_documents_formulas(strategy, lo, hi):
+    draws = herd_run(strategy, 1, clients=20)["draws"]
+    ratios = [sleep / ceiling(a, HERD_SETTINGS["base"], HERD_SETTINGS["cap"]) for a, sleep, _ in draws]
+    assert len(ratios) > 50 and all(lo <= x <= hi for x in ratios), (min(ratios), max(ratios))
+    if strategy != "exponential":
+        assert len(set(ratios)) > len(ratios) // 2  # drawn, not constant
 
 
 def test_bad_settings_raise_config_errors_naming_the_setting():

@@ -192,3 +192,98 @@ def measure_breaker_load(seed: int, runs: int = 3) -> Measurement:
                f"{ok_without:.1f}% of requests succeed without it and {ok_with:.1f}% with it (one probe per second "
                f"closes it again)")
     return Measurement(round(reduction, 1), "% fewer calls to the failing service with the breaker", summary, table)
+
+
+def measure_retry_storm(seed: int, load_for: float = 8.0) -> Measurement:
+    """The slowdown of :func:`measure_recovery` with callers that do not retry and with callers that retry at once
+    (no backoff, 4 attempts): does retrying make the overload worse?"""
+    table = [{"case": f"{attempts} attempt{'s' if attempts > 1 else ''}",
+              **recovery_run("none", seed * 1_000_003, {"max_attempts": attempts, "load_for": load_for})}
+             for attempts in (1, 4)]
+    once, four = table
+    summary = (f"the service (400 requests/s, up to 1,000 waiting) under 320 requests/s is 10x slower for 1 s "
+               f"(scaled as in the recovery experiment): callers that never retry see {once['ok_after_pct']}% of "
+               f"requests succeed after the slowdown, {once['calls']} calls in all; callers that retry at once up to "
+               f"4 attempts see {four['ok_after_pct']}%, {four['calls']} calls: the retries of requests that timed "
+               f"out in the queue keep it full after the slowdown ends (a retry storm), where without them the "
+               f"queue drains")
+    return Measurement(four["ok_after_pct"], "% of requests succeeding after the slowdown with 4 immediate attempts",
+                       summary, table)
+
+
+# -- a thundering herd -----------------------------------------------------------------------------------------------
+HERD = attrs.evolve(SPEC, name="retries-herd", workload=lambda choices, i: ("add", [i + 1, f"k{i + 1}"]),
+                    final_ops=lambda cfg: [], invariants=(), witnesses=(), variants=(), claims=(),
+                    client_timeout=3600.0)
+# 100 callers' first calls all fail at once: the service answers "unavailable" for its first 0.5 s; base 10 ms,
+# cap 1 s, retry until it succeeds; no capacity limit (the point is when the calls come, not what they cost).
+HERD_SETTINGS = {"base": 0.01, "cap": 1.0, "max_attempts": 0, "attempt_timeout": 2.0, "breaker": False,
+                 "workers": 100_000, "queue": 0, "service_time": 0.0, "net_latency": 0.001, "audit": False,
+                 "outage": "error", "outage_at": 0.0, "outage_for": 0.5}
+HERD_STRATEGIES = ("exponential", "decorrelated", "equal", "full")
+
+
+def herd_run(strategy: str, seed: int, clients: int = 100) -> dict[str, Any]:
+    """One herd: calls per 10 ms after the first round, the most calls at one instant, and every backoff drawn."""
+    cfg = HERD.make_config({**HERD_SETTINGS, "strategy": strategy})
+    settings = RunSettings(clients=clients, ops_per_client=1, plan=NO_FAULTS, max_steps=2_000_000,
+                           think_times=(0.0,))
+    run = simulate(HERD, cfg, SeededChoices(seed), settings)
+    if run.error:
+        raise RuntimeError(f"herd run {strategy}/{seed}: {run.error}")
+    calls = [e.time for e in run.log.deliveries(Add, dst="svc") if e.time > 0.002]  # the retries
+    windows = Counter(int(t / 0.010) for t in calls)
+    instants = Counter(round(t, 9) for t in calls)
+    done = [op.ret for op in run.history.operations() if op.is_ok]
+    draws = [(e["attempt"], e["sleep"], e["previous"]) for e in run.log.notes("backoff")]
+    return {"strategy": strategy, "run": seed, "clients": clients, "completed": len(done), "retries": len(calls),
+            "peak_per_10ms": max(windows.values()) if windows else 0,
+            "most_at_one_instant": max(instants.values()) if instants else 0,
+            "time_ms": round(1000 * max(done), 1) if done else None, "draws": draws}
+
+
+def measure_herd(seed: int, runs: int = 2) -> Measurement:
+    rows = [herd_run(s, seed * 1_000_003 + i) for s in HERD_STRATEGIES for i in range(runs)]
+    table = [{k: v for k, v in r.items() if k != "draws"} for r in rows]
+
+    def mean(s: str, k: str) -> float:
+        return statistics.fmean(r[k] for r in table if r["strategy"] == s)
+
+    summary = ("100 callers whose first calls fail together (the service answers unavailable for 0.5 s), base "
+               "10 ms, cap 1 s, retrying until they succeed: most retries arriving in one 10 ms window / at one "
+               "instant / all done (ms): " +
+               "; ".join(f"{STRATEGY_NAMES[s]} {mean(s, 'peak_per_10ms'):.0f} / {mean(s, 'most_at_one_instant'):.0f}"
+                         f" / {mean(s, 'time_ms'):.0f}" for s in HERD_STRATEGIES) +
+               ". Without jitter every caller retries at the same instants (the herd stays synchronized on every "
+               "retry); with jitter the peak is a fraction of it")
+    return Measurement(mean("full", "most_at_one_instant"),
+                       f"retries arriving at one instant (most, full jitter; without jitter: "
+                       f"{mean('exponential', 'most_at_one_instant'):.0f})", summary, table)
+
+
+FORMULA_BOUNDS = {"exponential": (1.0, 1.0), "full": (0.0, 1.0), "equal": (0.5, 1.0)}
+FORMULA_MEANS = {"exponential": 1.0, "full": 0.5, "equal": 0.75}
+
+
+def formula_check(strategy: str):
+    """A measurement of the backoffs the caller drew in herd runs against one line of the jitter formula: each
+    sleep over its ceiling ``min(max_backoff, base × 2^attempt)`` is within the formula's range, and their mean is
+    the uniform distribution's."""
+    from protocols.retries.backoff import ceiling
+
+    def measure(seed: int) -> Measurement:
+        rows = [herd_run(strategy, seed * 1_000_003 + i) for i in range(2)]
+        lo, hi = FORMULA_BOUNDS[strategy]
+        ratios = [sleep / ceiling(a, HERD_SETTINGS["base"], HERD_SETTINGS["cap"])
+                  for r in rows for a, sleep, _ in r["draws"]]
+        inside = [x for x in ratios if lo - 1e-12 <= x <= hi + 1e-12]
+        share = 100 * len(inside) / len(ratios) if ratios else 0.0
+        mean = statistics.fmean(ratios) if ratios else float("nan")
+        summary = (f"{len(ratios)} backoffs drawn by 100 callers in 2 herd runs (base 10 ms, cap 1 s): "
+                   f"{share:.1f}% of sleep / min(cap, base × 2^attempt) within [{lo}, {hi}], mean {mean:.3f} "
+                   f"(the formula's: {FORMULA_MEANS[strategy]})")
+        table = [{"attempt": a, "sleep": round(sleep, 6), "ratio": round(x, 4)}
+                 for (a, sleep, _), x in zip([d for r in rows for d in r["draws"]], ratios, strict=True)][:200]
+        return Measurement(round(share, 2), "% of drawn backoffs within the formula's range", summary, table)
+    measure.__name__ = f"formula_{strategy}"
+    return measure

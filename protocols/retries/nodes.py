@@ -288,7 +288,9 @@ class Caller(Node[RetriesConfig]):
     def _backoff(self, attempt: int, previous: float) -> float:
         cfg = self.config
         u = fine_uniform(self.ctx.random, 0.0, 1.0) if cfg.strategy in JITTERED else 0.0
-        return sleep_for(cfg.strategy, attempt, cfg.base, cfg.cap, previous, u)
+        sleep = sleep_for(cfg.strategy, attempt, cfg.base, cfg.cap, previous, u)
+        self.ctx.note("backoff", attempt=attempt, sleep=sleep, previous=previous)
+        return sleep
 
     def _may_call(self, n: int) -> str | None:
         """Ask the breaker (if any) for an attempt of operation ``n``: "call", "probe", or None (refused)."""

@@ -121,6 +121,15 @@ def _measured(name: str):
     return measure
 
 
+def _formula(strategy: str):
+    def measure(seed: int):
+        from protocols.retries.measure import formula_check
+
+        return formula_check(strategy)(seed)
+    measure.__name__ = f"formula_{strategy}"
+    return measure
+
+
 FULL_JITTER = "**Full jitter is recommended** by AWS — it spreads retries evenly across time, preventing synchronized storms"
 BACKOFF = "**Backoff** | Exponential (1s, 2s, 4s, 8s...) | Gives the failing service time to recover"
 BREAKER = ("**Circuit breaker** | Stop retrying entirely when failure rate > threshold | Prevent wasting resources "
@@ -130,6 +139,11 @@ IDEMPOTENCY_ROW = ("**Idempotency** | All retryable operations must be idempoten
 KEYS = "idempotency keys (safe to retry)"
 MAX_RETRIES = "**Max retries** | 3-5 attempts | Bound the total retry time; don't retry forever"
 TIMEOUT = "**Timeout** | Set explicit timeouts on every call | Don't wait forever; fail fast"
+JITTER = "**Jitter** | Full jitter (random between 0 and max backoff) | Prevents synchronized retry storms (thundering herd)"
+STORM = "When a downstream service is overloaded, aggressive retries make it worse (retry storm)."
+FORMULAS = {"exponential": "Without jitter:   sleep = min(max_backoff, base × 2^attempt)",
+            "full": "With full jitter:  sleep = random(0, min(max_backoff, base × 2^attempt))",
+            "equal": "With equal jitter: sleep = min(max_backoff, base × 2^attempt) / 2 + random(0, same / 2)"}
 SAFE = ("applied-at-most-once", "acknowledged-applied", "replies-match-requests")
 
 CLAIMS = (
@@ -137,6 +151,15 @@ CLAIMS = (
           note="the AWS blog's contention experiment side by side (N clients, one row, optimistic concurrency, base "
                "5 ms, cap 2 s): calls and completion time per strategy at 50 and 100 clients, and how evenly the "
                "writes spread over time"),
+    Claim("13", JITTER, "measure", measure=_measured("measure_herd"), expect="measured",
+          note="a thundering herd: 100 callers whose first calls fail together; how many retries arrive at one "
+               "instant and in one 10 ms window, per strategy"),
+    Claim("13", STORM, "measure", measure=_measured("measure_retry_storm"), expect="measured",
+          note="the recovery experiment's slowdown with callers that never retry and callers that retry at once "
+               "(4 attempts): the share of requests that succeed after it"),
+    *(Claim("13", text, "measure", measure=_formula(strategy), expect="measured",
+            note=f"every backoff the caller drew with strategy={strategy} in herd runs (fair draws), against the "
+                 f"formula's range and mean") for strategy, text in FORMULAS.items()),
     Claim("13", BACKOFF, "measure", measure=_measured("measure_recovery"), expect="measured",
           note="scaled 1:100: a service at 80% of capacity slows 10x for a second; the share of requests that "
                "succeed after it, per strategy, with a breaker and with a short queue"),
