@@ -9,7 +9,14 @@ load, the contention or the outage itself).
   (4 attempts) and add load; how many requests succeed after the slowdown ends, and when, per strategy, with a
   breaker and with a short queue;
 * :func:`measure_breaker_load`: the service fails every request for 3 s; calls that reach it with and without the
-  circuit breaker.
+  circuit breaker;
+* :func:`measure_retry_storm`: the same slowdown with callers that never retry and callers that retry at once;
+* :func:`measure_herd`: 100 callers whose first calls fail together; how synchronized their retries stay;
+* :func:`formula_check`: every backoff drawn in herd runs against one line of the document's jitter formula.
+
+The backoff coins are the caller's (``ctx.random``): in the main phase the seeded choice source draws them fairly,
+in 4,096 levels (:func:`faultlab.capacity.fine_uniform`); the recovery and breaker runs generate their load after
+the one client operation, from recovery on, where the coins are the engine's fair generator.
 """
 
 from __future__ import annotations
