@@ -1,4 +1,4 @@
-"""History checkers by name, for ``faultlab check-history --checker NAME``.
+"""History checkers by name, for ``faultlab check-history --check NAME``.
 
 Each module of the ``invariants`` package may export ``CHECKERS``: a dict from a kebab-case name to a function that
 takes a :class:`faultlab.history.History` and returns a :class:`faultlab.result.CheckResult`. A checker is named
@@ -61,6 +61,6 @@ def get_checker(name: str) -> HistoryChecker:
     if len(hits) == 1:
         return hits[0]
     if hits:
-        raise ConfigError(f"--checker {name!r} is ambiguous: name one of {', '.join(c.qualified for c in hits)}")
-    raise ConfigError(f"unknown --checker {name!r}; the checkers are: {', '.join(c.qualified for c in table)} "
+        raise ConfigError(f"--check {name!r} is ambiguous: name one of {', '.join(c.qualified for c in hits)}")
+    raise ConfigError(f"unknown --check {name!r}; the checkers are: {', '.join(c.qualified for c in table)} "
                       f"(`faultlab check-history --list-checkers` says what each judges)")

@@ -18,6 +18,7 @@ from __future__ import annotations
 from faultlab.errors import ConfigError
 from faultlab.history import History
 from faultlab.result import CheckResult
+from invariants import by_key
 from invariants.session import (
     explain_stale,
     find_stale_read,
@@ -101,10 +102,7 @@ def check_bounded_staleness(history: History, bound: float, *, keyed: bool = Fal
                                       f"returned it or a newer value.", reads_tested=tested, bound=bound)
 
 
-def check_convergence_keyed(history: History) -> CheckResult:
-    """Convergence, key by key: final reads carry ``[key, value]``."""
-    return check_convergence(history, keyed=True)
-
-
-# For `faultlab check-history --checker NAME` (faultlab.checkers): checkers that take a history alone.
-CHECKERS = {"convergence": check_convergence, "convergence-keyed": check_convergence_keyed}
+# For `faultlab check-history --check NAME` (faultlab.checkers): checkers that take a history alone.
+CHECKERS = {"convergence": check_convergence,
+            "convergence-keyed": by_key(check_convergence, "Convergence, key by key: final reads carry "
+                                        "``[key, value]``.")}

@@ -137,5 +137,5 @@ def check_exactly_once(history: History, *, processed_by: str | None = None) -> 
     return _at_least_once(checker, d)
 
 
-# For `faultlab check-history --checker NAME` (faultlab.checkers): checkers that take a history alone.
+# For `faultlab check-history --check NAME` (faultlab.checkers): checkers that take a history alone.
 CHECKERS = {"at-least-once": check_at_least_once, "exactly-once": check_exactly_once}

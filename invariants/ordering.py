@@ -137,5 +137,5 @@ def check_per_key_order(history: History, *, fs: tuple[str, ...] = ("receive", "
                              streams_checked=len(judged))
 
 
-# For `faultlab check-history --checker NAME` (faultlab.checkers): checkers that take a history alone.
+# For `faultlab check-history --check NAME` (faultlab.checkers): checkers that take a history alone.
 CHECKERS = {"fifo-per-group": check_fifo_per_group, "per-key-order": check_per_key_order}

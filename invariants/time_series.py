@@ -97,6 +97,6 @@ def check_no_phantom_points(history: History) -> CheckResult:
     return CheckResult.holds(checker, f"every point of {len(queries)} ok queries was written", queries=len(queries))
 
 
-# For `faultlab check-history --checker NAME` (faultlab.checkers): checkers that take a history alone.
+# For `faultlab check-history --check NAME` (faultlab.checkers): checkers that take a history alone.
 CHECKERS = {"no-lost-points": check_no_lost_points, "no-duplicate-points": check_no_duplicate_points,
             "no-phantom-points": check_no_phantom_points}

@@ -1,7 +1,8 @@
 """Register models: a single register, etcd's compare-and-set register, a mutex, and a multi-key register.
 
-Each is a :class:`models.sequential.Model`; see that module for the contract ``step`` keeps. Values are compared with
-``==`` as they came from the history (JSON values), so a register written ``3`` and read ``3`` agrees.
+Each is a :class:`models.sequential.Model`; see that module for the contract ``step`` keeps. Values are compared as
+values (:func:`same`, on :func:`models.sequential.freeze`-d JSON values), so a register written ``3`` and read ``3``
+agrees, and one written the map ``{"a": [1, 2]}`` and read it back agrees too.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ def same(a: Any, b: Any) -> bool:
 
 def _register_step(state: Any, f: str, input: Any, output: Any) -> tuple[bool, Any]:
     if f == "write":
-        return True, input
+        return True, freeze(input)  # a map or vector is a value too: states are hashable, compared as values
     # read: None before any write. An unobserved read has no effect, which is the same as leaving it out.
-    return output is not UNKNOWN and same(output, state), state
+    return output is not UNKNOWN and same(freeze(output), state), state
 
 
 def _prune_register(ops: list) -> list:
@@ -51,10 +52,10 @@ register = Model(
 
 def _cas_register_step(state: Any, f: str, input: Any, output: Any) -> tuple[bool, Any]:
     if f == "read":
-        return output is not UNKNOWN and output is not FAILED and same(output, state), state
+        return output is not UNKNOWN and output is not FAILED and same(freeze(output), state), state
     if f == "write":
-        return output is not FAILED, input  # a failed write is left out before it reaches here
-    expected, new = input
+        return output is not FAILED, freeze(input)  # a failed write is left out before it reaches here
+    expected, new = freeze(input)
     if output is FAILED:  # etcd: a cas that definitely failed saw a value other than the expected one
         return not same(state, expected), state
     # ok: it saw the expected value. UNKNOWN: if it would fail it has no effect, the same as leaving it out.

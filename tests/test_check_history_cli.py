@@ -81,12 +81,17 @@ def test_bad_arguments_exit_3_with_one_line(tmp_path, capsys, argv, message):
     assert message in err and err.count("\n") == 1
 
 
-def test_unreadable_input_exits_3_before_checking_anything(tmp_path, capsys):
+def test_an_unreadable_file_gets_its_own_error_and_never_hides_the_others(tmp_path, capsys):
     bad = tmp_path / "bad.edn"
     bad.write_text("{:type :invoke, :f :read, :process 0}\n{:type :ok :f\n")
-    assert main(["check-history", str(_edn(tmp_path, 1)), str(bad), "--model", "register"]) == 3
+    good, stale = str(_edn(tmp_path, 1)), str(_edn(tmp_path, 2))
+    assert main(["check-history", good, str(bad), stale, "--model", "register"]) == 3  # the worst: unreadable
     captured = capsys.readouterr()
-    assert captured.out == "" and f"{bad}: line 2" in captured.err
+    assert f"{bad}: line 2" in captured.err and len(captured.err.strip().splitlines()) == 1
+    assert "read-1.edn: linearizable" in captured.out and "read-2.edn: not-linearizable" in captured.out
+    assert main(["check-history", good, str(bad), "--model", "register", "--json"]) == 3
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["verdict"] for r in rows] == ["linearizable", "error"] and f"{bad}: line 2" in rows[1]["error"]
     assert main(["check-history", str(tmp_path / "missing.edn"), "--model", "register"]) == 3
     capsys.readouterr()
     # argparse: an unknown --format is a usage error, exit 3, one line (not the usage text)
@@ -105,7 +110,7 @@ def test_html_writes_a_timeline_per_file(tmp_path, capsys):
     assert all(Path(r["html"]).exists() for r in rows)
 
 
-# -- --checker: the history checkers of invariants/ ------------------------------------------------------------------
+# -- --check: the history checkers of invariants/ ------------------------------------------------------------------
 
 def _writes_then_read(tmp_path: Path, read_value: int) -> Path:
     path = tmp_path / f"raw-{read_value}.edn"
@@ -134,9 +139,9 @@ def test_a_checker_with_nothing_to_judge_is_unknown_not_a_pass(tmp_path, capsys)
 
 
 @pytest.mark.parametrize("argv, says", [
-    (["--checker", "no-such-checker"], "unknown --checker 'no-such-checker'; the checkers are: "),
-    (["--checker", "read-after-write", "--initial", "0"], "--initial applies to --model"),
-    ([], "needs --model MODEL (linearizability) or --checker NAME"),
+    (["--checker", "no-such-checker"], "unknown --check 'no-such-checker'; the checkers are: "),
+    (["--check", "read-after-write", "--initial", "0"], "--initial applies to --model"),
+    ([], "needs --model MODEL (linearizability) or --check NAME"),
 ])
 def test_checker_usage_errors_exit_3_with_one_line(tmp_path, capsys, argv, says):
     assert main(["check-history", str(_writes_then_read(tmp_path, 2)), *argv]) == 3
@@ -162,3 +167,14 @@ def test_every_listed_checker_takes_a_history_alone():
     for c in history_checkers():
         result = c.check(History())
         assert isinstance(result, CheckResult) and not result.violated, c.qualified
+
+
+def test_checks_repeat_and_combine_with_a_model_one_row_each(tmp_path, capsys):
+    stale = str(_writes_then_read(tmp_path, 1))
+    argv = ["check-history", stale, "--model", "register", "--check", "read-after-write", "--check",
+            "monotonic-reads", "--json"]
+    assert main(argv) == 1
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r.get("model"), r.get("checker"), r["verdict"]) for r in rows] == [
+        ("register", None, "not-linearizable"), (None, "session/read-after-write", "violated"),
+        (None, "session/monotonic-reads", "unknown")]  # one read: nothing for monotonic reads to judge
