@@ -427,6 +427,60 @@ control(**invariant("timestream", "no-duplicates-after-migration"),
 
 
 
+
+# == retries (protocols/retries, invariants/idempotency.py) =========================================================
+# An add's value is [n, key] and its ok value [n answered, balance]; the final read returns [balance, applied,
+# version]; the final audit returns the caller's log of [kind, time, ...] entries.
+def _add(p, n, key, call, ret, out=None, status="ok", phase="main"):
+    return op(p, "add", [n, key], call, ret, out, status, phase)
+
+
+def _state(applied, call=8.0):
+    return op(900, "read", None, call, call + 0.5, [sum(applied), list(applied), 0], phase="final")
+
+
+def _log(entries, call=9.0):
+    return op(901, "audit", None, call, call + 0.5, [list(e) for e in entries], phase="final")
+
+
+control(**invariant("retries", "applied-at-most-once"),
+        shows="add(1) was invoked once and the final read shows it applied twice (the twin: once)",
+        rows=[_add(0, 1, "k1", 0, 1, [1, 1]), _state([1, 1])], fix={1: _state([1])},
+        witness={"op": 1, "times": 2, "final_read": 2}, because="applied 2 times")
+control(**invariant("retries", "acknowledged-applied"),
+        shows="add(1) was acknowledged and the final read's applied log is empty (the twin: it lists 1)",
+        rows=[_add(0, 1, "k1", 0, 1, [1, 1]), _state([])], fix={1: _state([1])},
+        witness={"op": 1, "lost": 0}, because="an acknowledged add is lost")
+control(**invariant("retries", "replies-match-requests"),
+        shows="add(2) under add(1)'s key k1 is acknowledged with add(1)'s reply (the twin: its own)",
+        rows=[_add(0, 1, "k1", 0, 1, [1, 1]), _add(1, 2, "k1", 2, 3, [1, 1])], fix={1: _add(1, 2, "k1", 2, 3, [2, 3])},
+        witness={"op": 2, "answered": 1, "key": "k1", "ops": [2, 0]}, because="wrong cached reply")
+control(**invariant("retries", "attempts-bounded"),
+        shows="the caller's audit shows 6 attempts of operation 1 (the twin: 5, the design's upper bound)",
+        rows=[_add(0, 1, "k1", 0, 4, None, "info"), _log([["attempt", 0.5 * i, 1, "call"] for i in range(6)])],
+        fix={1: _log([["attempt", 0.5 * i, 1, "call"] for i in range(5)])},
+        witness={"op": 1, "attempts": 6, "limit": 5}, because="retried without a bound")
+control(**invariant("retries", "breaker-respected"),
+        shows="operation 1 made an attempt at t=1.5 while the breaker, open since t=1, had not half-opened (the "
+              "twin: the caller only received an operation then)",
+        rows=[_add(0, 1, "k1", 0, 3, [1, 1]),
+              _log([["start", 0, 1], ["open", 1.0], ["attempt", 1.5, 1, "call"], ["half-open", 2.0],
+                    ["attempt", 2.0, 1, "probe"], ["close", 2.1]])],
+        fix={1: _log([["start", 0, 1], ["open", 1.0], ["recv", 1.5, 2], ["half-open", 2.0],
+                      ["attempt", 2.0, 1, "probe"], ["close", 2.1]])},
+        witness={"op": 1, "at": 1.5, "entry": 2}, because="a call went through an open breaker")
+control(**invariant("retries", "available-after-recovery"),
+        shows="after recovery the add through the caller still failed (the twin: it succeeded)",
+        rows=[_add(0, 1, "k1", 0, 1, [1, 1]), _add(900, 1_000_000, "k1000000", 8, 8.5, None, "fail", "final")],
+        fix={1: _add(900, 1_000_000, "k1000000", 8, 8.5, [1_000_000, 1_000_001], "ok", "final")},
+        witness={"op": 1_000_000, "ops": [2]}, because="availability never returned")
+control(**invariant("retries", "answers-in-time"),
+        shows="the caller received operation 1 at t=0 and answered at t=6 (the twin: at t=1)",
+        rows=[_add(0, 1, "k1", 0, 5, None, "info"), _log([["start", 0, 1], ["recv", 0, 1], ["answer", 6.0, 1, "ok"]])],
+        fix={1: _log([["start", 0, 1], ["recv", 0, 1], ["answer", 1.0, 1, "ok"]])},
+        witness={"op": 1, "received": 0, "limit": 5.0}, because="waited longer than 5 s")
+
+
 # == sqs: consumers' logs (invariants/queues.py) ====================================================================
 # send {"id", "group", "poison"} -> ok; consume -> ok {"visibility", "held": [entry, ...]}; final read-dlq -> ok
 # {"max_receive_count", "messages"}. An entry: what one consumer did with one message it received (see the module).
