@@ -28,8 +28,8 @@ Method = Literal["invariant", "z3", "measure"]
 class Plot:
     """How the reports draw a measurement's table: column ``y`` against column ``x``, one line (``kind="line"``) or
     one bar per group (``kind="bar"``) for each value of column ``series``; or several columns ``y=("a", "b")``,
-    one line each. Drawn from the table itself, so the picture and the numbers cannot disagree
-    (faultlab.report.plots)."""
+    one line each. Rows that share an x (and series) are drawn as their mean: seeded runs of one cell. Drawn from
+    the table itself, so the picture and the numbers cannot disagree (faultlab.report.plots)."""
 
     x: str
     y: str | tuple[str, ...] = attrs.field(converter=lambda v: v if isinstance(v, str) else tuple(v))

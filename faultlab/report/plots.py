@@ -30,6 +30,11 @@ def render_svg(table: Sequence[Mapping[str, Any]], plot: Mapping[str, Any], *, t
             if xv is None or not isinstance(yv, (int, float)) or isinstance(yv, bool):
                 continue
             groups.setdefault(row.get(series) if series else column, []).append((xv, float(yv)))
+    for name, points in groups.items():  # several rows at one x (seeded runs of one cell): their mean
+        sums: dict[Any, list[float]] = {}
+        for xv, yv in points:
+            sums.setdefault(xv, []).append(yv)
+        groups[name] = [(xv, sum(v) / len(v)) for xv, v in sums.items()]
     with matplotlib.rc_context({"svg.hashsalt": "faultlab", "svg.fonttype": "none", "font.size": 9}):
         fig = Figure(figsize=(6.4, 3.6))
         ax = fig.add_subplot()

@@ -27,7 +27,7 @@ from typing import Any
 
 import attrs
 
-from faultlab import FaultPlan, Measurement, RunSettings, SeededChoices, simulate
+from faultlab import FaultPlan, Measurement, Plot, RunSettings, SeededChoices, simulate
 from protocols.retries.nodes import Add, WriteRow
 from protocols.retries.spec import SPEC, update_workload
 
@@ -100,7 +100,8 @@ def measure_contention(seed: int, runs: int = 5, clients: tuple[int, ...] = (50,
                  "distribution, and steered coins are quantized to 4,096 levels; no backoff and exponential "
                  "backoff depend on that variation to break ties, so they differ most")
     return Measurement(round(means[("full", big)]["calls"], 1), f"calls (mean, full jitter, {big} clients)",
-                       summary, table)
+                       summary, table, plot=Plot("clients", "calls", series="strategy", kind="bar",
+                                                 title=f"calls to finish, by backoff strategy (mean of {runs} runs)"))
 
 
 # -- recovery from a slowdown ----------------------------------------------------------------------------------------
@@ -176,7 +177,8 @@ def measure_recovery(seed: int, runs: int = 1, load_for: float = 8.0) -> Measure
                "retry storm) whatever the jitter; a circuit breaker (load shed at the caller) or a short queue "
                "(load shed at the service) recovers at once")
     return Measurement(statistics.fmean(expo), "% of requests succeeding after the slowdown (exponential backoff)",
-                       summary, table)
+                       summary, table, plot=Plot("case", "ok_after_pct", kind="bar",
+                                                 title="requests succeeding after the slowdown ends (%)"))
 
 
 def measure_breaker_load(seed: int, runs: int = 3) -> Measurement:
