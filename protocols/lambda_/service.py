@@ -193,6 +193,8 @@ class LambdaConfig:
         "help": "the placement checks and takes a slot in one step (off: a frontend counts, then takes)"})
     slot_expiry: bool = attrs.field(default=True, metadata={
         "help": "a slot is a lease that expires at its execution's deadline (off: held until the worker releases)"})
+    slot_leases: bool = attrs.field(default=True, metadata={
+        "help": "slots are leases named by their attempt (off: one counter, a release decrements it)"})
     stateful_handler: bool = attrs.field(default=False, metadata={
         "help": "the function keeps its tally in the sandbox's memory (off: in the external store)"})
     enforce_timeout: bool = attrs.field(default=True, metadata={
@@ -257,16 +259,21 @@ class Placement(Node[LambdaConfig]):
     """Counts the slots taken against the concurrency limit. Durable: ``slots``, a tuple of (lease, expires)."""
 
     def _held(self) -> tuple:
+        if not self.config.slot_leases:  # a bare counter: n slots taken, by nobody in particular
+            return tuple((f"slot{i + 1}", None) for i in range(self.storage.get("count", 0)))
         now = self.ctx.now()
         return tuple(s for s in self.storage.get("slots", ()) if s[1] is None or s[1] > now)
 
     def _take(self, lease: str, expires: float | None) -> None:
-        self.storage.save(slots=self._held() + ((lease, expires),))
+        if not self.config.slot_leases:
+            self.storage.save(count=self.storage.get("count", 0) + 1)
+        else:
+            self.storage.save(slots=self._held() + ((lease, expires),))
 
     @handler
     def on_acquire(self, msg: Acquire) -> Granted:
         held = self._held()
-        if any(s[0] == msg.lease for s in held):
+        if self.config.slot_leases and any(s[0] == msg.lease for s in held):
             return Granted(True)  # a retried request: the slot is already this lease's
         if msg.expires is not None and msg.expires <= self.ctx.now():
             return Granted(False)  # arrived after its own deadline: nothing could run under it
@@ -288,6 +295,9 @@ class Placement(Node[LambdaConfig]):
 
     @handler
     def on_release(self, msg: Release) -> Released:
+        if not self.config.slot_leases:  # whoever releases, one fewer: a retried release counts twice
+            self.storage.save(count=max(0, self.storage.get("count", 0) - 1))
+            return Released()
         held = self._held()
         if any(s[0] == msg.lease for s in held):
             self.storage.save(slots=tuple(s for s in held if s[0] != msg.lease))
@@ -336,7 +346,7 @@ class Frontend(Node[LambdaConfig]):
     async def _attempt(self, event: tuple, exec_id: str, deadline: float) -> str:
         self.seq += 1
         lease = f"{self.id}.{self.ctx.incarnation}.{self.seq}"
-        expires = deadline + LEASE_GRACE if self.config.slot_expiry else None
+        expires = deadline + LEASE_GRACE if self.config.slot_expiry and self.config.slot_leases else None
         granted = await self._acquire(lease, expires)
         if granted is None:
             return "not-started"
@@ -388,7 +398,12 @@ class Worker(Node[LambdaConfig]):
 
     def start(self) -> None:
         for _ in range(self.config.provisioned):
-            self.ctx.spawn(self._provision)
+            if self.ctx.incarnation == 1:  # configured before the traffic came: initialized already
+                self.started += 1
+                sid = f"{self.id}.1.{self.started}"
+                self.sandboxes[sid] = Sandbox(sid, pinned=True)
+            else:  # a restarted worker initializes its provisioned sandboxes again, off the request path
+                self.ctx.spawn(self._provision)
         self.ctx.every(self.config.idle_reap / 2, self._reap)
 
     async def _provision(self) -> None:

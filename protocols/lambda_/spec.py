@@ -138,6 +138,10 @@ SPEC = Protocol(
         Variant("slot-leak", {"slot_expiry": False},
                 "a slot is held until the worker gives it back: a worker crash mid-execution leaks it for good",
                 expect_violation="slots-released"),
+        Variant("release-by-count", {"slot_leases": False},
+                "one slot counter, decremented by every release: a release retried after its answer was lost "
+                "counts twice, and the limit is exceeded", expect_violation="concurrency-limit",
+                faults=("drop", "partition")),
         Variant("racy-acquire", {"atomic_acquire": False},
                 "a frontend counts the slots taken, then takes one: two frontends take the last slot both",
                 expect_violation="concurrency-limit"),
