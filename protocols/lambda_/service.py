@@ -11,7 +11,6 @@ from faultlab import ConfigError, Fail, Node, Ok, Unknown, handler
 
 CALL_TIMEOUT = 0.5  # how long a node waits for a peer's answer to a short request
 LEASE_GRACE = 0.5  # a slot outlives its deadline by this much (the worker stops the function at the deadline)
-POLL_INTERVAL = 0.2  # the asynchronous invoker's poll period
 RESEND_INTERVAL = 0.5  # between retries of a release or of a send to the on-failure destination
 FRONTENDS = ("fe1", "fe2")
 KINDS = ("work", "tally", "poison", "slow")
@@ -393,6 +392,7 @@ class Worker(Node[LambdaConfig]):
     def __init__(self, ctx):
         super().__init__(ctx)
         self.sandboxes: dict[str, Sandbox] = {}
+        self.went_idle = trio.Event()  # wakes the reaper
         self.started = 0
         self.next_start = 0.0  # the scaling queue: when the next new sandbox may start initializing
 
@@ -404,11 +404,12 @@ class Worker(Node[LambdaConfig]):
                 self.sandboxes[sid] = Sandbox(sid, pinned=True)
             else:  # a restarted worker initializes its provisioned sandboxes again, off the request path
                 self.ctx.spawn(self._provision)
-        self.ctx.every(self.config.idle_reap / 2, self._reap)
+        self.ctx.spawn(self._reaper)
 
     async def _provision(self) -> None:
         sandbox = await self._new_sandbox(pinned=True)
         sandbox.busy = False
+        self.went_idle.set()
 
     async def _new_sandbox(self, pinned: bool = False) -> Sandbox:
         """A new sandbox, after its turn in the scaling queue and its initialization; returned busy."""
@@ -437,12 +438,24 @@ class Worker(Node[LambdaConfig]):
         sandbox.busy = True
         return sandbox
 
-    def _reap(self) -> None:
-        now = self.ctx.now()
-        for sid, s in sorted(self.sandboxes.items()):
-            if not s.busy and not s.pinned and now - s.last_used >= self.config.idle_reap:
-                del self.sandboxes[sid]
-                self.ctx.note("reaped", sandbox=sid)
+    async def _reaper(self) -> None:
+        """Reap each unpinned sandbox ``idle_reap`` seconds after its last use; asleep while there is none (not a
+        periodic timer: an idle fleet costs the simulation nothing)."""
+        while True:
+            idle = [s for s in self.sandboxes.values() if not s.busy and not s.pinned]
+            if not idle:
+                self.went_idle = trio.Event()
+                await self.went_idle.wait()
+                continue
+            due = min(s.last_used for s in idle) + self.config.idle_reap
+            now = self.ctx.now()
+            if due > now:
+                await trio.sleep(due - now)
+                continue
+            for s in sorted(idle, key=lambda s: s.sid):
+                if s.last_used + self.config.idle_reap <= now:
+                    del self.sandboxes[s.sid]
+                    self.ctx.note("reaped", sandbox=s.sid)
 
     @handler
     async def on_run(self, msg: Run) -> RunResult:
@@ -455,6 +468,7 @@ class Worker(Node[LambdaConfig]):
             self.sandboxes.pop(sandbox.sid, None)  # a timed-out sandbox is reset: its next use is a cold start
         sandbox.busy = False
         sandbox.last_used = self.ctx.now()
+        self.went_idle.set()
         self.ctx.spawn(self._release, msg.lease)  # a crash before this leaves the slot to its expiry
         return RunResult(outcome)
 
@@ -492,18 +506,35 @@ class Worker(Node[LambdaConfig]):
 # -- the event queue and the asynchronous invoker --------------------------------------------------------------------
 class EventQueue(Node[LambdaConfig]):
     """The durable queue of asynchronous events and the invoker that drains it: each event is attempted through a
-    frontend; throttles and system errors are retried with backoff until the maximum event age, function errors
+    frontend; throttles and system errors are retried with backoff until the maximum event age (a throttle pauses
+    the whole invoker for the backoff, so a throttled function is not flooded with retries), function errors
     ``maximum_retry_attempts`` times after ``retry_delay`` (doubling); then the event goes to the on-failure
     destination. Durable: ``("ev", id)`` per event (its state) and ``order``."""
 
     def __init__(self, ctx):
         super().__init__(ctx)
         self.inflight: set[int] = set()
+        self.paused_until = 0.0  # throttled: no new attempt before this (the invoker slows down as a whole)
+        self.wake = trio.Event()  # set when something changed: the invoker looks again
 
     def start(self) -> None:
-        self.ctx.every(POLL_INTERVAL, self._poll)
-        if not self.config.durable_enqueue:
-            self.ctx.every(1.0, self.storage.sync)  # group commit: what was acknowledged is synced within a second
+        self.ctx.spawn(self._invoker)
+
+    async def _invoker(self) -> None:
+        """Start what is due, then sleep until the next thing is (or something changes: an event queued, an attempt
+        done). Not a periodic poll: an idle queue costs the simulation nothing."""
+        while True:
+            self.wake = trio.Event()
+            delay = self._poll()
+            if delay is None:
+                await self.wake.wait()
+            else:
+                with trio.move_on_after(delay):
+                    await self.wake.wait()
+
+    async def _group_commit(self) -> None:
+        await trio.sleep(1.0)  # what was acknowledged is synced within a second
+        self.storage.sync()
 
     def _rec(self, eid: int) -> dict:
         return dict(self.storage[("ev", eid)])
@@ -521,10 +552,16 @@ class EventQueue(Node[LambdaConfig]):
             self._put({"id": eid, "event": tuple(msg.event), "state": "pending", "accepted": self.ctx.now(),
                        "tries": 0, "errors": 0, "throttles": 0, "next": self.ctx.now(), "busy_until": 0.0},
                       sync=self.config.durable_enqueue)
+            if not self.config.durable_enqueue:
+                self.ctx.spawn(self._group_commit)
+            self.wake.set()
         return Queued()
 
-    def _poll(self) -> None:
+    def _poll(self) -> float | None:
+        """Start each due attempt (and each send to the destination); the seconds until the next falls due, or None
+        when nothing will without a change."""
         now = self.ctx.now()
+        due: list[float] = []
         for eid in self.storage.get("order", ()):
             if eid in self.inflight:
                 continue
@@ -532,10 +569,14 @@ class EventQueue(Node[LambdaConfig]):
             if rec["state"] == "to-destination":
                 self.inflight.add(eid)
                 self.ctx.spawn(self._to_destination, eid)
-            elif (rec["state"] == "pending" and rec["next"] <= now and rec["busy_until"] <= now
-                  and len(self.inflight) < self.config.invoker_parallelism):
-                self.inflight.add(eid)
-                self.ctx.spawn(self._attempt, eid)
+            elif rec["state"] == "pending":
+                at = max(rec["next"], rec["busy_until"], self.paused_until)
+                if at > now:
+                    due.append(at - now)
+                elif len(self.inflight) < self.config.invoker_parallelism:
+                    self.inflight.add(eid)
+                    self.ctx.spawn(self._attempt, eid)
+        return min(due) if due else None
 
     async def _attempt(self, eid: int) -> None:
         cfg = self.config
@@ -552,6 +593,7 @@ class EventQueue(Node[LambdaConfig]):
             self._settle(eid, reply.outcome if reply is not None else "unknown")
         finally:
             self.inflight.discard(eid)
+            self.wake.set()
 
     def _settle(self, eid: int, outcome: str) -> None:
         cfg = self.config
@@ -579,6 +621,8 @@ class EventQueue(Node[LambdaConfig]):
             self.ctx.note("retry", event=eid, outcome=outcome)
             backoff = min(cfg.backoff_max, cfg.backoff_base * 2 ** (rec["throttles"] - 1))
             rec["next"] = now + backoff / 2 + self.ctx.random.uniform(0.0, backoff / 2)  # equal jitter
+            if outcome == "throttled":  # every event would be: back off as a whole, not one event at a time
+                self.paused_until = max(self.paused_until, rec["next"])
         if rec["state"] == "pending" and now - rec["accepted"] >= cfg.maximum_event_age:
             self._give_up(rec, "maximum-event-age")
         self._put(rec)
@@ -603,6 +647,7 @@ class EventQueue(Node[LambdaConfig]):
             self.ctx.note("sent_to_destination", event=eid, reason=rec["reason"])
         finally:
             self.inflight.discard(eid)
+            self.wake.set()
 
 
 # -- the function's external store and the on-failure destination ----------------------------------------------------
