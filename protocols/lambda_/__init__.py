@@ -23,7 +23,8 @@ The model (nodes in ``service.py``):
 * ``events``, the durable event queue and the asynchronous invoker draining it: each event is attempted through a
   frontend; a function error or timeout is retried ``maximum_retry_attempts`` (2) times after ``retry_delay`` (1 s,
   then 2 s: AWS's 1 and 2 minutes, scaled); a throttle, a system error or silence until the deadline is retried
-  with exponential backoff and equal jitter until ``maximum_event_age``; a given-up event is marked durably, then
+  with exponential backoff and equal jitter until ``maximum_event_age`` (a throttle pauses the whole invoker for
+  its backoff, so a throttled function is not flooded with retries); a given-up event is marked durably, then
   sent to ``destination`` (the on-failure destination) until it acknowledges, and never attempted again;
 * ``store`` is the function's external state (a DynamoDB table): every execution records its beginning before the
   function body runs and its side effect at the end (its result: a tally's count), synced. These records, read

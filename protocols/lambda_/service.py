@@ -476,10 +476,12 @@ class Worker(Node[LambdaConfig]):
         cfg = self.config
         eid, kind, duration, key = msg.event
         limit = min(cfg.timeout, budget) if cfg.enforce_timeout else budget
+        began = False
         with trio.move_on_after(limit):
             begin = Begin(msg.exec_id, eid, kind, sandbox.sid, self.ctx.now())
             if await self.ctx.call("store", begin, CALL_TIMEOUT) is None:
                 return "not-started"  # the function body never ran (a system error, not the function's)
+            began = True
             if kind == "slow":
                 duration = 2 * cfg.timeout
             await trio.sleep(duration)
@@ -494,6 +496,8 @@ class Worker(Node[LambdaConfig]):
                     commit = attrs.evolve(commit, tally=True)
             done = await self.ctx.call("store", commit, CALL_TIMEOUT)
             return "ok" if done is not None else "error"  # the function's write failed: it raises
+        if not began:
+            return "not-started"  # stopped while recording its beginning: the body never ran
         self.ctx.note("timeout_kill", exec=msg.exec_id, kind=kind)
         return "timeout"
 
