@@ -606,23 +606,23 @@ class EventQueue(Node[LambdaConfig]):
         now = self.ctx.now()
         if outcome == "ok":
             rec["state"] = "done"
-            self.ctx.note("processed", event=eid, tries=rec["tries"])
+            self.ctx.note("processed", event_id=eid, tries=rec["tries"])
         elif cfg.retry_policy == "immediate":
             rec["errors"] += 1
-            self.ctx.note("retry", event=eid, outcome=outcome)
+            self.ctx.note("retry", event_id=eid, outcome=outcome)
             rec["next"] = now
             if rec["errors"] > cfg.maximum_retry_attempts:
                 self._give_up(rec, "retries-exhausted")
         elif outcome in ("error", "timeout") or (outcome == "unknown" and cfg.invoke_timeout > 0):
             rec["errors"] += 1
-            self.ctx.note("function_error", event=eid, outcome=outcome)
+            self.ctx.note("function_error", event_id=eid, outcome=outcome)
             if rec["errors"] > cfg.maximum_retry_attempts:
                 self._give_up(rec, "retries-exhausted")
             else:
                 rec["next"] = now + cfg.retry_delay * 2 ** (rec["errors"] - 1)
         else:  # throttled, not started, or no answer by the deadline: not the function's failure
             rec["throttles"] += 1
-            self.ctx.note("retry", event=eid, outcome=outcome)
+            self.ctx.note("retry", event_id=eid, outcome=outcome)
             backoff = min(cfg.backoff_max, cfg.backoff_base * 2 ** (rec["throttles"] - 1))
             rec["next"] = now + backoff / 2 + self.ctx.random.uniform(0.0, backoff / 2)  # equal jitter
             if outcome == "throttled":  # every event would be: back off as a whole, not one event at a time
@@ -637,7 +637,7 @@ class EventQueue(Node[LambdaConfig]):
             rec["state"] = "to-destination"  # durable before the send: no attempt after this
         else:
             rec["state"] = "dropped"
-            self.ctx.note("dropped", event=rec["id"], reason=reason)
+            self.ctx.note("dropped", event_id=rec["id"], reason=reason)
 
     async def _to_destination(self, eid: int) -> None:
         try:
@@ -648,7 +648,7 @@ class EventQueue(Node[LambdaConfig]):
                 await trio.sleep(RESEND_INTERVAL)
             rec["state"] = "failed"
             self._put(rec)
-            self.ctx.note("sent_to_destination", event=eid, reason=rec["reason"])
+            self.ctx.note("sent_to_destination", event_id=eid, reason=rec["reason"])
         finally:
             self.inflight.discard(eid)
             self.wake.set()
