@@ -6,7 +6,8 @@ concurrent in seconds", "Stateless, ephemeral", "Max 15 minutes per invocation",
 on runtime and VPC)" and "SnapStart reduces from seconds to ~200ms". Section 14 has Lambda consume a stream; this
 module is the invocation side that section's event source mapping calls.
 
-The model (nodes in ``service.py``):
+The model (messages in ``messages.py``, settings in ``config.py``, nodes in ``frontend.py``, ``worker.py``,
+``event_queue.py`` and ``store.py``; the spec in ``spec.py``, the figures in ``figures.py``):
 
 * ``fe1``, ``fe2`` (frontends, the Invoke API): an asynchronous invoke (``InvocationType=Event``) is queued and
   acknowledged once the queue has it durably; a synchronous one runs an *attempt*: take a concurrency slot, pick a

@@ -13,22 +13,19 @@ from invariants.invocations import (
     check_timeout_enforced,
 )
 from protocols.lambda_ import figures
-from protocols.lambda_.service import (
-    FRONTENDS,
-    Destination,
-    EventQueue,
-    Frontend,
+from protocols.lambda_.config import FRONTENDS, LambdaConfig
+from protocols.lambda_.event_queue import EventQueue
+from protocols.lambda_.frontend import Frontend, Placement
+from protocols.lambda_.messages import (
     GetFunctionConfiguration,
     Invoke,
     InvokeSync,
-    LambdaConfig,
-    Placement,
     ReadExecutions,
     ReadFailures,
     ReadSlots,
-    Store,
-    Worker,
 )
+from protocols.lambda_.store import Destination, Store
+from protocols.lambda_.worker import Worker
 
 KEYS = ("k1", "k2")
 DURATIONS = (0.2, 1.0)
