@@ -76,6 +76,14 @@ def test_bugs_that_need_a_fault_hold_without_one():
             assert not run.violations and run.error is None, (name, seed, [str(c) for c in run.violations])
 
 
+def test_retries_without_backoff_give_events_up_under_throttling_alone():
+    """No fault needed: a burst throttles, the immediate retries are spent within a poll, and events that never ran
+    three times go to the failure destination."""
+    run = simulate(SPEC, SPEC.make_config(SPEC.variant("retry-without-backoff").settings), SeededChoices(0), NO_FAULTS)
+    (v,) = [c for c in run.violations if c.invariant == "failure-after-retries"]
+    assert run.note_count("throttled") > 0 and v.witness["began"] < 3, v
+
+
 def test_shrunk_timeout_counterexample_is_one_slow_invoke():
     exp = assert_refuted(SPEC, variant="no-timeout", examples=10, seed=0)
     main = [op for op in exp.failure.history.operations() if op.phase == "main"]
