@@ -16,6 +16,7 @@ from protocols.lambda_.figures import (
     measure_scale_from_zero,
     measure_snapstart,
 )
+from protocols.lambda_.messages import TakeSlot
 
 # Known-bad variants are searched in one shard of 75 schedules from seed 0 without shrinking; the test fails if the
 # search stops finding the bug within the shard. Measured from seed 0: found after 9 (slot-leak), 38
@@ -52,6 +53,8 @@ def test_known_bad_variant_is_found(variant):
         assert v.witness["running"] > SPEC.make_config({}).concurrency_limit
         if variant == "release-by-count":  # a release retried after its answer was lost or held back
             assert run.count("drop") + run.count("delay") > 0
+        else:  # each frontend serializes its own count-then-take: the race is between the two
+            assert {e["src"] for e in run.log.deliveries(TakeSlot)} == {"fe1", "fe2"}
     elif variant == "ack-before-queued":  # acknowledged, then a power loss took the unsynced event
         assert any("events" in e.get("nodes", [e.get("node")]) for e in run.log.of("lose_unsynced"))
     elif variant == "no-destination":
