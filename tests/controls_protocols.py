@@ -427,6 +427,114 @@ control(**invariant("timestream", "no-duplicates-after-migration"),
 
 
 
+# == sqs: consumers' logs (invariants/queues.py) ====================================================================
+# send {"id", "group", "poison"} -> ok; consume -> ok {"visibility", "held": [entry, ...]}; final read-dlq -> ok
+# {"max_receive_count", "messages"}. An entry: what one consumer did with one message it received (see the module).
+def sqs_send(p, mid, call, ret, group="g1", poison=False, status="ok"):
+    value = {"id": mid, "group": group, "poison": poison}
+    return (p, "send", value, call, ret, status, value)
+
+
+def sqs_entry(mid, received, lease, outcome="processed", processed_at=None, deleted=None, group="g1", copy=None,
+              batch=0, released_at=None):
+    return {"id": mid, "group": group, "copy": copy or str(mid), "poison": False, "batch": batch,
+            "received": [received, received], "lease": lease, "outcome": outcome,
+            "processed_at": processed_at, "released_at": released_at, "deleted": deleted}
+
+
+def sqs_consume(p, entries, call, ret, phase="main", f="consume"):
+    return (p, f, {"host": "h1"}, call, ret, "ok", {"visibility": 3.0, "held": entries, "crashed": False}, phase,
+            "h1")
+
+
+def sqs_dlq(messages, limit=3, call=50):
+    return ("d", "read-dlq", None, call, call + 0.1, "ok", {"max_receive_count": limit, "messages": messages},
+            "final", "h1")
+
+
+def sqs_dead(mid, receives=3, group="g1"):
+    return {"id": mid, "group": group, "copy": str(mid), "receives": receives}
+
+
+control(**invariant("sqs", "at-least-once"),
+        shows="message 2 was acknowledged, never processed, and is not in the dead-letter queue (the twin: it is)",
+        rows=[sqs_send(0, 1, 0, 1), sqs_send(0, 2, 2, 3),
+              sqs_consume(1, [sqs_entry(1, 4, 7, processed_at=4.2, deleted=[4.2, 4.3])], 4, 5), sqs_dlq([])],
+        fix={3: sqs_dlq([sqs_dead(2)])},
+        witness={"lost": [2], "send": 2, "ops": [2, 6]},
+        because="Then no consumer processed it and the dead-letter queue read after recovery")
+control(**invariant("sqs", "at-least-once"),
+        shows="a consumer crashed holding message 1, which never came back (the twin: a later consumer processed it)",
+        rows=[sqs_send(0, 1, 0, 1), sqs_consume(1, [sqs_entry(1, 2, 5, outcome="dropped")], 2, 3),
+              sqs_consume(2, [], 6, 7), sqs_dlq([])],
+        fix={2: sqs_consume(2, [sqs_entry(1, 6, 9, processed_at=6.2, deleted=[6.2, 6.3])], 6, 7)},
+        witness={"lost": [1], "ops": [0, 6]},
+        because="the message was lost")
+control(**invariant("sqs", "exactly-once"),
+        shows="message 1 is processed again after the queue acknowledged its delete (the twin: that delete, invoked "
+              "within the lease, was never acknowledged)",
+        rows=[sqs_send(0, 1, 0, 1),
+              sqs_consume(1, [sqs_entry(1, 2, 5, processed_at=2.2, deleted=[2.2, 2.3])], 2, 3),
+              sqs_consume(2, [sqs_entry(1, 6, 9, processed_at=6.2, deleted=[6.2, 6.3])], 6, 7)],
+        fix={1: sqs_consume(1, [sqs_entry(1, 2, 5, processed_at=2.2, deleted=[2.2, None])], 2, 3)},
+        witness={"duplicate": 1, "processed": [2, 4], "ops": [2, 4]},
+        because="had its delete acknowledged at t=2.3. Then P2 processed it again")
+control(**invariant("sqs", "exactly-once"),
+        shows="a consumer processed message 1 after its lease ran out, and the queue gave it to another (the twin: "
+              "it processed in time and its delete was lost)",
+        rows=[sqs_send(0, 1, 0, 1),
+              sqs_consume(1, [sqs_entry(1, 2, 5, processed_at=7, deleted=[7, None])], 2, 8),
+              sqs_consume(2, [sqs_entry(1, 6, 9, processed_at=7.5, deleted=[7.5, 7.6])], 6, 8)],
+        fix={1: sqs_consume(1, [sqs_entry(1, 2, 5, processed_at=4, deleted=[4, None])], 2, 8)},
+        witness={"duplicate": 1, "processed": [2, 3]},
+        because="after its lease ended at t=5")
+control(**invariant("sqs", "exactly-once"),
+        shows="a consumer processed message 2, whose only send failed (the twin: its outcome was unknown)",
+        rows=[sqs_send(0, 2, 0, 1, status="fail"),
+              sqs_consume(1, [sqs_entry(2, 2, 5, processed_at=2.2, deleted=[2.2, 2.3])], 2, 3)],
+        fix={0: sqs_send(0, 2, 0, None, status="info")},
+        witness={"phantom": 2, "ops": [0, 2]},
+        because="But its only sends failed")
+control(**invariant("sqs", "fifo-order"),
+        shows="message 1 of g1 was acknowledged before message 2 was sent, but 2 was processed first",
+        rows=[sqs_send(0, 1, 0, 1), sqs_send(0, 2, 2, 3),
+              sqs_consume(1, [sqs_entry(1, 4, 7, processed_at=5, deleted=[5, 5.1])], 4, 6),
+              sqs_consume(2, [sqs_entry(2, 4, 7, processed_at=4.5, deleted=[4.5, 4.6])], 4, 6)],
+        fix={3: sqs_consume(2, [sqs_entry(2, 4, 7, processed_at=5.5, deleted=[5.5, 5.6])], 4, 6)},
+        witness={"group": "g1", "first_sent": 1, "processed_first": 2, "ops": [0, 2, 4, 5]},
+        because="Then P2 processed S2's message 2 at t=4.5, before P1 first processed S1's message 1 at t=5")
+control(**invariant("sqs", "group-lock"),
+        shows="a second consumer received g1's message 2 while the first still held message 1 (the twin: after the "
+              "first invoked its delete)",
+        rows=[sqs_send(0, 1, 0, 0.4), sqs_send(0, 2, 0.5, 0.9),
+              sqs_consume(1, [sqs_entry(1, 1, 4, processed_at=2.8, deleted=[3, 3.1])], 1, 3.2),
+              sqs_consume(2, [sqs_entry(2, 2, 5, processed_at=2.5, deleted=[2.5, 2.6])], 2, 2.7)],
+        fix={3: sqs_consume(2, [sqs_entry(2, 3.5, 6.5, processed_at=3.6, deleted=[3.6, 3.7])], 3.5, 3.8)},
+        witness={"group": "g1", "held": [1], "received": [2], "at": [1, 2], "ops": [4, 5]},
+        because="two consumers held one group's messages at once")
+control(**invariant("sqs", "visibility"),
+        shows="a consumer crashed holding message 1 and another received it before the lease ran out (the twin: "
+              "after)",
+        rows=[sqs_send(0, 1, 0, 0.5), sqs_consume(1, [sqs_entry(1, 1, 4, outcome="dropped")], 1, 1.1),
+              sqs_consume(2, [sqs_entry(1, 3, 6, processed_at=3.2, deleted=[3.2, 3.3])], 3, 3.4)],
+        fix={2: sqs_consume(2, [sqs_entry(1, 4, 7, processed_at=4.2, deleted=[4.2, 4.3])], 4, 4.4)},
+        witness={"copy": "1", "held_until": 4, "received": [1, 3], "ops": [2, 4]},
+        because="while it was to be invisible")
+control(**invariant("sqs", "poison-redriven"),
+        shows="poison message 1 is not in the dead-letter queue and g1's next message was never processed (the "
+              "twin: it was redriven after 3 receives)",
+        rows=[sqs_send(0, 1, 0, 1, poison=True), sqs_send(0, 2, 2, 3),
+              sqs_consume(1, [sqs_entry(1, 4, 7, outcome="failed", released_at=4.2)], 4, 5), sqs_dlq([])],
+        fix={3: sqs_dlq([sqs_dead(1)])},
+        witness={"poison": 1, "blocked": 1, "ops": [0, 6]},
+        because="1 acknowledged messages of its group 'g1' were never processed: it was never redriven")
+control(**invariant("sqs", "poison-redriven"),
+        shows="message 1 was dead-lettered after 1 receive, below maxReceiveCount 3 (the twin: after 3)",
+        rows=[sqs_send(0, 1, 0, 1, poison=True), sqs_dlq([sqs_dead(1, receives=1)])],
+        fix={1: sqs_dlq([sqs_dead(1, receives=3)])},
+        witness={"early": 1, "receives": 1, "limit": 3, "ops": [2]},
+        because="fewer than maxReceiveCount 3")
+
 
 # == lambda =========================================================================================================
 # Invokes carry [event, kind, duration, key]; the final reads give the function's configuration (placement), the
