@@ -12,7 +12,7 @@ import statistics
 
 import attrs
 
-from faultlab import FaultPlan, Measurement, RunSettings, SeededChoices, simulate
+from faultlab import FaultPlan, Measurement, Plot, RunSettings, SeededChoices, simulate
 
 NO_FAULTS = FaultPlan(kinds=(), swarm=False)
 
@@ -65,7 +65,9 @@ def measure_concurrency_limit(seed: int, burst: int = 8, limits: tuple[int, ...]
                        "a burst of " + str(burst) + " synchronous 2 s invokes: " + "; ".join(
                            f"limit {r['limit']}: peak {r['peak_running']} running, {r['ok']} ran, {r['throttled']} "
                            f"throttled" for r in table) + " (the limit is the concurrency_limit setting: the "
-                       "account's 1000 scaled down, adjustable)", table)
+                       "account's 1000 scaled down, adjustable)", table,
+                       plot=Plot("limit", ("peak_running", "ok", "throttled"), kind="bar",
+                                 title=f"a burst of {burst} synchronous invokes, by concurrency limit"))
 
 
 def measure_scale_from_zero(seed: int, sizes: tuple[int, ...] = (100, 1000), scaling_rate: float = 100.0,
@@ -96,7 +98,9 @@ def measure_scale_from_zero(seed: int, sizes: tuple[int, ...] = (100, 1000), sca
                                  f"{r['50pct_running_at_s']} s, 90% after {r['90pct_running_at_s']} s)" for r in table)
                        + f", with scaling_rate={scaling_rate:g} new sandboxes/s over {cfg.workers} workers (AWS: 1000 "
                          f"per 10 s) and cold starts drawn log-uniformly from {cfg.cold_start_min:g}-"
-                         f"{cfg.cold_start_max:g} s (both inputs): N / rate plus the slowest cold start", table)
+                         f"{cfg.cold_start_max:g} s (both inputs): N / rate plus the slowest cold start", table,
+                       plot=Plot("burst", ("50pct_running_at_s", "90pct_running_at_s", "all_running_at_s"), kind="bar",
+                                 title="seconds from a burst at zero sandboxes until half, 90% and all run"))
 
 
 def _spread(choices, op_index: int) -> tuple[str, object]:
@@ -145,7 +149,9 @@ def measure_cold_starts(seed: int, runs: int = 5) -> Measurement:
                        f"{by['provisioned']['p50_s']} s, p99 {by['provisioned']['p99_s']} s "
                        f"({by['provisioned']['cold_starts']} cold starts). The cold start itself is an input: "
                        f"log-uniform over {cfg.cold_start_min:g}-{cfg.cold_start_max:g} s; sandboxes idle "
-                       f"{cfg.idle_reap:g} s are reaped", table)
+                       f"{cfg.idle_reap:g} s are reaped", table,
+                       plot=Plot("mode", ("p50_s", "p90_s", "p99_s"), kind="bar", log_y=True,
+                                 title="synchronous invoke latency (s): on-demand against provisioned"))
 
 
 def measure_snapstart(seed: int, runs: int = 5) -> Measurement:
@@ -159,4 +165,6 @@ def measure_snapstart(seed: int, runs: int = 5) -> Measurement:
                        f"{cfg.cold_start_max:g} s) against {by['snapstart']['p99_s']} s with SnapStart restoring in "
                        f"snapstart_restore={cfg.snapstart_restore:g} s (p50 {by['cold-start']['p50_s']} s against "
                        f"{by['snapstart']['p50_s']} s). The ~200 ms is the input, not a finding: what is measured is "
-                       f"the tail it leaves the client (restore plus the function plus the scaling queue)", table)
+                       f"the tail it leaves the client (restore plus the function plus the scaling queue)", table,
+                       plot=Plot("mode", ("p50_s", "p90_s", "p99_s"), kind="bar", log_y=True,
+                                 title="synchronous invoke latency (s): cold starts against SnapStart"))
