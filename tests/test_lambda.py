@@ -103,12 +103,15 @@ def test_the_concurrency_limit_caps_a_burst_and_is_adjustable():
 
 def test_scaling_from_zero_takes_the_burst_over_the_rate_plus_the_slowest_cold_start():
     m = measure_scale_from_zero(0, sizes=(100,))
-    (row,) = m.table
+    rows = {r["cold_start"]: r for r in m.table}
     cfg = SPEC.make_config({})
-    assert row["peak_running"] == 100
-    lower = (100 / 2 - 1) * cfg.workers / row["scaling_rate_per_s"]  # half the burst on a worker, one start a time
-    assert lower <= row["all_running_at_s"] <= 100 * cfg.workers / row["scaling_rate_per_s"] + cfg.cold_start_max
-    assert m.figure == row["all_running_at_s"]
+    lower = (100 / 2 - 1) * cfg.workers / m.table[0]["scaling_rate_per_s"]  # half the burst on a worker, one by one
+    upper = 100 * cfg.workers / m.table[0]["scaling_rate_per_s"]  # the whole burst on one worker
+    for label, slowest in (("0.1-10 s", cfg.cold_start_max), ("125 ms", 0.125)):
+        row = rows[label]
+        assert row["peak_running"] == 100 and lower <= row["all_running_at_s"] <= upper + slowest, row
+    assert rows["125 ms"]["all_running_at_s"] < rows["0.1-10 s"]["all_running_at_s"]
+    assert m.figure == rows["0.1-10 s"]["all_running_at_s"]
 
 
 def test_cold_starts_set_the_tail_and_provisioned_concurrency_or_snapstart_cut_it():
