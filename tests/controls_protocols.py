@@ -536,6 +536,84 @@ control(**invariant("sqs", "poison-redriven"),
         because="fewer than maxReceiveCount 3")
 
 
+# == cells and shuffle-sharding: a placement operation names every customer's cell (shards) and the poison ========
+def placed(kind, units, poison="p"):
+    return op(90, "placement", {"kind": kind, "poison": poison, "units": units}, 20, 20.5, phase="final")
+
+
+def req(p, customer, call, status="ok", unit=None, phase="main"):
+    return op(p, "request", [customer, call], call, call + 0.5, [customer, unit] if status == "ok" else None,
+              status, phase)
+
+
+CELL_UNITS = {"p": ["cell-1"], "a": ["cell-1"], "b": ["cell-2"]}
+control(**invariant("cells", "blast-radius"),
+        shows="after the poison customer p (cell-1) sent a request, b in cell-2 is refused",
+        rows=[req(0, "p", 1, "fail"), req(1, "b", 2, "fail"), req(2, "a", 3, "fail"), placed("cell", CELL_UNITS)],
+        fix={1: req(1, "b", 2, "ok", "cell-2")},
+        witness={"poison": "p", "customer": "b", "units": ["cell-2"], "ops": [0, 2]},
+        because="the blast radius reached a customer outside it")
+control(**invariant("cells", "blast-radius-after-recovery"),
+        shows="after recovery b (cell-2) is refused; in the main phase b failing is not judged here",
+        rows=[req(0, "p", 1, "fail"), req(1, "b", 2, "fail"), placed("cell", CELL_UNITS),
+              req(91, "p", 21, "fail", phase="final"), req(92, "b", 22, "fail", phase="final")],
+        fix={4: req(92, "b", 22, "ok", "cell-2", phase="final")},
+        witness={"poison": "p", "customer": "b", "status": "fail"},
+        because="the blast radius reached a customer outside it")
+control(**invariant("cells", "blast-radius-after-recovery"),
+        shows="a rollout whose canary is cell-1 leaves b in cell-2 down after recovery (it went everywhere at once)",
+        rows=[op(90, "placement", {"kind": "cell", "canary": ["cell-1"], "trigger": "rollout",
+                                   "units": {"a": ["cell-1"], "b": ["cell-2"]}}, 20, 20.5, phase="final"),
+              op(91, "rollout", None, 21, 21.5, {"done": [], "halted": ["cell-1"]}, phase="final"),
+              req(92, "a", 22, "fail", phase="final"), req(93, "b", 23, "fail", phase="final")],
+        fix={3: req(93, "b", 23, "ok", "cell-2", phase="final")},
+        witness={"poison": None, "poison_units": ["cell-1"], "customer": "b"},
+        because="the rollout of a bad version, whose canary is cells {cell-1}")
+control(**invariant("cells", "served-by-home-cell"),
+        shows="customer a of cell-1 is served by cell-2 (the router spilled it)",
+        rows=[req(0, "a", 1, "ok", "cell-2"), req(1, "b", 2, "ok", "cell-2"), placed("cell", CELL_UNITS)],
+        fix={0: req(0, "a", 1, "ok", "cell-1")},
+        witness={"customer": "a", "served_by": "cell-2", "units": ["cell-1"]},
+        because="traffic crossed cells")
+control(**invariant("cells", "cell-down-together"),
+        shows="after recovery a, in the poison's cell-1, is still served (the poison took one replica only)",
+        rows=[placed("cell", CELL_UNITS), req(91, "p", 21, "fail", phase="final"),
+              req(92, "a", 22, "ok", "cell-1", phase="final"), req(93, "b", 23, "ok", "cell-2", phase="final")],
+        fix={2: req(92, "a", 22, "fail", phase="final")},
+        witness={"poison": "p", "customer": "a"},
+        because="the outage did not take down what it hit")
+
+SHARD_UNITS = {"p": ["shard-0", "shard-3"], "twin": ["shard-0", "shard-3"], "near": ["shard-0", "shard-5"],
+               "far": ["shard-1", "shard-2"]}
+control(**invariant("shuffle-sharding", "blast-radius"),
+        shows="near shares one shard with the poison and is refused after it (no retry on shard-5)",
+        rows=[req(0, "p", 1, "fail"), req(1, "twin", 2, "fail"), req(2, "near", 3, "fail"),
+              req(3, "far", 4, "ok", "shard-1"), placed("shard", SHARD_UNITS)],
+        fix={2: req(2, "near", 3, "ok", "shard-5")},
+        witness={"customer": "near", "poison_units": ["shard-0", "shard-3"], "units": ["shard-0", "shard-5"]},
+        because="which are not all P's")
+control(**invariant("shuffle-sharding", "blast-radius-after-recovery"),
+        shows="after recovery far, sharing no shard with the poison, is refused (the poison retried everywhere)",
+        rows=[placed("shard", SHARD_UNITS), req(91, "p", 21, "fail", phase="final"),
+              req(92, "twin", 22, "fail", phase="final"), req(93, "far", 23, "fail", phase="final")],
+        fix={3: req(93, "far", 23, "ok", "shard-2", phase="final")},
+        witness={"customer": "far", "units": ["shard-1", "shard-2"]},
+        because="the blast radius reached a customer outside it")
+control(**invariant("shuffle-sharding", "served-by-own-shards"),
+        shows="near (shards 0, 5) is served by shard-7",
+        rows=[req(0, "near", 1, "ok", "shard-7"), placed("shard", SHARD_UNITS)],
+        fix={0: req(0, "near", 1, "ok", "shard-5")},
+        witness={"customer": "near", "served_by": "shard-7"},
+        because="traffic crossed shards")
+control(**invariant("shuffle-sharding", "sharing-all-shards-down"),
+        shows="after recovery twin, on the poison's very shards, is served",
+        rows=[placed("shard", SHARD_UNITS), req(91, "p", 21, "fail", phase="final"),
+              req(92, "twin", 22, "ok", "shard-3", phase="final")],
+        fix={2: req(92, "twin", 22, "fail", phase="final")},
+        witness={"customer": "twin", "poison": "p"},
+        because="the outage did not take down what it hit")
+
+
 # == lambda =========================================================================================================
 # Invokes carry [event, kind, duration, key]; the final reads give the function's configuration (placement), the
 # slots still taken (placement), the execution records (store) and the on-failure destination's entries.

@@ -128,7 +128,7 @@ def _read_maps_by_shape(text: str) -> list[tuple[int, dict]] | None:
         if len(cut) > len(_HOLES):
             return None
         pieces = _LITERAL.split(line)
-        shape = pieces[0] + "".join([h + p for h, p in zip(_HOLES, pieces[1:])]) if cut else line
+        shape = pieces[0] + "".join([h + p for h, p in zip(_HOLES, pieces[1:], strict=False)]) if cut else line
         if not _SHAPE_CHARS.fullmatch(shape):
             return None
         shapes.setdefault(shape, len(shapes))
