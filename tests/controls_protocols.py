@@ -666,3 +666,117 @@ control(**invariant("shuffle-sharding", "sharing-all-shards-down"),
         fix={2: req(92, "twin", 22, "fail", phase="final")},
         witness={"customer": "twin", "poison": "p"},
         because="the outage did not take down what it hit")
+
+
+# == lambda =========================================================================================================
+# Invokes carry [event, kind, duration, key]; the final reads give the function's configuration (placement), the
+# slots still taken (placement), the execution records (store) and the on-failure destination's entries.
+LAMBDA_CONFIG = {"concurrency_limit": 2, "timeout": 3.0, "maximum_retry_attempts": 2, "maximum_event_age": 120.0}
+
+
+def lx(exec_id, event, begin, commit=None, end=None, kind="work", sandbox="w1.1.1", key=None, ticket=None):
+    """An execution record as the store keeps it."""
+    return {"exec": exec_id, "event": event, "kind": kind, "sandbox": sandbox, "begin": begin, "commit": commit,
+            "end": end, "outcome": None if end is None else ("ok" if commit is not None else "error"), "key": key,
+            "ticket": ticket}
+
+
+def lread(p, f, out, call, node):
+    return op(p, f, None, call, call + 0.5, out, phase="final", node=node)
+
+
+def lfinals(executions, failures=(), held=(), at=100):
+    """The four final reads, in the order the protocol makes them (call indices from 2 x the rows before them)."""
+    return [lread(90, "get-function-configuration", LAMBDA_CONFIG, at, "placement"),
+            lread(91, "slots", {"held": list(held)}, at + 1, "placement"),
+            lread(92, "executions", list(executions), at + 2, "store"),
+            lread(93, "failures", list(failures), at + 3, "destination")]
+
+
+def linvoke(p, event, kind, call, ret=None, status="ok"):
+    return op(p, "invoke", [event, kind, 0.2, None], call, call if ret is None else ret, event, status, node="fe1")
+
+
+def lfail(event, at, reason="retries-exhausted"):
+    return {"event": event, "reason": reason, "at": at, "tries": 3, "errors": 3}
+
+
+control(**invariant("lambda", "concurrency-limit"),
+        shows="three executions run at t=1 against a limit of 2 (the twin: the third begins as the first ends)",
+        rows=[*lfinals([lx("1.1", 1, 0.0, 2.0, 2.0), lx("2.1", 2, 0.5, 1.5, 1.5), lx("3.1", 3, 1.0, None, 1.2)])],
+        fix={2: lread(92, "executions", [lx("1.1", 1, 0.0, 2.0, 2.0), lx("2.1", 2, 0.5, 1.5, 1.5),
+                                         lx("3.1", 3, 2.0, None, 2.2)], 102, "store")},
+        witness={"limit": 2, "running": 3, "at": 1.0, "executions": ["1.1", "2.1", "3.1"], "ops": [4]},
+        because="Then all 3 were running at t=1")
+control(**invariant("lambda", "slots-released"),
+        shows="after settling the placement still holds a slot (the twin: none)",
+        rows=[*lfinals([lx("1.1", 1, 0.0, 1.0, 1.0)], held=["fe1.1.1"])],
+        fix={1: lread(91, "slots", {"held": []}, 101, "placement")},
+        witness={"held": ["fe1.1.1"], "ops": [2]},
+        because="the placement still counts 1 slot(s) as taken (fe1.1.1)")
+control(**invariant("lambda", "events-accounted"),
+        shows="an accepted poison event began once, never committed and is not in the destination (the twin: it is)",
+        rows=[linvoke(0, 1, "poison", 0), *lfinals([lx("1.1", 1, 0.5, None, 0.7, kind="poison")])],
+        fix={4: lread(93, "failures", [lfail(1, 5.0)], 103, "destination")},
+        witness={"event": 1, "executions": ["1.1"], "ops": [0, 6, 8]},
+        because="the event was dropped silently")
+control(**invariant("lambda", "no-processing-after-failure"),
+        shows="an execution commits at t=6 after its event went to the destination at t=5 (the twin: at t=4)",
+        rows=[linvoke(0, 1, "work", 0),
+              *lfinals([lx("1.3", 1, 3.5, 6.0, 6.0)], failures=[lfail(1, 5.0)])],
+        fix={3: lread(92, "executions", [lx("1.3", 1, 3.5, 4.0, 4.0)], 102, "store")},
+        witness={"event": 1, "exec": "1.3", "sent_at": 5.0, "commit": 6.0, "ops": [6, 8]},
+        because="Then X committed its side effect after the event was sent to the failure destination")
+control(**invariant("lambda", "no-processing-after-failure"),
+        shows="an execution begins at t=7 after its event went to the destination at t=5 (the twin: it began at t=4)",
+        rows=[linvoke(0, 1, "poison", 0),
+              *lfinals([lx("1.4", 1, 7.0, None, 7.2, kind="poison")], failures=[lfail(1, 5.0)])],
+        fix={3: lread(92, "executions", [lx("1.4", 1, 4.0, None, 4.2, kind="poison")], 102, "store")},
+        witness={"event": 1, "exec": "1.4", "begin": 7.0, "ops": [6, 8]},
+        because="Then X began after the event was sent to the failure destination")
+control(**invariant("lambda", "failure-after-retries"),
+        shows="an event is given up 2 s after its invoke with one execution begun (the twin: three began)",
+        rows=[linvoke(0, 1, "work", 0),
+              *lfinals([lx("1.1", 1, 0.5, None, 0.7)], failures=[lfail(1, 2.0)])],
+        fix={3: lread(92, "executions", [lx("1.1", 1, 0.5, None, 0.7), lx("1.2", 1, 1.0, None, 1.2),
+                                         lx("1.3", 1, 1.5, None, 1.7)], 102, "store")},
+        witness={"event": 1, "began": 1, "age": 2.0, "ops": [0, 8]},
+        because="when only 1 execution(s) of it had begun, fewer than the 3 attempts a failure needs")
+control(**invariant("lambda", "failure-after-retries"),
+        shows="the maximum event age excuses too few executions: given up at 150 s with none begun is fine, at "
+              "100 s it is not",
+        rows=[linvoke(0, 1, "work", 0), *lfinals([lx("2.1", 2, 0.5, 1.0, 1.0)], failures=[lfail(1, 100.0)], at=200)],
+        fix={4: lread(93, "failures", [lfail(1, 150.0, "maximum-event-age")], 203, "destination")},
+        witness={"event": 1, "began": 0, "ops": [0, 8]},
+        because="younger than the maximum event age of 120 s")
+control(**invariant("lambda", "timeout-enforced"),
+        shows="an execution commits 4 s after it began, past the 3 s timeout (the twin: after 2.9 s)",
+        rows=[*lfinals([lx("1.1", 1, 1.0, 5.0, 5.0)])],
+        fix={2: lread(92, "executions", [lx("1.1", 1, 1.0, 3.9, 3.9)], 102, "store")},
+        witness={"exec": "1.1", "ran": 4.0, "timeout": 3.0, "ops": [4]},
+        because="past the function's timeout of 3 s")
+control(**invariant("lambda", "timeout-enforced"),
+        shows="an execution that never committed reports its end 5 s after it began (the twin: it was stopped at 3 s)",
+        rows=[*lfinals([lx("1.1", 1, 1.0, None, 6.0, kind="slow"), lx("2.1", 2, 1.0, 1.2, 1.2)])],
+        fix={2: lread(92, "executions", [lx("1.1", 1, 1.0, None, 4.0, kind="slow"), lx("2.1", 2, 1.0, 1.2, 1.2)],
+                      102, "store")},
+        witness={"exec": "1.1", "ran": 5.0},
+        because="was still running 5 s after it began")
+control(**invariant("lambda", "stateless-tallies"),
+        shows="two tally events of k1 on two sandboxes both count 1 (the twin: the second counts 2)",
+        rows=[*lfinals([lx("1.1", 1, 0.0, 0.2, 0.2, "tally", "w1.1.1", "k1", 1),
+                        lx("2.1", 2, 1.0, 1.2, 1.2, "tally", "w2.1.1", "k1", 1)])],
+        fix={2: lread(92, "executions", [lx("1.1", 1, 0.0, 0.2, 0.2, "tally", "w1.1.1", "k1", 1),
+                                         lx("2.1", 2, 1.0, 1.2, 1.2, "tally", "w2.1.1", "k1", 2)], 102, "store")},
+        witness={"key": "k1", "ticket": 1, "events": [1, 2], "sandboxes": ["w1.1.1", "w2.1.1"], "ops": [4]},
+        because="Then both counted 1")
+control(**invariant("lambda", "stateless-tallies"),
+        shows="one event retried on two sandboxes may count twice, but another event may not share its count",
+        rows=[*lfinals([lx("1.1", 1, 0.0, 0.2, 0.2, "tally", "w1.1.1", "k1", 1),
+                        lx("1.2", 1, 1.0, 1.2, 1.2, "tally", "w1.1.1", "k1", 2),
+                        lx("2.1", 2, 2.0, 2.2, 2.2, "tally", "w2.1.1", "k1", 2)])],
+        fix={2: lread(92, "executions", [lx("1.1", 1, 0.0, 0.2, 0.2, "tally", "w1.1.1", "k1", 1),
+                                         lx("1.2", 1, 1.0, 1.2, 1.2, "tally", "w1.1.1", "k1", 2),
+                                         lx("2.1", 2, 2.0, 2.2, 2.2, "tally", "w2.1.1", "k1", 3)], 102, "store")},
+        witness={"key": "k1", "ticket": 2, "events": [1, 2]},
+        because="Then both counted 2")
