@@ -37,7 +37,7 @@ class Links(enum.StrEnum):
 class Envelope:
     """A message in flight. ``id`` is its stable identity: unique per run, increasing in send order."""
 
-    __slots__ = ("id", "src", "dst", "msg", "reply_to", "sent_at", "deliver_at", "cause")
+    __slots__ = ("id", "src", "dst", "msg", "reply_to", "sent_at", "deliver_at", "cause", "sent_after")
 
     def __init__(self, id: int, src: str, dst: str, msg: Any, reply_to: int | None, sent_at: float,
                  cause: Any = None):
@@ -49,6 +49,7 @@ class Envelope:
         self.sent_at = sent_at
         self.deliver_at = sent_at
         self.cause = cause  # the operation the sender was working for (faultlab.choices.CAUSE)
+        self.sent_after = -1  # the index of the last event of the run before it was sent (the trace viewer's arrow)
 
     def __repr__(self) -> str:
         return f"<#{self.id} {self.src}->{self.dst} {type(self.msg).__name__}>"

@@ -462,6 +462,7 @@ class Simulation:
 
     def _send(self, src: str, dst: str, msg: Any, reply_to: int | None) -> int:
         network = self.network
+        after = len(self.events) - 1
         if self.latency is None:
             env, queued = network.send(src, dst, msg, reply_to, self._clock.now, CAUSE.get())
         else:
@@ -469,6 +470,7 @@ class Simulation:
             if latency > 0.0:  # a coin per message; False: the nominal latency
                 latency *= self.latency.draw(self.choices)
             env, queued = network.send(src, dst, msg, reply_to, self._clock.now, CAUSE.get(), latency)
+        env.sent_after = after
         if not queued:
             self._event("lost", _lost_payload(env, "partition"))
         elif self.down and dst in self.down and network.stream:  # no connection to a node that is down
@@ -586,7 +588,8 @@ class Simulation:
 
 
 def _lost_payload(env: Envelope, why: str) -> dict[str, Any]:
-    payload: dict[str, Any] = {"id": env.id, "src": env.src, "dst": env.dst, "why": why}
+    payload: dict[str, Any] = {"id": env.id, "src": env.src, "dst": env.dst, "why": why,
+                               "sent_after": env.sent_after}
     if env.cause is not None:
         payload["cause"] = list(env.cause)
     return payload

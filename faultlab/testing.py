@@ -87,7 +87,8 @@ def assert_holds(protocol: Protocol, *, variant: str | None = None, overrides: d
         names = ", ".join(c.invariant for c in exp.failure.violations) or exp.failure.error
         details = "\n".join(f"  {c.invariant}: {c.explanation}" for c in exp.failure.violations)
         raise AssertionError(f"{protocol.name} {variant or ''}: {names} violated after {exp.found_after} runs "
-                             f"(seed {seed})\n{details}\n  trace: {path}\n  replay: {replay_command(protocol, path)}")
+                             f"(seed {seed})\n{details}\n  trace: {path}\n  timeline: {path.with_suffix('.html')}\n"
+                             f"  replay: {replay_command(protocol, path)}")
     if exp.verdict == "vacuous":
         raise AssertionError(f"{protocol.name} {variant or ''}: {exp.summary()} (seed {seed}): a run where nothing "
                              f"happened is not a pass")
