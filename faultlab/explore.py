@@ -86,7 +86,7 @@ class Coverage:
                 self.witnesses[w.name] += 1
         shapes = fault_shapes(result.events)
         self.fault_shapes.update(shapes)
-        self.runs_enabled.update(result.stats.get("enabled_faults", ()))
+        self.runs_enabled.update(str(k) for k in result.stats.get("enabled_faults", ()))
         if self.partition_shapes is None:
             self.partition_shapes = partition_shapes_available(protocol, result.config)
         for c in result.checks:

@@ -8,6 +8,7 @@ trace path and the replay command in their message.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -66,7 +67,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:  # an xdist worker: hand its explorations to the controller
-        workeroutput["faultlab_coverage"] = SESSION.to_json()
+        # plain JSON types only: execnet cannot send str subclasses (a Fault is a StrEnum)
+        workeroutput["faultlab_coverage"] = json.loads(json.dumps(SESSION.to_json()))
         return
     path = config.getoption("--faultlab-coverage")
     if path:
