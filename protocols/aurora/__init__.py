@@ -134,8 +134,21 @@ INVARIANTS = (
 
 def _zone_lost(run) -> bool:
     return (any(e.get("shape") == "zone" for e in run.log.of("partition"))
-            or any(e.get("scope") == "zone" for e in run.log.of("lose_unsynced"))
+            or any(e.get("scope") == "zone" for e in run.log.of("lose_unsynced", "destroy"))
             or run.note_count("segment_lost") >= 2)
+
+
+def _zone_plus_one_lost(run) -> bool:
+    """A whole zone's disks and one more segment's were lost: the engine destroyed them (a zone, then or before a
+    segment elsewhere), or the ``lose`` setting did. The claim's whole failure budget, spent."""
+    destroyed = run.log.of("destroy")
+    by_engine = (any(e["scope"] == "zone" for e in destroyed)
+                 and any(e["scope"] == "node" and e["node"].startswith("s") for e in destroyed))
+    return by_engine or run.note_count("segment_lost") >= 3
+
+
+def _torn_write_truncated(run) -> bool:
+    return run.count("torn_write") > 0 and run.note_count("torn_record_truncated") > 0
 
 
 WITNESSES = (
@@ -145,20 +158,35 @@ WITNESSES = (
     Witness.noted("failover", "failover happened"),
     Witness.noted("segment_repair", "a segment was repaired from a peer"),
     Witness("zone lost", _zone_lost, "a whole zone was cut off, lost power, or destroyed"),
+    # What the disk faults must be seen doing: every good variant claims to survive them.
+    Witness("torn record truncated", _torn_write_truncated,
+            "a torn write left a half-written record, and the segment found and truncated it"),
+    Witness("zone plus one lost", _zone_plus_one_lost, "a run lost a whole zone's disks and one more segment's"),
 )
+
 
 
 # -- variants --------------------------------------------------------------------------------------------------------
 AZ_PLUS_ONE = {"lose": "az1,s2", "lose_at": 3.0}
+FAULTS = ("drop", "duplicate", "delay", "partition", "crash", "restart", "skew", "lose_unsynced", "torn_write",
+          "destroy")
+# The claim's failure budget: the engine's destroy takes at most one whole zone and one more node per run.
+AZ_PLUS_ONE_BUDGET = {"max_destroyed_zones": 1, "max_destroyed_nodes": 1}
 
 VARIANTS = (
     Variant("aurora", {}, "4/6 writes, 3/6 recovery reads, fencing, replay to the durable point, replicas apply "
-                          "durable records"),
+                          "durable records, checksummed redo records; up to a zone plus one node destroyed",
+            **AZ_PLUS_ONE_BUDGET),
     Variant("aurora-datagram", {}, "the same over datagram links: log records, gossip and heartbeats duplicated and "
-                                   "reordered (LSNs and stamps make a repeated record harmless)", links="datagram"),
+                                   "reordered (LSNs and stamps make a repeated record harmless)", links="datagram",
+            **AZ_PLUS_ONE_BUDGET),
     Variant("az-plus-one-lost", AZ_PLUS_ONE,
-            "zone az1 (s1, s4) and s2 are destroyed at t=3 s, with every fault kind around it: 3 segments are left, "
-            "a read quorum but not a write quorum", invariants=("no-lost-writes", "observed-writes-durable")),
+            "zone az1 (s1, s4) and s2 are destroyed at t=3 s, with every other fault kind around it: 3 segments are "
+            "left, a read quorum but not a write quorum", invariants=("no-lost-writes", "observed-writes-durable"),
+            faults=tuple(k for k in FAULTS if k != "destroy")),
+    Variant("no-checksum", {"checksum": False}, "segments trust every redo record they read back: a record a power "
+            "loss tore (its tail zeros) is served as written, to recoveries, volume reads and gossip",
+            expect_violation="no-lost-writes"),
     Variant("commit-at-3", {"write_quorum": 3}, "a write commits at 3 of 6: 3 + 3 = 6, so a recovery reading the "
             "other three misses it", expect_violation="no-lost-writes"),
     Variant("recovery-reads-2", {"read_quorum": 2}, "a recovering writer reads 2 segments: 2 + 4 = 6, so it can "
@@ -261,6 +289,7 @@ SPEC = Protocol(
     witnesses=WITNESSES,
     variants=VARIANTS,
     claims=CLAIMS,
+    faults=FAULTS,
     settle_time=15.0,  # the replica's failover timeout (2-2.5 s), a retried takeover or two, then gossip repair
 )
 
