@@ -230,6 +230,7 @@ class Instance(Node[AuroraConfig]):
         # unknown: the epoch names this incarnation, so it can never repeat one of theirs.
         epoch = (attempt, self.id if not self.storage.destroyed else f"{self.id}/{self.ctx.incarnation}")
         self.role = "candidate"
+        self.ctx.note("takeover", epoch=list(epoch))  # detection ends here; recovery (two quorum rounds) begins
         if self.config.recover_from == "quorum":
             replies = await self.ctx.gather(self._rotated(), Recover(epoch), need=self.config.read_quorum,
                                             timeout=STORAGE_TIMEOUT)
