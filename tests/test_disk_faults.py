@@ -20,7 +20,7 @@ from faultlab.explore import explore
 from faultlab.faults import parse_fault_kinds
 from faultlab.runtime import simulate
 from faultlab.storage import LogRecord, Storage, checksum, torn
-from faultlab.trace import dumps_trace, read_trace, replay, write_trace
+from faultlab.trace import dumps_trace, format_timeline, read_trace, replay, write_trace
 from invariants.durability import check_no_lost_writes
 
 DISK = 0.001  # seconds from a record's write to its fsync: the window a torn write hits
@@ -163,6 +163,8 @@ def test_a_torn_write_replays_byte_for_byte(tmp_path):
     again = replay(read_trace(path), WAL_SPEC)
     assert _injected(again, "torn_write") == _injected(exp.failure, "torn_write")
     assert dumps_trace(again) == path.read_text()
+    timeline = format_timeline(read_trace(path).doc)  # what a violation depends on: the torn write is shown
+    assert "!!torn_write" in timeline, timeline
 
 
 def test_a_torn_write_the_violation_does_not_need_shrinks_away():
