@@ -14,7 +14,18 @@ import attrs
 import pytest
 import trio
 
-from faultlab import Fail, FaultPlan, Invariant, Node, Ok, Protocol, RunSettings, SeededChoices, Witness, handler
+from faultlab import (
+    Fail,
+    FaultPlan,
+    Invariant,
+    Node,
+    Ok,
+    Protocol,
+    RunSettings,
+    SeededChoices,
+    Witness,
+    handler,
+)
 from faultlab.errors import ConfigError
 from faultlab.explore import explore
 from faultlab.faults import parse_fault_kinds
