@@ -1,6 +1,6 @@
 """s3: the strong configuration holds under every fault kind with cache hits, zone loss and retried parts; each
-known-bad variant is found; the two-facility claim is proved (and refuted for two-zone acks) by z3; the object-store
-checkers catch what they are for."""
+known-bad variant is found; the two-facility claim is proved (and refuted for two-zone acks) by z3 and judged in runs
+that destroy two whole zones; the object-store checkers catch what they are for."""
 
 from __future__ import annotations
 
