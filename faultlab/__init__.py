@@ -24,6 +24,7 @@ _EXPORTS = {
     # describing a protocol
     "Protocol": "faultlab.protocol", "Variant": "faultlab.protocol", "Invariant": "faultlab.protocol",
     "Witness": "faultlab.protocol", "Claim": "faultlab.claims", "Measurement": "faultlab.claims",
+    "Plot": "faultlab.claims",
     "ClientAPI": "faultlab.runtime", "follow_leader": "faultlab.clients", "Event": "faultlab.events",
     "Events": "faultlab.events",
     # faults and links
@@ -42,7 +43,7 @@ _EXPORTS = {
 
 __all__ = ["CheckResult", "Claim", "ClientAPI", "Coins", "ConfigError", "Event", "Events", "Exploration",
            "Fail", "Fault", "FaultPlan", "FaultlabError", "History", "Invariant", "Latency", "Links", "Measurement",
-           "Node", "NodeContext", "Ok", "Operation", "Outcome", "Protocol", "RunResult", "RunSettings",
+           "Plot", "Node", "NodeContext", "Ok", "Operation", "Outcome", "Protocol", "RunResult", "RunSettings",
            "SeededChoices", "Storage", "UnhandledMessage", "Unknown", "Variant", "Verdict", "Witness", "every",
            "follow_leader", "handler", "simulate"]
 
@@ -62,7 +63,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
     from faultlab.choices import SeededChoices
-    from faultlab.claims import Claim, Measurement
+    from faultlab.claims import Claim, Measurement, Plot
     from faultlab.clients import follow_leader
     from faultlab.errors import ConfigError, FaultlabError
     from faultlab.events import Event, Events

@@ -25,13 +25,52 @@ Method = Literal["invariant", "z3", "measure"]
 
 
 @attrs.frozen
+class Plot:
+    """How the reports draw a measurement's table: column ``y`` against column ``x``, one line (``kind="line"``) or
+    one bar per group (``kind="bar"``) for each value of column ``series``; or several columns ``y=("a", "b")``,
+    one line each. Rows that share an x (and series) are drawn as their mean: seeded runs of one cell. Drawn from
+    the table itself, so the picture and the numbers cannot disagree (faultlab.report.plots)."""
+
+    x: str
+    y: str | tuple[str, ...] = attrs.field(converter=lambda v: v if isinstance(v, str) else tuple(v))
+    series: str | None = None
+    kind: Literal["line", "bar"] = "line"
+    title: str = ""
+    log_y: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if self.kind not in ("line", "bar"):
+            raise ValueError(f"Plot kind must be 'line' or 'bar', not {self.kind!r}")
+        if not isinstance(self.y, str) and self.series is not None:
+            raise ValueError("a Plot with several y columns draws one line per column: it takes no series")
+
+    @property
+    def columns(self) -> set[str]:
+        ys = {self.y} if isinstance(self.y, str) else set(self.y)
+        return {self.x} | ys | ({self.series} if self.series else set())
+
+    def to_json(self) -> dict[str, Any]:
+        d = attrs.asdict(self)
+        d["y"] = self.y if isinstance(self.y, str) else list(self.y)  # JSON has lists, not tuples
+        return d
+
+
+@attrs.frozen
 class Measurement:
-    """A measured figure: ``figure`` in ``unit``, a one-line ``summary``, and the ``table`` of raw rows behind it."""
+    """A measured figure: ``figure`` in ``unit``, a one-line ``summary``, the ``table`` of raw rows behind it, and
+    optionally how to ``plot`` that table."""
 
     figure: float
     unit: str
     summary: str
     table: list[dict[str, Any]] = attrs.field(factory=list)
+    plot: Plot | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.plot is not None and self.table:  # an empty table (nothing measured) draws nothing
+            missing = sorted(self.plot.columns - set(self.table[0]))
+            if missing:
+                raise ValueError(f"Measurement plot names columns its table does not have: {missing}")
 
 
 @attrs.frozen
@@ -74,9 +113,29 @@ class ClaimResult:
 
     def to_json(self) -> dict[str, Any]:
         return {"protocol": self.protocol, "section": self.claim.section, "claim": self.claim.text,
-                "method": self.claim.method, "variant": self.claim.variant, "verdict": self.verdict,
-                "expected": self.claim.expect,
+                "method": self.claim.method, "variant": self.claim.variant,
+                "invariants": list(self.claim.invariants), "verdict": self.verdict, "expected": self.claim.expect,
                 "evidence": self.evidence, "note": self.claim.note, "seconds": round(self.seconds, 2)}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> ClaimResult:
+        """A result read back from ``claims.json`` (``faultlab report``): enough to write every page again, not to
+        judge the claim again (its proof and measurement functions are not in the file, and are not imported)."""
+        method = d["method"]
+        if method not in ("invariant", "z3", "measure"):
+            raise ValueError(f"method {method!r} is not invariant, z3 or measure")
+        claim = Claim(str(d["section"]), str(d["claim"]), method, variant=d.get("variant"),
+                      invariants=tuple(d.get("invariants") or ("?",)), note=str(d.get("note") or ""),
+                      expect=d.get("expected"), prove=_from_file if method == "z3" else None,
+                      measure=_from_file if method == "measure" else None)
+        evidence = d["evidence"]
+        if not isinstance(evidence, dict):
+            raise ValueError("evidence is not an object")
+        return cls(str(d["protocol"]), claim, str(d["verdict"]), evidence, float(d.get("seconds") or 0.0))
+
+
+def _from_file(*_: Any) -> Any:
+    raise RuntimeError("a claim read from a report file cannot be judged again: run `faultlab claims`")
 
 
 def exploration_for(protocol: Any, claim: Claim, *, examples: int, seed: int, cache: Any) -> Any:
@@ -103,6 +162,8 @@ def judge(protocol: Any, claim: Claim, *, examples: int, seed: int, traces: Any,
 
         m, seconds = (cache or ExplorationCache()).measure(protocol, claim, seed)
         evidence = {"figure": m.figure, "unit": m.unit, "summary": m.summary, "table": m.table}
+        if m.plot is not None:
+            evidence["plot"] = m.plot.to_json()
         return ClaimResult(protocol.name, claim, "measured", evidence, seconds)
     variant = protocol.variant(claim.variant) if claim.variant else None
     config = protocol.make_config(variant.settings if variant else {})

@@ -42,6 +42,7 @@ COMMANDS = {
     "verify": "faultlab.commands.verify",
     "claims": "faultlab.commands.claims",
     "check-history": "faultlab.commands.check_history",
+    "report": "faultlab.commands.report",
 }
 COMMAND_MODULES = tuple(COMMANDS.values())
 MESSAGE_LIMIT = 2000  # characters of an error line; the head names the thing, the tail usually says the fix

@@ -32,6 +32,7 @@ from hypothesis.errors import Flaky
 
 from faultlab._compat import hypothesis_without_local_constants
 from faultlab.choices import HypothesisChoices, SeededChoices
+from faultlab.coverage import fault_shapes, partition_shapes_available
 from faultlab.errors import Nondeterminism
 from faultlab.faults import INJECTABLE, available_kinds
 from faultlab.profiles import _SUPPRESS, SIMULATION_PHASES
@@ -60,6 +61,13 @@ class Coverage:
     # digests of the runs' choice sequences: how many of the runs were different schedules (Hypothesis may
     # generate one twice, and two shards may meet)
     schedules: set = attrs.Factory(set)
+    # faultlab.coverage: runs with each fault shape, runs in which each fault kind was enabled (swarm), and per
+    # invariant the shapes present in the runs that exercised it and why the others did not
+    fault_shapes: collections.Counter = attrs.Factory(collections.Counter)
+    runs_enabled: collections.Counter = attrs.Factory(collections.Counter)
+    exercised_under: dict = attrs.Factory(dict)
+    unexercised_why: dict = attrs.Factory(dict)
+    partition_shapes: list | None = None
 
     def add(self, result: RunResult, protocol: Protocol) -> None:
         self.runs += 1
@@ -76,11 +84,22 @@ class Coverage:
         for w in protocol.witnesses:
             if w.seen(result):
                 self.witnesses[w.name] += 1
+        shapes = fault_shapes(result.events)
+        self.fault_shapes.update(shapes)
+        self.runs_enabled.update(result.stats.get("enabled_faults", ()))
+        if self.partition_shapes is None:
+            self.partition_shapes = partition_shapes_available(protocol, result.config)
         for c in result.checks:
             self.judged[c.name] += 1
             self.exercised[c.name] += c.exercised
             self.undecided[c.name] += c.unknown
             self.violations[c.name] += c.violated
+            if c.exercised:
+                under = self.exercised_under.setdefault(c.name, collections.Counter())
+                under.update(shapes)
+                under["any fault"] += bool(shapes)
+            else:
+                self.unexercised_why.setdefault(c.name, collections.Counter())[c.explanation[:160]] += 1
         if result.error:
             self.violations["no-exception"] += 1
 
@@ -90,8 +109,14 @@ class Coverage:
         self.steps += other.steps
         self.schedules |= other.schedules
         for name in ("events", "runs_with_event", "notes", "runs_with_note", "ops", "witnesses", "judged",
-                     "exercised", "undecided", "violations"):
+                     "exercised", "undecided", "violations", "fault_shapes", "runs_enabled"):
             getattr(self, name).update(getattr(other, name))
+        for name in ("exercised_under", "unexercised_why"):
+            mine = getattr(self, name)
+            for inv, counts in getattr(other, name).items():
+                mine.setdefault(inv, collections.Counter()).update(counts)
+        if self.partition_shapes is None:
+            self.partition_shapes = other.partition_shapes
 
     def to_json(self) -> dict[str, Any]:
         return {"runs": self.runs, "distinct_schedules": len(self.schedules), "steps": self.steps, "events": dict(sorted(self.events.items())),
@@ -101,7 +126,12 @@ class Coverage:
                 "invariants": {name: {"judged": n, "exercised": self.exercised[name],
                                       "undecided": self.undecided[name], "violated": self.violations[name]}
                                for name, n in sorted(self.judged.items())},
-                "violations": {k: n for k, n in sorted(self.violations.items()) if n}}
+                "violations": {k: n for k, n in sorted(self.violations.items()) if n},
+                "fault_shapes": dict(sorted(self.fault_shapes.items())),
+                "runs_enabled": dict(sorted(self.runs_enabled.items())),
+                "partition_shapes_available": list(self.partition_shapes or ()),
+                "exercised_under": {k: dict(sorted(c.items())) for k, c in sorted(self.exercised_under.items())},
+                "unexercised_why": {k: dict(c.most_common(3)) for k, c in sorted(self.unexercised_why.items())}}
 
 
 @attrs.define

@@ -21,6 +21,7 @@ import trio
 from faultlab.choices import CAUSE
 from faultlab.network import Envelope
 from faultlab.storage import Storage
+from faultlab.timers import Wakeup
 
 if TYPE_CHECKING:
     from faultlab.runtime import Simulation
@@ -133,7 +134,7 @@ class NodeContext:
         if not isinstance(requests, Mapping):
             requests = {dst: msg for dst in requests}
         got: dict[str, Any] = {}
-        done = trio.Event()
+        done = Wakeup()
         ids: list[int] = []
 
         def on_reply(env: Envelope) -> None:
@@ -149,8 +150,7 @@ class NodeContext:
         try:
             if need <= 0:
                 return got
-            with trio.move_on_after(timeout):
-                await done.wait()
+            await self._sim.timers.wait(done, timeout)
             return dict(got)
         finally:
             for mid in ids:
@@ -289,7 +289,11 @@ class Node(Generic[ConfigT]):
         """Handle one delivered message: an atomic handler runs here and now, an ``async`` one as a task of its
         own. The driver calls this directly at quiescence (the receive loop is parked in ``recv``, so it is the
         same run, without a scheduler pass); anything else comes through the receive loop."""
-        h = _lookup(_handler_table(type(self)), type(env.msg))
+        msg_type = type(env.msg)
+        table = _TABLES.get(type(self)) or _handler_table(type(self))
+        h = table.get(msg_type)
+        if h is None:
+            h = _lookup(table, msg_type)
         if h is None:
             if isinstance(env.msg, self.ignores):
                 return
@@ -369,7 +373,18 @@ def _lookup(table: dict[type, _Handler], msg_type: type) -> _Handler | None:
     return h
 
 
+_PERIODIC: dict[type, list[tuple[str, float]]] = {}
+
+
 def _periodic(cls: type) -> list[tuple[str, float]]:
+    """The ``@every`` methods of a node class and their periods, by name, built once per class."""
+    found = _PERIODIC.get(cls)
+    if found is None:
+        found = _PERIODIC[cls] = _find_periodic(cls)
+    return found
+
+
+def _find_periodic(cls: type) -> list[tuple[str, float]]:
     seen: dict[str, float] = {}
     for klass in reversed(cls.__mro__):
         for name, fn in vars(klass).items():

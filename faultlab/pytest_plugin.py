@@ -9,6 +9,7 @@ trace path and the replay command in their message.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +24,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "(long, randomized)")
     group.addoption("--faultlab-seed", default=None, metavar="N|random",
                     help="seed of every exploration (default 0; 'random' draws one, printed in the header)")
+    group.addoption("--faultlab-coverage", default=None, metavar="PATH",
+                    help="write the invariant and fault coverage of every faultlab.testing exploration in the "
+                         "session (all xdist workers) to PATH as JSON")
     group.addoption("--faultlab-workers", default=None, metavar="N",
                     help="processes each faultlab.testing exploration runs its shards on (default 1: pytest-xdist "
                          "already spreads tests over the cores); results are the same for any N")
@@ -52,3 +56,46 @@ def pytest_report_header(config: pytest.Config) -> str:
     name = getattr(config, "_faultlab_profile", "?")
     return (f"faultlab: Hypothesis profile {name!r} ({PROFILES[name].examples} schedules per exploration), "
             f"exploration seed {getattr(config, '_faultlab_seed', '?')}")
+
+
+# -- invariant and fault coverage of the session (faultlab.coverage) ----------------------------------------------
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    from faultlab.coverage import SESSION
+
+    config = session.config
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand its explorations to the controller
+        workeroutput["faultlab_coverage"] = SESSION.to_json()
+        return
+    path = config.getoption("--faultlab-coverage")
+    if path:
+        config._faultlab_coverage_path = SESSION.write(Path(path))  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:  # xdist, on the controller: a worker finished
+    from faultlab.coverage import SESSION
+
+    data = getattr(node, "workeroutput", {}).get("faultlab_coverage")
+    if data:
+        SESSION.merge(data)
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    from faultlab.coverage import SESSION
+
+    doc = SESSION.to_json()
+    explorations = doc["explorations"]
+    if not explorations:
+        return
+    flagged = [(e["protocol"], e["configuration"], "faults", f) for e in explorations for f in e["flags"]]
+    flagged += [(e["protocol"], e["configuration"], name, f) for e in explorations
+                for name, inv in e["invariants"].items() for f in inv["flags"]]
+    where = getattr(config, "_faultlab_coverage_path", None)
+    line = (f"faultlab coverage: {len(explorations)} configurations explored, "
+            f"{sum(len(e['invariants']) for e in explorations)} invariants judged, {len(flagged)} flags")
+    terminalreporter.write_line(line + (f"; written to {where}" if where else
+                                        " (--faultlab-coverage PATH writes them as JSON)"))
+    for p, c, name, f in flagged[:10]:
+        terminalreporter.write_line(f"  {p} {c} {name}: {f}")

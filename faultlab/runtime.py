@@ -38,6 +38,7 @@ from faultlab.outcomes import STATUS, Unknown
 from faultlab.protocol import Invariant, Protocol
 from faultlab.result import CheckResult
 from faultlab.storage import Storage
+from faultlab.timers import Timers, Wakeup
 
 TAIL_STEPS = 200  # at most this many steps of faults after the last operation returned (see Simulation._main)
 
@@ -198,8 +199,12 @@ class ClientAPI:
         There is no timeout here: the engine bounds the whole operation by the protocol's ``client_timeout`` and
         records it as ``info`` when it runs out.
         """
+        return await self._call(msg, node, math.inf)
+
+    async def _call(self, msg: Any, node: str | None, timeout: float) -> Any:
+        """``call`` with a timeout kept by the driver (faultlab.timers): None if no reply came in time."""
         got: list[Any] = []
-        done = trio.Event()
+        done = Wakeup()
         mid = self._sim._send(self.endpoint, node or self.node, msg, None)
         waiting = self._sim._endpoints[self.endpoint]
 
@@ -210,10 +215,10 @@ class ClientAPI:
 
         waiting[mid] = on_reply
         try:
-            await done.wait()
+            await self._sim.timers.wait(done, timeout)
         finally:
             waiting.pop(mid, None)
-        return got[0]
+        return got[0] if got else None
 
     def choose(self, n: int) -> int:
         return self._sim.choices.choose(n)
@@ -253,7 +258,6 @@ class Simulation:
         self.history = History()
         self.steps = 0
         self.notes: collections.Counter[str] = collections.Counter()
-        self.event_counts: collections.Counter[str] = collections.Counter()
         self.last_invoked: str | None = None
         self.injector = FaultInjector(self)
         self.truncated = False
@@ -261,6 +265,7 @@ class Simulation:
         self._final_done = False
         self._op_counter = 0
         self._clock = VirtualClock()
+        self.timers = Timers(self._clock)  # the deadlines of gathers and client calls, kept by the driver
         self.coin_seed: int | None = None  # set when faults stop: from then on the protocol's coins are fair
 
     # -- public --------------------------------------------------------------------------------------------------
@@ -290,7 +295,7 @@ class Simulation:
             if op.phase == "main":
                 ops[(op.f, op.status)] += 1
         stats = {"steps": self.steps, "virtual_time": round(self._clock.current_time(), 6),
-                 "events": dict(sorted(self.event_counts.items())), "notes": dict(sorted(self.notes.items())),
+                 "events": dict(sorted(collections.Counter(e[0] for e in self.events).items())), "notes": dict(sorted(self.notes.items())),
                  "ops": ops, "enabled_faults": list(self.injector.enabled), "fault_rate": self.injector.rate,
                  "coin_seed": self.coin_seed, "links": str(self.network.links), "truncated": self.truncated}
         return RunResult(self.protocol.name, self.config, self.settings, list(self.choices.record), self.events,
@@ -408,10 +413,14 @@ class Simulation:
         release = self.network.next_release()
         if release is not None and release < target:
             target = release
+        timer = self.timers.next_deadline()
+        if timer < target:
+            target = timer
         if math.isinf(target) or target > horizon:
             return False
         self._jump_to(target)
         self.network.release(target)
+        self.timers.fire(target)
         return True
 
     def _jump_to(self, t: float) -> None:
@@ -453,16 +462,18 @@ class Simulation:
                 await node.run()
 
     def _send(self, src: str, dst: str, msg: Any, reply_to: int | None) -> int:
-        latency = 0.0
-        if self.latency is not None:
+        network = self.network
+        if self.latency is None:
+            env, queued = network.send(src, dst, msg, reply_to, self._clock.now, CAUSE.get())
+        else:
             latency = self.latency.nominal(src, dst, self.zone_of)
             if latency > 0.0:  # a coin per message; False: the nominal latency
                 latency *= self.latency.draw(self.choices)
-        env, queued = self.network.send(src, dst, msg, reply_to, self._clock.now, CAUSE.get(), latency)
+            env, queued = network.send(src, dst, msg, reply_to, self._clock.now, CAUSE.get(), latency)
         if not queued:
             self._event("lost", _lost_payload(env, "partition"))
-        elif dst in self.down and self.network.stream:  # no connection to a node that is down
-            self.network.discard(env)
+        elif self.down and dst in self.down and network.stream:  # no connection to a node that is down
+            network.discard(env)
             self._event("lost", _lost_payload(env, "down"))
         return env.id
 
@@ -488,7 +499,6 @@ class Simulation:
                 cb(env)
 
     def _event(self, kind: str, payload: Any) -> None:
-        self.event_counts[kind] += 1
         self.events.append((kind, self._clock.now, payload))
 
     def _set_role(self, node: str, role: str | None) -> None:
@@ -557,11 +567,11 @@ class Simulation:
         self.history.invoke(process, f, value, trio.current_time(), phase=phase, node=node)
         self._event("invoke", {"process": process, "f": f, "value": value, "node": node, "op": list(CAUSE.get())})
         outcome: Any = None
-        with trio.move_on_after(self.protocol.client_timeout):  # no answer in time: info
-            if self.protocol.client is not None:
+        if self.protocol.client is not None:
+            with trio.move_on_after(self.protocol.client_timeout):  # no answer in time: info
                 outcome = await self.protocol.client(api, f, value)
-            else:
-                outcome = await api.call(self.protocol.request(f, value))
+        else:  # one request, one reply: the driver keeps the timeout (faultlab.timers), no cancel scope needed
+            outcome = await api._call(self.protocol.request(f, value), None, self.protocol.client_timeout)
         if outcome is None:
             outcome = Unknown("no reply in time")
         status = STATUS.get(type(outcome))

@@ -197,7 +197,7 @@ def state_digest(sim: Simulation, keep: list[Any]) -> bytes:
     by identity are appended to ``keep``, which the caller holds for as long as it compares digests."""
     atoms = {id(sim): "sim", id(sim.choices): "choices", id(sim.protocol): "protocol", id(sim.config): "config",
              id(sim.injector): "injector", id(sim._clock): "clock", id(sim.settings): "settings",
-             id(sim.network): "network", id(sim.factories): "factories"}
+             id(sim.network): "network", id(sim.factories): "factories", id(sim.timers): "timers"}
     enc = _Encoder(atoms, keep)
     inj = sim.injector
     engine = (("f", float(sim._clock.now).hex()), sim.steps, sim.truncated, sim.coin_seed,

@@ -19,6 +19,7 @@ from typing import Any
 
 from hypothesis import settings as hyp_settings
 
+from faultlab.coverage import SESSION
 from faultlab.explore import Exploration, budget_for, explore
 from faultlab.parallel import Runner
 from faultlab.profiles import exploration_seed
@@ -53,6 +54,14 @@ def _write(exp: Exploration, tag: str | None) -> Path:
     return save_failure(exp, TRACE_DIR, tag)
 
 
+def _configuration(variant: str | None, overrides: dict[str, Any] | None) -> str:
+    """How the session's coverage names a configuration: the variant, plus any settings a test overrode."""
+    name = variant or "default"
+    if overrides:
+        name += " " + " ".join(f"{k}={v}" for k, v in sorted(overrides.items()))
+    return name
+
+
 def _config(protocol: Protocol, variant: str | None, overrides: dict[str, Any] | None):
     settings = dict(protocol.variant(variant).settings) if variant else {}
     settings.update(overrides or {})
@@ -72,6 +81,7 @@ def assert_holds(protocol: Protocol, *, variant: str | None = None, overrides: d
     settings = settings or RunSettings().for_variant(v)
     exp = explore(protocol, _config(protocol, variant, overrides), examples=examples, seed=seed, settings=settings,
                   invariants=v.promised(protocol) if v else None, runner=_runner(workers))
+    SESSION.add(protocol.name, _configuration(variant, overrides), exp.coverage.to_json())
     if exp.failure is not None:
         path = _write(exp, variant)
         names = ", ".join(c.invariant for c in exp.failure.violations) or exp.failure.error
@@ -99,6 +109,7 @@ def assert_refuted(protocol: Protocol, *, variant: str, invariant: str | None = 
     exp = explore(protocol, _config(protocol, variant, None), examples=examples, seed=seed,
                   settings=settings or RunSettings().for_variant(v), invariants=(invariant,) if invariant else None,
                   shrink=shrink, runner=_runner(workers))
+    SESSION.add(protocol.name, variant, exp.coverage.to_json())
     if exp.failure is None:
         raise AssertionError(f"{protocol.name} {variant}: expected {invariant} to be violated, but {exp.summary()} "
                              f"(seed {seed}, {examples} examples)")

@@ -49,6 +49,15 @@ class Row:
         d["as_expected"] = self.as_expected
         return d
 
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Row:
+        """A row read back from ``verify.json`` (``faultlab report``)."""
+        names = [f.name for f in attrs.fields(cls)]
+        missing = [n for n in names if n not in d and attrs.fields_dict(cls)[n].default is attrs.NOTHING]
+        if missing:
+            raise ValueError(f"a row lacks {', '.join(missing)}")
+        return cls(**{n: d[n] for n in names if n in d})
+
 
 def explorations(protocol: Protocol, *, examples: int, seed: int, cache: ExplorationCache,
                  settings: RunSettings | None = None) -> list[tuple[str, Callable[[], Any]]]:

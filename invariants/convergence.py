@@ -18,6 +18,7 @@ from __future__ import annotations
 from faultlab.errors import ConfigError
 from faultlab.history import History
 from faultlab.result import CheckResult
+from invariants import by_key
 from invariants.session import (
     explain_stale,
     find_stale_read,
@@ -99,3 +100,9 @@ def check_bounded_staleness(history: History, bound: float, *, keyed: bool = Fal
                                        f"the staleness bound was never exercised.", reads_tested=0)
     return CheckResult.holds(checker, f"{tested} reads that began more than {bound:g} after an acknowledged write "
                                       f"returned it or a newer value.", reads_tested=tested, bound=bound)
+
+
+# For `faultlab check-history --check NAME` (faultlab.checkers): checkers that take a history alone.
+CHECKERS = {"convergence": check_convergence,
+            "convergence-keyed": by_key(check_convergence, "Convergence, key by key: final reads carry "
+                                        "``[key, value]``.")}

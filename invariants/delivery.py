@@ -135,3 +135,7 @@ def check_exactly_once(history: History, *, processed_by: str | None = None) -> 
                 phantom=d.ids[k], processed=[first.call_index],
                 ops=[s.call_index for s in sends] + [first.call_index])
     return _at_least_once(checker, d)
+
+
+# For `faultlab check-history --check NAME` (faultlab.checkers): checkers that take a history alone.
+CHECKERS = {"at-least-once": check_at_least_once, "exactly-once": check_exactly_once}

@@ -211,3 +211,8 @@ def check_no_lost_objects(history: History | Iterable[Operation]) -> CheckResult
     if not any(op.f == "get" and op.phase == "final" for op in ops):
         return CheckResult.unexercised(name, "No GET ran after recovery.")
     return CheckResult.holds(name, "Every GET after recovery answered and reflected every acknowledged mutation.")
+
+
+# For `faultlab check-history --check NAME` (faultlab.checkers): checkers that take a history alone.
+CHECKERS = {"object-read-after-write": check_object_read_after_write, "list-after-write": check_list_after_write,
+            "multipart-atomic": check_multipart_atomic, "no-lost-objects": check_no_lost_objects}

@@ -135,3 +135,7 @@ def check_per_key_order(history: History, *, fs: tuple[str, ...] = ("receive", "
                                        "never exercised.", streams_checked=0)
     return CheckResult.holds(checker, f"{len(judged)} (consumer, key) streams saw strictly increasing seqs.",
                              streams_checked=len(judged))
+
+
+# For `faultlab check-history --check NAME` (faultlab.checkers): checkers that take a history alone.
+CHECKERS = {"fifo-per-group": check_fifo_per_group, "per-key-order": check_per_key_order}

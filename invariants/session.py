@@ -11,7 +11,10 @@ histories through :func:`register_keys`):
 * a read is ``f="read"``; its ``ok`` value is the value read, ``None`` meaning the initial value (nothing written);
 * keyed histories (``keyed=True``, Jepsen's "independent" style) use ``[key, v]`` as the write's value and as the
   read's ``ok`` value, and every guarantee is checked key by key;
-* other functions (``cas``, ...) are ignored.
+* a compare-and-set is ``f="cas"`` with ``[expected, new]`` as its value (``[key, [expected, new]]`` keyed): it is
+  a write of ``new``, which counts as written when it succeeded (``ok``), as possibly written when ``info``, and as
+  never written when it failed; a written ``new`` must be unique like any written value;
+* other functions are ignored.
 
 How the three statuses count: a ``fail`` write definitely did not happen, so reading its value is a violation; an
 ``info`` write may or may not have happened, so it never counts as acknowledged, but a read may legally return its
@@ -36,6 +39,7 @@ import attrs
 from faultlab.errors import HistoryFormatError
 from faultlab.history import History, Operation
 from faultlab.result import CheckResult
+from invariants import by_key
 
 __all__ = ["RegisterKey", "check_monotonic_reads", "check_read_after_write", "check_read_your_writes",
            "register_keys"]
@@ -68,6 +72,13 @@ class RegisterKey:
     def acknowledged(self) -> list[Operation]:
         return [w for w in self.writes.values() if w.is_ok]
 
+    def value_of(self, write: Operation) -> Any:
+        """The value ``write`` wrote (a cas: its new value)."""
+        for (kind, v), op in self.writes.items():
+            if op is write:
+                return json.loads(v) if kind == "json" else v
+        return write.input
+
     def where(self, key_phrase: bool = True) -> str:
         return f" of key {self.key!r}" if key_phrase and self.key is not None else ""
 
@@ -82,8 +93,13 @@ def register_keys(history: History, *, keyed: bool = False) -> list[RegisterKey]
     reads: dict[Ident, list[tuple[Operation, Any]]] = defaultdict(list)
     keys: dict[Ident, Any] = {}
     for op in history.operations():
-        if op.f == "write":
+        if op.f == "write" or op.f == "cas":
             key, value = _split(op, op.input, keyed)
+            if op.f == "cas":  # a compare-and-set writes its new value
+                if not isinstance(value, list | tuple) or len(value) != 2:
+                    raise HistoryFormatError(f"{op.describe()}: a cas needs [expected, new] as its value, got "
+                                             f"{value!r}")
+                value = value[1]
             if value is None:
                 raise HistoryFormatError(f"{op.describe()}: a write of None is indistinguishable from the initial "
                                          f"value; write distinct non-None values")
@@ -170,7 +186,8 @@ def find_stale_read(rk: RegisterKey, reads: Iterable[tuple[Operation, Any]], ack
 def explain_stale(stale: StaleRead, rk: RegisterKey, promise: str) -> str:
     """Elle-style prose for a :class:`StaleRead`; ``promise`` says why the read had to see the newer write."""
     w, r = stale.newer, stale.read
-    head = f"Let W = {w.describe()} and R = {r.describe()}{rk.where()}. {promise}, so R must return {w.input!r} " \
+    head = f"Let W = {w.describe()} and R = {r.describe()}{rk.where()}. {promise}, so R must return " \
+           f"{rk.value_of(w)!r} " \
            f"or a newer value."
     if stale.source is None:
         return f"{head} Then R returned the initial value, as if W had never happened: a contradiction!"
@@ -282,3 +299,14 @@ def _monotonic_violation(checker: str, rk: RegisterKey, floor: tuple[Operation, 
     return CheckResult.violation(checker, text, earlier_read=r1.call_index, later_read=read.call_index,
                                  earlier_write=w1.call_index, stale_write=None if src is None else src.call_index,
                                  key=rk.key, value=value, ops=ops)
+
+
+# For `faultlab check-history --check NAME` (faultlab.checkers): checkers that take a history alone.
+CHECKERS = {"read-after-write": check_read_after_write, "read-your-writes": check_read_your_writes,
+            "monotonic-reads": check_monotonic_reads,
+            "read-after-write-keyed": by_key(check_read_after_write, "Read-after-write, key by key: writes and reads "
+                                             "carry ``[key, value]``."),
+            "read-your-writes-keyed": by_key(check_read_your_writes, "Read-your-writes, key by key: writes and reads "
+                                             "carry ``[key, value]``."),
+            "monotonic-reads-keyed": by_key(check_monotonic_reads, "Monotonic reads, key by key: writes and reads "
+                                            "carry ``[key, value]``.")}

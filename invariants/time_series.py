@@ -34,6 +34,7 @@ def _queries(history: History) -> list:
 
 
 def check_no_lost_points(history: History) -> CheckResult:
+    """Every ``query`` over a timestamp range returns each point whose ``write`` was acknowledged before it began."""
     checker = "no-lost-points"
     ops = history.operations()
     writes = [op for op in ops if op.f == "write" and op.is_ok]
@@ -60,6 +61,7 @@ def check_no_lost_points(history: History) -> CheckResult:
 
 
 def check_no_duplicate_points(history: History) -> CheckResult:
+    """No ``query`` returns one (series, timestamp) point twice (a migration between tiers must not copy it)."""
     checker = "no-duplicate-points"
     queries = _queries(history)
     for q in queries:
@@ -78,6 +80,7 @@ def check_no_duplicate_points(history: History) -> CheckResult:
 
 
 def check_no_phantom_points(history: History) -> CheckResult:
+    """Every point a ``query`` returns was written by a ``write`` that may have happened (not failed)."""
     checker = "no-phantom-points"
     ops = history.operations()
     written = {_point(op.input): op for op in ops if op.f == "write" and op.status != "fail"}
@@ -92,3 +95,8 @@ def check_no_phantom_points(history: History) -> CheckResult:
     if not queries:
         return CheckResult.unexercised(checker, "No query returned.", queries=0)
     return CheckResult.holds(checker, f"every point of {len(queries)} ok queries was written", queries=len(queries))
+
+
+# For `faultlab check-history --check NAME` (faultlab.checkers): checkers that take a history alone.
+CHECKERS = {"no-lost-points": check_no_lost_points, "no-duplicate-points": check_no_duplicate_points,
+            "no-phantom-points": check_no_phantom_points}

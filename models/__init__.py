@@ -7,12 +7,19 @@
 from __future__ import annotations
 
 from faultlab.errors import ConfigError
-from models.registers import cas_register, multi_register, mutex, register
+from models.registers import (
+    cas_register,
+    knossos_cas_register,
+    knossos_register,
+    multi_register,
+    mutex,
+    register,
+)
 from models.sequential import FAILED, UNKNOWN, Model, freeze
 from models.structures import kv, log, queue, set_model
 
-MODELS: dict[str, Model] = {m.name: m for m in (register, cas_register, kv, mutex, multi_register, queue,
-                                                   set_model, log)}
+MODELS: dict[str, Model] = {m.name: m for m in (register, cas_register, knossos_register, knossos_cas_register, kv,
+                                                   mutex, multi_register, queue, set_model, log)}
 
 
 def get_model(name: str) -> Model:

@@ -1,7 +1,8 @@
 """Register models: a single register, etcd's compare-and-set register, a mutex, and a multi-key register.
 
-Each is a :class:`models.sequential.Model`; see that module for the contract ``step`` keeps. Values are compared with
-``==`` as they came from the history (JSON values), so a register written ``3`` and read ``3`` agrees.
+Each is a :class:`models.sequential.Model`; see that module for the contract ``step`` keeps. Values are compared as
+values (:func:`same`, on :func:`models.sequential.freeze`-d JSON values), so a register written ``3`` and read ``3``
+agrees, and one written the map ``{"a": [1, 2]}`` and read it back agrees too.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ def same(a: Any, b: Any) -> bool:
 
 def _register_step(state: Any, f: str, input: Any, output: Any) -> tuple[bool, Any]:
     if f == "write":
-        return True, input
+        return True, freeze(input)  # a map or vector is a value too: states are hashable, compared as values
     # read: None before any write. An unobserved read has no effect, which is the same as leaving it out.
-    return output is not UNKNOWN and same(output, state), state
+    return output is not UNKNOWN and same(freeze(output), state), state
 
 
 def _prune_register(ops: list) -> list:
@@ -45,16 +46,17 @@ def _key(value: Any) -> Any:
 
 register = Model(
     name="register", init=None, step=_register_step, functions=("read", "write"), prune=_prune_register,
-    doc="A single read/write register; a read returns the last value written, or nil before any write.",
+    doc="A single read/write register (etcd/porcupine semantics): a read returns the last value written, nil "
+        "only before any write; see knossos-register for Jepsen's.",
 )
 
 
 def _cas_register_step(state: Any, f: str, input: Any, output: Any) -> tuple[bool, Any]:
     if f == "read":
-        return output is not UNKNOWN and output is not FAILED and same(output, state), state
+        return output is not UNKNOWN and output is not FAILED and same(freeze(output), state), state
     if f == "write":
-        return output is not FAILED, input  # a failed write is left out before it reaches here
-    expected, new = input
+        return output is not FAILED, freeze(input)  # a failed write is left out before it reaches here
+    expected, new = freeze(input)
     if output is FAILED:  # etcd: a cas that definitely failed saw a value other than the expected one
         return not same(state, expected), state
     # ok: it saw the expected value. UNKNOWN: if it would fail it has no effect, the same as leaving it out.
@@ -72,8 +74,46 @@ def _describe_cas_op(op) -> str:
 cas_register = Model(
     name="cas-register", init=None, step=_cas_register_step, functions=("read", "write", "cas"),
     failures_checked=frozenset({"cas"}), describe_op=_describe_cas_op,
-    doc="A register with compare-and-set [A, B] (etcd semantics): an ok cas saw A and wrote B; a failed cas saw "
-        "a value other than A; a read returns the current value, nil before any write.",
+    doc="A register with compare-and-set [A, B] (etcd/porcupine semantics): an ok cas saw A and wrote B; a failed "
+        "cas saw a value other than A; a read returns the current value, nil before any write; see "
+        "knossos-cas-register for Jepsen's.",
+)
+
+
+# -- Knossos's semantics (knossos.model/register and cas-register, as Jepsen's own checkers apply them) -------------
+# Two differences from the etcd-style models above, which are porcupine's: Knossos drops every failed operation
+# before checking (a failed cas says nothing about the value it saw), and a read whose value is nil matches any
+# state (Knossos's step: `(if (or (nil? (:value op)) (= value (:value op))) ...)`: nil is "did not see", not "saw
+# the initial value").
+
+def _knossos_register_step(state: Any, f: str, input: Any, output: Any) -> tuple[bool, Any]:
+    if f == "write":
+        return True, freeze(input)
+    return output is not UNKNOWN and (output is None or same(freeze(output), state)), state
+
+
+def _knossos_cas_register_step(state: Any, f: str, input: Any, output: Any) -> tuple[bool, Any]:
+    if f == "read":
+        return output is not UNKNOWN and (output is None or same(freeze(output), state)), state
+    if f == "write":
+        return True, freeze(input)
+    expected, new = freeze(input)
+    return same(state, expected), new  # ok or unknown: if it took effect, it saw the expected value
+
+
+knossos_register = Model(
+    name="knossos-register", init=None, step=_knossos_register_step, functions=("read", "write"),
+    doc="A read/write register with Knossos's semantics (Jepsen's checker): failed operations are left out and a "
+        "read of nil matches any value; use `register` for etcd/porcupine semantics, where nil is the initial "
+        "value.",
+)
+
+knossos_cas_register = Model(
+    name="knossos-cas-register", init=None, step=_knossos_cas_register_step, functions=("read", "write", "cas"),
+    describe_op=_describe_cas_op,
+    doc="A compare-and-set register with Knossos's semantics (Jepsen's checker): an ok cas [A, B] saw A and wrote B, "
+        "failed operations (a failed cas too) are left out, a read of nil matches any value; use `cas-register` "
+        "for etcd/porcupine semantics.",
 )
 
 

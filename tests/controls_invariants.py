@@ -269,6 +269,18 @@ control(**linearizable("cas-register"), shows="a cas 1 -> 2 fails right after wr
         fix={0: done(0, "write", 3, 0, 1)},
         witness={"failed_op": 2, "longest_prefix": [0], "states": ["1"]},
         because="process 1 cas(1 -> 2) -> fail")
+control(**linearizable("knossos-register"), shows="a read after W(2) returns 1 (the twin: it returns nil, which "
+        "Knossos reads as 'did not see')",
+        rows=[done(0, "write", 1, 0, 1), done(0, "write", 2, 2, 3), done(1, "read", None, 4, 5, 1)],
+        fix={2: done(1, "read", None, 4, 5, None)},
+        witness={"failed_op": 4, "longest_prefix": [0, 2], "states": ["2"]},
+        because="from none of them does an order of the remaining operations let it take effect")
+control(**linearizable("knossos-cas-register"), shows="an ok cas 3 -> 2 right after write 1 (the twin: the cas "
+        "failed, and Knossos leaves failures out)",
+        rows=[done(0, "write", 1, 0, 1), done(1, "cas", [3, 2], 2, 3), done(1, "read", None, 4, 5, 1)],
+        fix={1: done(1, "cas", [3, 2], 2, 3, status="fail")},
+        witness={"failed_op": 2, "longest_prefix": [0], "states": ["1"]},
+        because="process 1 cas(3 -> 2) -> ok")
 control(**linearizable("kv"), shows='appends "x" then "y" to a, then get a returns "yx" (the twin: "xy")',
         rows=[done(0, "append", {"key": "a", "value": "x"}, 0, 1), done(0, "append", {"key": "a", "value": "y"}, 2, 3),
               done(1, "get", {"key": "b"}, 4, 5, ""), done(1, "get", {"key": "a"}, 6, 7, "yx")],

@@ -426,3 +426,357 @@ control(**invariant("timestream", "no-duplicates-after-migration"),
         because="but a point is one (series, timestamp)")
 
 
+
+
+# == retries (protocols/retries, invariants/idempotency.py) =========================================================
+# An add's value is [n, key] and its ok value [n answered, balance]; the final read returns [balance, applied,
+# version]; the final audit returns the caller's log of [kind, time, ...] entries.
+def _add(p, n, key, call, ret, out=None, status="ok", phase="main"):
+    return op(p, "add", [n, key], call, ret, out, status, phase)
+
+
+def _state(applied, call=8.0):
+    return op(900, "read", None, call, call + 0.5, [sum(applied), list(applied), 0], phase="final")
+
+
+def _log(entries, call=9.0):
+    return op(901, "audit", None, call, call + 0.5, [list(e) for e in entries], phase="final")
+
+
+control(**invariant("retries", "applied-at-most-once"),
+        shows="add(1) was invoked once and the final read shows it applied twice (the twin: once)",
+        rows=[_add(0, 1, "k1", 0, 1, [1, 1]), _state([1, 1])], fix={1: _state([1])},
+        witness={"op": 1, "times": 2, "final_read": 2}, because="applied 2 times")
+control(**invariant("retries", "acknowledged-applied"),
+        shows="add(1) was acknowledged and the final read's applied log is empty (the twin: it lists 1)",
+        rows=[_add(0, 1, "k1", 0, 1, [1, 1]), _state([])], fix={1: _state([1])},
+        witness={"op": 1, "lost": 0}, because="an acknowledged add is lost")
+control(**invariant("retries", "replies-match-requests"),
+        shows="add(2) under add(1)'s key k1 is acknowledged with add(1)'s reply (the twin: its own)",
+        rows=[_add(0, 1, "k1", 0, 1, [1, 1]), _add(1, 2, "k1", 2, 3, [1, 1])], fix={1: _add(1, 2, "k1", 2, 3, [2, 3])},
+        witness={"op": 2, "answered": 1, "key": "k1", "ops": [2, 0]}, because="wrong cached reply")
+control(**invariant("retries", "attempts-bounded"),
+        shows="the caller's audit shows 6 attempts of operation 1 (the twin: 5, the design's upper bound)",
+        rows=[_add(0, 1, "k1", 0, 4, None, "info"), _log([["attempt", 0.5 * i, 1, "call"] for i in range(6)])],
+        fix={1: _log([["attempt", 0.5 * i, 1, "call"] for i in range(5)])},
+        witness={"op": 1, "attempts": 6, "limit": 5}, because="retried without a bound")
+control(**invariant("retries", "breaker-respected"),
+        shows="operation 1 made an attempt at t=1.5 while the breaker, open since t=1, had not half-opened (the "
+              "twin: the caller only received an operation then)",
+        rows=[_add(0, 1, "k1", 0, 3, [1, 1]),
+              _log([["start", 0, 1], ["open", 1.0], ["attempt", 1.5, 1, "call"], ["half-open", 2.0],
+                    ["attempt", 2.0, 1, "probe"], ["close", 2.1]])],
+        fix={1: _log([["start", 0, 1], ["open", 1.0], ["recv", 1.5, 2], ["half-open", 2.0],
+                      ["attempt", 2.0, 1, "probe"], ["close", 2.1]])},
+        witness={"op": 1, "at": 1.5, "entry": 2}, because="a call went through an open breaker")
+control(**invariant("retries", "available-after-recovery"),
+        shows="after recovery the add through the caller still failed (the twin: it succeeded)",
+        rows=[_add(0, 1, "k1", 0, 1, [1, 1]), _add(900, 1_000_000, "k1000000", 8, 8.5, None, "fail", "final")],
+        fix={1: _add(900, 1_000_000, "k1000000", 8, 8.5, [1_000_000, 1_000_001], "ok", "final")},
+        witness={"op": 1_000_000, "ops": [2]}, because="availability never returned")
+control(**invariant("retries", "answers-in-time"),
+        shows="the caller received operation 1 at t=0 and answered at t=6 (the twin: at t=1)",
+        rows=[_add(0, 1, "k1", 0, 5, None, "info"), _log([["start", 0, 1], ["recv", 0, 1], ["answer", 6.0, 1, "ok"]])],
+        fix={1: _log([["start", 0, 1], ["recv", 0, 1], ["answer", 1.0, 1, "ok"]])},
+        witness={"op": 1, "received": 0, "limit": 5.0}, because="waited longer than 5 s")
+
+
+# == sqs: consumers' logs (invariants/queues.py) ====================================================================
+# send {"id", "group", "poison"} -> ok; consume -> ok {"visibility", "held": [entry, ...]}; final read-dlq -> ok
+# {"max_receive_count", "messages"}. An entry: what one consumer did with one message it received (see the module).
+def sqs_send(p, mid, call, ret, group="g1", poison=False, status="ok"):
+    value = {"id": mid, "group": group, "poison": poison}
+    return (p, "send", value, call, ret, status, value)
+
+
+def sqs_entry(mid, received, lease, outcome="processed", processed_at=None, deleted=None, group="g1", copy=None,
+              batch=0, released_at=None):
+    return {"id": mid, "group": group, "copy": copy or str(mid), "poison": False, "batch": batch,
+            "received": [received, received], "lease": lease, "outcome": outcome,
+            "processed_at": processed_at, "released_at": released_at, "deleted": deleted}
+
+
+def sqs_consume(p, entries, call, ret, phase="main", f="consume"):
+    return (p, f, {"host": "h1"}, call, ret, "ok", {"visibility": 3.0, "held": entries, "crashed": False}, phase,
+            "h1")
+
+
+def sqs_dlq(messages, limit=3, call=50):
+    return ("d", "read-dlq", None, call, call + 0.1, "ok", {"max_receive_count": limit, "messages": messages},
+            "final", "h1")
+
+
+def sqs_dead(mid, receives=3, group="g1"):
+    return {"id": mid, "group": group, "copy": str(mid), "receives": receives}
+
+
+control(**invariant("sqs", "at-least-once"),
+        shows="message 2 was acknowledged, never processed, and is not in the dead-letter queue (the twin: it is)",
+        rows=[sqs_send(0, 1, 0, 1), sqs_send(0, 2, 2, 3),
+              sqs_consume(1, [sqs_entry(1, 4, 7, processed_at=4.2, deleted=[4.2, 4.3])], 4, 5), sqs_dlq([])],
+        fix={3: sqs_dlq([sqs_dead(2)])},
+        witness={"lost": [2], "send": 2, "ops": [2, 6]},
+        because="Then no consumer processed it and the dead-letter queue read after recovery")
+control(**invariant("sqs", "at-least-once"),
+        shows="a consumer crashed holding message 1, which never came back (the twin: a later consumer processed it)",
+        rows=[sqs_send(0, 1, 0, 1), sqs_consume(1, [sqs_entry(1, 2, 5, outcome="dropped")], 2, 3),
+              sqs_consume(2, [], 6, 7), sqs_dlq([])],
+        fix={2: sqs_consume(2, [sqs_entry(1, 6, 9, processed_at=6.2, deleted=[6.2, 6.3])], 6, 7)},
+        witness={"lost": [1], "ops": [0, 6]},
+        because="the message was lost")
+control(**invariant("sqs", "exactly-once"),
+        shows="message 1 is processed again after the queue acknowledged its delete (the twin: that delete, invoked "
+              "within the lease, was never acknowledged)",
+        rows=[sqs_send(0, 1, 0, 1),
+              sqs_consume(1, [sqs_entry(1, 2, 5, processed_at=2.2, deleted=[2.2, 2.3])], 2, 3),
+              sqs_consume(2, [sqs_entry(1, 6, 9, processed_at=6.2, deleted=[6.2, 6.3])], 6, 7)],
+        fix={1: sqs_consume(1, [sqs_entry(1, 2, 5, processed_at=2.2, deleted=[2.2, None])], 2, 3)},
+        witness={"duplicate": 1, "processed": [2, 4], "ops": [2, 4]},
+        because="had its delete acknowledged at t=2.3. Then P2 processed it again")
+control(**invariant("sqs", "exactly-once"),
+        shows="a consumer processed message 1 after its lease ran out, and the queue gave it to another (the twin: "
+              "it processed in time and its delete was lost)",
+        rows=[sqs_send(0, 1, 0, 1),
+              sqs_consume(1, [sqs_entry(1, 2, 5, processed_at=7, deleted=[7, None])], 2, 8),
+              sqs_consume(2, [sqs_entry(1, 6, 9, processed_at=7.5, deleted=[7.5, 7.6])], 6, 8)],
+        fix={1: sqs_consume(1, [sqs_entry(1, 2, 5, processed_at=4, deleted=[4, None])], 2, 8)},
+        witness={"duplicate": 1, "processed": [2, 3]},
+        because="after its lease ended at t=5")
+control(**invariant("sqs", "exactly-once"),
+        shows="a consumer processed message 2, whose only send failed (the twin: its outcome was unknown)",
+        rows=[sqs_send(0, 2, 0, 1, status="fail"),
+              sqs_consume(1, [sqs_entry(2, 2, 5, processed_at=2.2, deleted=[2.2, 2.3])], 2, 3)],
+        fix={0: sqs_send(0, 2, 0, None, status="info")},
+        witness={"phantom": 2, "ops": [0, 2]},
+        because="But its only sends failed")
+control(**invariant("sqs", "fifo-order"),
+        shows="message 1 of g1 was acknowledged before message 2 was sent, but 2 was processed first",
+        rows=[sqs_send(0, 1, 0, 1), sqs_send(0, 2, 2, 3),
+              sqs_consume(1, [sqs_entry(1, 4, 7, processed_at=5, deleted=[5, 5.1])], 4, 6),
+              sqs_consume(2, [sqs_entry(2, 4, 7, processed_at=4.5, deleted=[4.5, 4.6])], 4, 6)],
+        fix={3: sqs_consume(2, [sqs_entry(2, 4, 7, processed_at=5.5, deleted=[5.5, 5.6])], 4, 6)},
+        witness={"group": "g1", "first_sent": 1, "processed_first": 2, "ops": [0, 2, 4, 5]},
+        because="Then P2 processed S2's message 2 at t=4.5, before P1 first processed S1's message 1 at t=5")
+control(**invariant("sqs", "group-lock"),
+        shows="a second consumer received g1's message 2 while the first still held message 1 (the twin: after the "
+              "first invoked its delete)",
+        rows=[sqs_send(0, 1, 0, 0.4), sqs_send(0, 2, 0.5, 0.9),
+              sqs_consume(1, [sqs_entry(1, 1, 4, processed_at=2.8, deleted=[3, 3.1])], 1, 3.2),
+              sqs_consume(2, [sqs_entry(2, 2, 5, processed_at=2.5, deleted=[2.5, 2.6])], 2, 2.7)],
+        fix={3: sqs_consume(2, [sqs_entry(2, 3.5, 6.5, processed_at=3.6, deleted=[3.6, 3.7])], 3.5, 3.8)},
+        witness={"group": "g1", "held": [1], "received": [2], "at": [1, 2], "ops": [4, 5]},
+        because="two consumers held one group's messages at once")
+control(**invariant("sqs", "visibility"),
+        shows="a consumer crashed holding message 1 and another received it before the lease ran out (the twin: "
+              "after)",
+        rows=[sqs_send(0, 1, 0, 0.5), sqs_consume(1, [sqs_entry(1, 1, 4, outcome="dropped")], 1, 1.1),
+              sqs_consume(2, [sqs_entry(1, 3, 6, processed_at=3.2, deleted=[3.2, 3.3])], 3, 3.4)],
+        fix={2: sqs_consume(2, [sqs_entry(1, 4, 7, processed_at=4.2, deleted=[4.2, 4.3])], 4, 4.4)},
+        witness={"copy": "1", "held_until": 4, "received": [1, 3], "ops": [2, 4]},
+        because="while it was to be invisible")
+control(**invariant("sqs", "poison-redriven"),
+        shows="poison message 1 is not in the dead-letter queue and g1's next message was never processed (the "
+              "twin: it was redriven after 3 receives)",
+        rows=[sqs_send(0, 1, 0, 1, poison=True), sqs_send(0, 2, 2, 3),
+              sqs_consume(1, [sqs_entry(1, 4, 7, outcome="failed", released_at=4.2)], 4, 5), sqs_dlq([])],
+        fix={3: sqs_dlq([sqs_dead(1)])},
+        witness={"poison": 1, "blocked": 1, "ops": [0, 6]},
+        because="1 acknowledged messages of its group 'g1' were never processed: it was never redriven")
+control(**invariant("sqs", "poison-redriven"),
+        shows="message 1 was dead-lettered after 1 receive, below maxReceiveCount 3 (the twin: after 3)",
+        rows=[sqs_send(0, 1, 0, 1, poison=True), sqs_dlq([sqs_dead(1, receives=1)])],
+        fix={1: sqs_dlq([sqs_dead(1, receives=3)])},
+        witness={"early": 1, "receives": 1, "limit": 3, "ops": [2]},
+        because="fewer than maxReceiveCount 3")
+
+
+# == cells and shuffle-sharding: a placement operation names every customer's cell (shards) and the poison ========
+def placed(kind, units, poison="p"):
+    return op(90, "placement", {"kind": kind, "poison": poison, "units": units}, 20, 20.5, phase="final")
+
+
+def req(p, customer, call, status="ok", unit=None, phase="main"):
+    return op(p, "request", [customer, call], call, call + 0.5, [customer, unit] if status == "ok" else None,
+              status, phase)
+
+
+CELL_UNITS = {"p": ["cell-1"], "a": ["cell-1"], "b": ["cell-2"]}
+control(**invariant("cells", "blast-radius"),
+        shows="after the poison customer p (cell-1) sent a request, b in cell-2 is refused",
+        rows=[req(0, "p", 1, "fail"), req(1, "b", 2, "fail"), req(2, "a", 3, "fail"), placed("cell", CELL_UNITS)],
+        fix={1: req(1, "b", 2, "ok", "cell-2")},
+        witness={"poison": "p", "customer": "b", "units": ["cell-2"], "ops": [0, 2]},
+        because="the blast radius reached a customer outside it")
+control(**invariant("cells", "blast-radius-after-recovery"),
+        shows="after recovery b (cell-2) is refused; in the main phase b failing is not judged here",
+        rows=[req(0, "p", 1, "fail"), req(1, "b", 2, "fail"), placed("cell", CELL_UNITS),
+              req(91, "p", 21, "fail", phase="final"), req(92, "b", 22, "fail", phase="final")],
+        fix={4: req(92, "b", 22, "ok", "cell-2", phase="final")},
+        witness={"poison": "p", "customer": "b", "status": "fail"},
+        because="the blast radius reached a customer outside it")
+control(**invariant("cells", "blast-radius-after-recovery"),
+        shows="a rollout whose canary is cell-1 leaves b in cell-2 down after recovery (it went everywhere at once)",
+        rows=[op(90, "placement", {"kind": "cell", "canary": ["cell-1"], "trigger": "rollout",
+                                   "units": {"a": ["cell-1"], "b": ["cell-2"]}}, 20, 20.5, phase="final"),
+              op(91, "rollout", None, 21, 21.5, {"done": [], "halted": ["cell-1"]}, phase="final"),
+              req(92, "a", 22, "fail", phase="final"), req(93, "b", 23, "fail", phase="final")],
+        fix={3: req(93, "b", 23, "ok", "cell-2", phase="final")},
+        witness={"poison": None, "poison_units": ["cell-1"], "customer": "b"},
+        because="the rollout of a bad version, whose canary is cells {cell-1}")
+control(**invariant("cells", "served-by-home-cell"),
+        shows="customer a of cell-1 is served by cell-2 (the router spilled it)",
+        rows=[req(0, "a", 1, "ok", "cell-2"), req(1, "b", 2, "ok", "cell-2"), placed("cell", CELL_UNITS)],
+        fix={0: req(0, "a", 1, "ok", "cell-1")},
+        witness={"customer": "a", "served_by": "cell-2", "units": ["cell-1"]},
+        because="traffic crossed cells")
+control(**invariant("cells", "cell-down-together"),
+        shows="after recovery a, in the poison's cell-1, is still served (the poison took one replica only)",
+        rows=[placed("cell", CELL_UNITS), req(91, "p", 21, "fail", phase="final"),
+              req(92, "a", 22, "ok", "cell-1", phase="final"), req(93, "b", 23, "ok", "cell-2", phase="final")],
+        fix={2: req(92, "a", 22, "fail", phase="final")},
+        witness={"poison": "p", "customer": "a"},
+        because="the outage did not take down what it hit")
+
+SHARD_UNITS = {"p": ["shard-0", "shard-3"], "twin": ["shard-0", "shard-3"], "near": ["shard-0", "shard-5"],
+               "far": ["shard-1", "shard-2"]}
+control(**invariant("shuffle-sharding", "blast-radius"),
+        shows="near shares one shard with the poison and is refused after it (no retry on shard-5)",
+        rows=[req(0, "p", 1, "fail"), req(1, "twin", 2, "fail"), req(2, "near", 3, "fail"),
+              req(3, "far", 4, "ok", "shard-1"), placed("shard", SHARD_UNITS)],
+        fix={2: req(2, "near", 3, "ok", "shard-5")},
+        witness={"customer": "near", "poison_units": ["shard-0", "shard-3"], "units": ["shard-0", "shard-5"]},
+        because="which are not all P's")
+control(**invariant("shuffle-sharding", "blast-radius-after-recovery"),
+        shows="after recovery far, sharing no shard with the poison, is refused (the poison retried everywhere)",
+        rows=[placed("shard", SHARD_UNITS), req(91, "p", 21, "fail", phase="final"),
+              req(92, "twin", 22, "fail", phase="final"), req(93, "far", 23, "fail", phase="final")],
+        fix={3: req(93, "far", 23, "ok", "shard-2", phase="final")},
+        witness={"customer": "far", "units": ["shard-1", "shard-2"]},
+        because="the blast radius reached a customer outside it")
+control(**invariant("shuffle-sharding", "served-by-own-shards"),
+        shows="near (shards 0, 5) is served by shard-7",
+        rows=[req(0, "near", 1, "ok", "shard-7"), placed("shard", SHARD_UNITS)],
+        fix={0: req(0, "near", 1, "ok", "shard-5")},
+        witness={"customer": "near", "served_by": "shard-7"},
+        because="traffic crossed shards")
+control(**invariant("shuffle-sharding", "sharing-all-shards-down"),
+        shows="after recovery twin, on the poison's very shards, is served",
+        rows=[placed("shard", SHARD_UNITS), req(91, "p", 21, "fail", phase="final"),
+              req(92, "twin", 22, "ok", "shard-3", phase="final")],
+        fix={2: req(92, "twin", 22, "fail", phase="final")},
+        witness={"customer": "twin", "poison": "p"},
+        because="the outage did not take down what it hit")
+
+
+# == lambda =========================================================================================================
+# Invokes carry [event, kind, duration, key]; the final reads give the function's configuration (placement), the
+# slots still taken (placement), the execution records (store) and the on-failure destination's entries.
+LAMBDA_CONFIG = {"concurrency_limit": 2, "timeout": 3.0, "maximum_retry_attempts": 2, "maximum_event_age": 120.0}
+
+
+def lx(exec_id, event, begin, commit=None, end=None, kind="work", sandbox="w1.1.1", key=None, ticket=None):
+    """An execution record as the store keeps it."""
+    return {"exec": exec_id, "event": event, "kind": kind, "sandbox": sandbox, "begin": begin, "commit": commit,
+            "end": end, "outcome": None if end is None else ("ok" if commit is not None else "error"), "key": key,
+            "ticket": ticket}
+
+
+def lread(p, f, out, call, node):
+    return op(p, f, None, call, call + 0.5, out, phase="final", node=node)
+
+
+def lfinals(executions, failures=(), held=(), at=100):
+    """The four final reads, in the order the protocol makes them (call indices from 2 x the rows before them)."""
+    return [lread(90, "get-function-configuration", LAMBDA_CONFIG, at, "placement"),
+            lread(91, "slots", {"held": list(held)}, at + 1, "placement"),
+            lread(92, "executions", list(executions), at + 2, "store"),
+            lread(93, "failures", list(failures), at + 3, "destination")]
+
+
+def linvoke(p, event, kind, call, ret=None, status="ok"):
+    return op(p, "invoke", [event, kind, 0.2, None], call, call if ret is None else ret, event, status, node="fe1")
+
+
+def lfail(event, at, reason="retries-exhausted"):
+    return {"event": event, "reason": reason, "at": at, "tries": 3, "errors": 3}
+
+
+control(**invariant("lambda", "concurrency-limit"),
+        shows="three executions run at t=1 against a limit of 2 (the twin: the third begins as the first ends)",
+        rows=[*lfinals([lx("1.1", 1, 0.0, 2.0, 2.0), lx("2.1", 2, 0.5, 1.5, 1.5), lx("3.1", 3, 1.0, None, 1.2)])],
+        fix={2: lread(92, "executions", [lx("1.1", 1, 0.0, 2.0, 2.0), lx("2.1", 2, 0.5, 1.5, 1.5),
+                                         lx("3.1", 3, 2.0, None, 2.2)], 102, "store")},
+        witness={"limit": 2, "running": 3, "at": 1.0, "executions": ["1.1", "2.1", "3.1"], "ops": [4]},
+        because="Then all 3 were running at t=1")
+control(**invariant("lambda", "slots-released"),
+        shows="after settling the placement still holds a slot (the twin: none)",
+        rows=[*lfinals([lx("1.1", 1, 0.0, 1.0, 1.0)], held=["fe1.1.1"])],
+        fix={1: lread(91, "slots", {"held": []}, 101, "placement")},
+        witness={"held": ["fe1.1.1"], "ops": [2]},
+        because="the placement still counts 1 slot(s) as taken (fe1.1.1)")
+control(**invariant("lambda", "events-accounted"),
+        shows="an accepted poison event began once, never committed and is not in the destination (the twin: it is)",
+        rows=[linvoke(0, 1, "poison", 0), *lfinals([lx("1.1", 1, 0.5, None, 0.7, kind="poison")])],
+        fix={4: lread(93, "failures", [lfail(1, 5.0)], 103, "destination")},
+        witness={"event": 1, "executions": ["1.1"], "ops": [0, 6, 8]},
+        because="the event was dropped silently")
+control(**invariant("lambda", "no-processing-after-failure"),
+        shows="an execution commits at t=6 after its event went to the destination at t=5 (the twin: at t=4)",
+        rows=[linvoke(0, 1, "work", 0),
+              *lfinals([lx("1.3", 1, 3.5, 6.0, 6.0)], failures=[lfail(1, 5.0)])],
+        fix={3: lread(92, "executions", [lx("1.3", 1, 3.5, 4.0, 4.0)], 102, "store")},
+        witness={"event": 1, "exec": "1.3", "sent_at": 5.0, "commit": 6.0, "ops": [6, 8]},
+        because="Then X committed its side effect after the event was sent to the failure destination")
+control(**invariant("lambda", "no-processing-after-failure"),
+        shows="an execution begins at t=7 after its event went to the destination at t=5 (the twin: it began at t=4)",
+        rows=[linvoke(0, 1, "poison", 0),
+              *lfinals([lx("1.4", 1, 7.0, None, 7.2, kind="poison")], failures=[lfail(1, 5.0)])],
+        fix={3: lread(92, "executions", [lx("1.4", 1, 4.0, None, 4.2, kind="poison")], 102, "store")},
+        witness={"event": 1, "exec": "1.4", "begin": 7.0, "ops": [6, 8]},
+        because="Then X began after the event was sent to the failure destination")
+control(**invariant("lambda", "failure-after-retries"),
+        shows="an event is given up 2 s after its invoke with one execution begun (the twin: three began)",
+        rows=[linvoke(0, 1, "work", 0),
+              *lfinals([lx("1.1", 1, 0.5, None, 0.7)], failures=[lfail(1, 2.0)])],
+        fix={3: lread(92, "executions", [lx("1.1", 1, 0.5, None, 0.7), lx("1.2", 1, 1.0, None, 1.2),
+                                         lx("1.3", 1, 1.5, None, 1.7)], 102, "store")},
+        witness={"event": 1, "began": 1, "age": 2.0, "ops": [0, 8]},
+        because="when only 1 execution(s) of it had begun, fewer than the 3 attempts a failure needs")
+control(**invariant("lambda", "failure-after-retries"),
+        shows="the maximum event age excuses too few executions: given up at 150 s with none begun is fine, at "
+              "100 s it is not",
+        rows=[linvoke(0, 1, "work", 0), *lfinals([lx("2.1", 2, 0.5, 1.0, 1.0)], failures=[lfail(1, 100.0)], at=200)],
+        fix={4: lread(93, "failures", [lfail(1, 150.0, "maximum-event-age")], 203, "destination")},
+        witness={"event": 1, "began": 0, "ops": [0, 8]},
+        because="younger than the maximum event age of 120 s")
+control(**invariant("lambda", "timeout-enforced"),
+        shows="an execution commits 4 s after it began, past the 3 s timeout (the twin: after 2.9 s)",
+        rows=[*lfinals([lx("1.1", 1, 1.0, 5.0, 5.0)])],
+        fix={2: lread(92, "executions", [lx("1.1", 1, 1.0, 3.9, 3.9)], 102, "store")},
+        witness={"exec": "1.1", "ran": 4.0, "timeout": 3.0, "ops": [4]},
+        because="past the function's timeout of 3 s")
+control(**invariant("lambda", "timeout-enforced"),
+        shows="an execution that never committed reports its end 5 s after it began (the twin: it was stopped at 3 s)",
+        rows=[*lfinals([lx("1.1", 1, 1.0, None, 6.0, kind="slow"), lx("2.1", 2, 1.0, 1.2, 1.2)])],
+        fix={2: lread(92, "executions", [lx("1.1", 1, 1.0, None, 4.0, kind="slow"), lx("2.1", 2, 1.0, 1.2, 1.2)],
+                      102, "store")},
+        witness={"exec": "1.1", "ran": 5.0},
+        because="was still running 5 s after it began")
+control(**invariant("lambda", "stateless-tallies"),
+        shows="two tally events of k1 on two sandboxes both count 1 (the twin: the second counts 2)",
+        rows=[*lfinals([lx("1.1", 1, 0.0, 0.2, 0.2, "tally", "w1.1.1", "k1", 1),
+                        lx("2.1", 2, 1.0, 1.2, 1.2, "tally", "w2.1.1", "k1", 1)])],
+        fix={2: lread(92, "executions", [lx("1.1", 1, 0.0, 0.2, 0.2, "tally", "w1.1.1", "k1", 1),
+                                         lx("2.1", 2, 1.0, 1.2, 1.2, "tally", "w2.1.1", "k1", 2)], 102, "store")},
+        witness={"key": "k1", "ticket": 1, "events": [1, 2], "sandboxes": ["w1.1.1", "w2.1.1"], "ops": [4]},
+        because="Then both counted 1")
+control(**invariant("lambda", "stateless-tallies"),
+        shows="one event retried on two sandboxes may count twice, but another event may not share its count",
+        rows=[*lfinals([lx("1.1", 1, 0.0, 0.2, 0.2, "tally", "w1.1.1", "k1", 1),
+                        lx("1.2", 1, 1.0, 1.2, 1.2, "tally", "w1.1.1", "k1", 2),
+                        lx("2.1", 2, 2.0, 2.2, 2.2, "tally", "w2.1.1", "k1", 2)])],
+        fix={2: lread(92, "executions", [lx("1.1", 1, 0.0, 0.2, 0.2, "tally", "w1.1.1", "k1", 1),
+                                         lx("1.2", 1, 1.0, 1.2, 1.2, "tally", "w1.1.1", "k1", 2),
+                                         lx("2.1", 2, 2.0, 2.2, 2.2, "tally", "w2.1.1", "k1", 3)], 102, "store")},
+        witness={"key": "k1", "ticket": 2, "events": [1, 2]},
+        because="Then both counted 2")

@@ -81,12 +81,17 @@ def test_bad_arguments_exit_3_with_one_line(tmp_path, capsys, argv, message):
     assert message in err and err.count("\n") == 1
 
 
-def test_unreadable_input_exits_3_before_checking_anything(tmp_path, capsys):
+def test_an_unreadable_file_gets_its_own_error_and_never_hides_the_others(tmp_path, capsys):
     bad = tmp_path / "bad.edn"
     bad.write_text("{:type :invoke, :f :read, :process 0}\n{:type :ok :f\n")
-    assert main(["check-history", str(_edn(tmp_path, 1)), str(bad), "--model", "register"]) == 3
+    good, stale = str(_edn(tmp_path, 1)), str(_edn(tmp_path, 2))
+    assert main(["check-history", good, str(bad), stale, "--model", "register"]) == 3  # the worst: unreadable
     captured = capsys.readouterr()
-    assert captured.out == "" and f"{bad}: line 2" in captured.err
+    assert f"{bad}: line 2" in captured.err and len(captured.err.strip().splitlines()) == 1
+    assert "read-1.edn: linearizable" in captured.out and "read-2.edn: not-linearizable" in captured.out
+    assert main(["check-history", good, str(bad), "--model", "register", "--json"]) == 3
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["verdict"] for r in rows] == ["linearizable", "error"] and f"{bad}: line 2" in rows[1]["error"]
     assert main(["check-history", str(tmp_path / "missing.edn"), "--model", "register"]) == 3
     capsys.readouterr()
     # argparse: an unknown --format is a usage error, exit 3, one line (not the usage text)
@@ -103,3 +108,73 @@ def test_html_writes_a_timeline_per_file(tmp_path, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert sorted(p.name for p in out.iterdir()) == ["read-1.html", "read-2.html"]
     assert all(Path(r["html"]).exists() for r in rows)
+
+
+# -- --check: the history checkers of invariants/ ------------------------------------------------------------------
+
+def _writes_then_read(tmp_path: Path, read_value: int) -> Path:
+    path = tmp_path / f"raw-{read_value}.edn"
+    path.write_text("{:type :invoke, :f :write, :value 1, :process 0}\n{:type :ok, :f :write, :value 1, :process 0}\n"
+                    "{:type :invoke, :f :write, :value 2, :process 0}\n{:type :ok, :f :write, :value 2, :process 0}\n"
+                    "{:type :invoke, :f :read, :value nil, :process 1}\n"
+                    f"{{:type :ok, :f :read, :value {read_value}, :process 1}}\n")
+    return path
+
+
+def test_a_named_checker_judges_each_file_and_exits_with_the_worst(tmp_path, capsys):
+    good, stale = str(_writes_then_read(tmp_path, 2)), str(_writes_then_read(tmp_path, 1))
+    assert main(["check-history", good, "--checker", "read-after-write"]) == 0
+    assert "ok by session/read-after-write (3 operations" in capsys.readouterr().out
+    assert main(["check-history", good, stale, "--checker", "session/read-after-write", "--json"]) == 1
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["verdict"] for r in rows] == ["ok", "violated"] and rows[1]["checker"] == "session/read-after-write"
+    assert rows[1]["witness"]  # says which write the read missed
+
+
+def test_a_checker_with_nothing_to_judge_is_unknown_not_a_pass(tmp_path, capsys):
+    path = tmp_path / "writes.edn"
+    path.write_text("{:type :invoke, :f :write, :value 1, :process 0}\n{:type :ok, :f :write, :value 1, :process 0}\n")
+    assert main(["check-history", str(path), "--checker", "read-after-write"]) == 2
+    assert ": unknown by session/read-after-write" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--checker", "no-such-checker"], "unknown --check 'no-such-checker'; the checkers are: "),
+    (["--check", "read-after-write", "--initial", "0"], "--initial applies to --model"),
+    ([], "needs --model MODEL (linearizability) or --check NAME"),
+])
+def test_checker_usage_errors_exit_3_with_one_line(tmp_path, capsys, argv, says):
+    assert main(["check-history", str(_writes_then_read(tmp_path, 2)), *argv]) == 3
+    err = capsys.readouterr().err
+    assert says in err and len(err.strip().splitlines()) == 1
+
+
+def test_list_checkers_names_every_checker_with_what_it_judges(capsys):
+    from faultlab.checkers import history_checkers
+
+    assert main(["check-history", "--list-checkers"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    table = history_checkers()
+    assert len(out) == len(table) >= 20
+    assert all(c.doc for c in table), [c.qualified for c in table if not c.doc]  # each says what it judges
+
+
+def test_every_listed_checker_takes_a_history_alone():
+    from faultlab.checkers import history_checkers
+    from faultlab.history import History
+    from faultlab.result import CheckResult
+
+    for c in history_checkers():
+        result = c.check(History())
+        assert isinstance(result, CheckResult) and not result.violated, c.qualified
+
+
+def test_checks_repeat_and_combine_with_a_model_one_row_each(tmp_path, capsys):
+    stale = str(_writes_then_read(tmp_path, 1))
+    argv = ["check-history", stale, "--model", "register", "--check", "read-after-write", "--check",
+            "monotonic-reads", "--json"]
+    assert main(argv) == 1
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r.get("model"), r.get("checker"), r["verdict"]) for r in rows] == [
+        ("register", None, "not-linearizable"), (None, "session/read-after-write", "violated"),
+        (None, "session/monotonic-reads", "unknown")]  # one read: nothing for monotonic reads to judge

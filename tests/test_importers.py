@@ -184,3 +184,49 @@ def test_porcupine_kv_files_read_by_shape_as_by_parsing_each_map():
         text = path.read_text()
         by_shape = _read_maps_by_shape(text)
         assert by_shape is not None and by_shape == _read_maps_plainly(text), path.name
+
+
+# -- EDN as Jepsen writes it ---------------------------------------------------------------------------------------
+
+JEPSEN_LIST = """; a history as Jepsen's store writes it: a comment header, then one list of maps
+; (nemesis operations anywhere in it)
+({:type :invoke, :f :write, :value 1, :process 0, :time 1}
+ {:type :info, :f :start, :value nil, :process :nemesis, :time 2}
+ {:type :ok, :f :write, :value 1, :process 0, :time 3}
+ {:type :invoke, :f :read, :value nil, :process 1, :time 4}
+ {:type :ok, :f :read, :value 1, :process 1, :time 5})
+"""
+
+
+@pytest.mark.parametrize("text", [JEPSEN_LIST, JEPSEN_LIST.replace("({", "[{").replace("})", "}]")])
+def test_a_top_level_list_or_vector_after_comments_with_nemesis_operations(tmp_path, text):
+    path = _write(tmp_path, "h.edn", text)
+    assert guess_format(text) == "jepsen-edn"
+    ops = load_history(path).operations()
+    assert [(op.f, op.status, op.output) for op in ops] == [("write", "ok", 1), ("read", "ok", 1)]
+
+
+def test_nemesis_operations_in_a_json_export_are_not_client_operations(tmp_path):
+    path = _write(tmp_path, "h.json", json.dumps([
+        {"type": "invoke", "f": "write", "value": 1, "process": 0},
+        {"type": "info", "f": "kill", "value": None, "process": "nemesis"},
+        {"type": "ok", "f": "write", "value": 1, "process": 0}]))
+    assert [(op.f, op.status) for op in load_history(path).operations()] == [("write", "ok")]
+
+
+@pytest.mark.parametrize("read, linearizable", [
+    ('{:b "x", :a [1 2]}', True),   # the same map, its keys in another order
+    ('{:a [1 2], :b "x"}', True),
+    ('{:a [1 3], :b "x"}', False),  # a different value: a real violation
+    ('[1 2]', False),
+])
+def test_maps_and_vectors_as_register_values_are_compared_as_values(tmp_path, read, linearizable):
+    from invariants.linearizability import check_linearizable
+
+    path = _write(tmp_path, "h.edn", "{:type :invoke, :f :write, :value {:a [1 2], :b \"x\"}, :process 0}\n"
+                                     "{:type :ok, :f :write, :value {:a [1 2], :b \"x\"}, :process 0}\n"
+                                     "{:type :invoke, :f :read, :value nil, :process 1}\n"
+                                     f"{{:type :ok, :f :read, :value {read}, :process 1}}\n")
+    for model in ("register", "cas-register"):
+        result = check_linearizable(load_history(path), model)
+        assert result.ok is linearizable, (model, read, result.explanation)

@@ -82,3 +82,20 @@ def test_keyed_lost_write_on_one_key():
             ("f", "read", ["y", None], 12, 13, "ok", ["y", None], "final"))
     res = check_no_lost_writes(h, keyed=True)
     assert res.violated and res.witness["key"] == "y" and res.witness["lost_write"] == 2
+
+
+def test_a_violation_counts_every_lost_write_of_every_key_not_only_the_first():
+    def kw(p, k, v, call, ret):
+        return (p, "write", [k, v], call, ret, "ok", None, "main")
+
+    def kfinal(p, k, v, call):
+        return (p, "read", [k, None], call, call + 0.5, "ok", [k, v], "final")
+
+    h = run(kw(0, "a", 1, 0, 1), kw(0, "a", 2, 2, 3), kw(1, "b", 1, 4, 5), kw(1, "b", 2, 6, 7), kw(1, "b", 3, 8, 9),
+            kfinal(9, "a", 1, 20), kfinal(9, "b", None, 22))
+    res = check_no_lost_writes(h, keyed=True)
+    assert res.violated and res.witness["key"] == "a" and res.witness["lost_writes"] == [2]
+    assert res.witness["lost_count"] == 4  # a's second write, and all three of b's (b reads the initial value)
+    assert "4 acknowledged writes are lost in all, of 2 keys" in res.explanation
+    one = check_no_lost_writes(run(kw(0, "a", 1, 0, 1), kw(0, "a", 2, 2, 3), kfinal(9, "a", 1, 20)), keyed=True)
+    assert one.witness["lost_count"] == 1 and "in all" not in one.explanation

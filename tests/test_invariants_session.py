@@ -148,3 +148,29 @@ def test_monotonic_reads_have_nothing_to_judge_with_one_read_per_process():
     h = run(w(0, 1, 0, 1), r(1, 1, 2, 3), r(2, 1, 2, 3))
     res = check_monotonic_reads(h)
     assert res.ok and not res.exercised and res.witness["reads_tested"] == 0
+
+
+# -- a compare-and-set that succeeded is a write -----------------------------------------------------------------------
+
+def cas(p, old, new, call, ret, status="ok"):
+    return (p, "cas", [old, new], call, ret, status, None)
+
+
+def test_a_successful_cas_is_a_write_the_next_read_must_see():
+    stale = run(w(0, 1, 0, 1), cas(0, 1, 2, 2, 3), r(1, 1, 4, 5))
+    res = check_read_after_write(stale)
+    assert res.violated and res.witness["acknowledged_write"] == 2, res  # the cas, not the older write
+    assert "so R must return 2 or a newer value" in res.explanation
+    assert judged_ok(check_read_after_write(run(w(0, 1, 0, 1), cas(0, 1, 2, 2, 3), r(1, 2, 4, 5))))
+    assert judged_ok(check_monotonic_reads(run(w(0, 1, 0, 1), cas(0, 1, 2, 2, 3), r(1, 2, 4, 5), r(1, 2, 6, 7))))
+
+
+def test_a_failed_cas_wrote_nothing_and_its_value_cannot_be_read():
+    res = check_read_after_write(run(w(0, 1, 0, 1), cas(0, 7, 2, 2, 3, "fail"), r(1, 2, 4, 5)))
+    assert res.violated and res.witness["failed_write"] == 2
+    assert judged_ok(check_read_after_write(run(w(0, 1, 0, 1), cas(0, 7, 2, 2, 3, "fail"), r(1, 1, 4, 5))))
+
+
+def test_a_cas_whose_value_is_not_a_pair_is_a_format_error():
+    with pytest.raises(HistoryFormatError, match=r"a cas needs \[expected, new\]"):
+        check_read_after_write(run(w(0, 1, 0, 1), (0, "cas", 5, 2, 3, "ok", None), r(1, 1, 4, 5)))

@@ -237,3 +237,29 @@ def test_initial_state_is_used():
     h = _history((0, "invoke", "read", None), (0, "ok", "read", 5))
     assert check_linearizable(h, "register").violated
     assert judged_ok(check_linearizable(h, "register", initial=5))
+
+
+# -- Knossos's semantics next to etcd/porcupine's ---------------------------------------------------------------------
+
+def _hist(*rows):
+    from faultlab.history import History
+    return History.from_intervals(rows)
+
+
+def test_knossos_reads_of_nil_match_any_value_where_etcd_style_means_the_initial_value():
+    h = _hist((0, "write", 1, 0, 1, "ok", None), (1, "read", None, 2, 3, "ok", None))
+    assert check_linearizable(h, "register").violated
+    assert check_linearizable(h, "cas-register").violated
+    assert check_linearizable(h, "knossos-register").ok
+    assert check_linearizable(h, "knossos-cas-register").ok
+    stale = _hist((0, "write", 1, 0, 1, "ok", None), (0, "write", 2, 2, 3, "ok", None), (1, "read", None, 4, 5, "ok", 1))
+    assert check_linearizable(stale, "knossos-register").violated  # a value that was read is still judged
+
+
+def test_knossos_leaves_out_a_failed_cas_where_etcd_style_says_it_saw_another_value():
+    h = _hist((0, "write", 1, 0, 1, "ok", None), (1, "cas", [1, 2], 2, 3, "fail", None),
+              (1, "read", None, 4, 5, "ok", 1))
+    assert check_linearizable(h, "cas-register").violated   # etcd: a failed cas saw a value other than 1
+    assert check_linearizable(h, "knossos-cas-register").ok  # Knossos: a failure did not happen, says nothing
+    ok_cas = _hist((0, "write", 1, 0, 1, "ok", None), (1, "cas", [3, 2], 2, 3, "ok", None))
+    assert check_linearizable(ok_cas, "knossos-cas-register").violated  # an ok cas must have seen 3

@@ -16,7 +16,8 @@ def judged_ok(result) -> bool:
 
 
 def test_registry_names_every_builtin_model():
-    assert set(MODELS) == {"register", "cas-register", "kv", "mutex", "multi-register", "queue", "set", "log"}
+    assert set(MODELS) == {"register", "cas-register", "knossos-register", "knossos-cas-register", "kv", "mutex",
+                           "multi-register", "queue", "set", "log"}
     assert get_model("cas-register") is MODELS["cas-register"]
 
 

@@ -1,19 +1,15 @@
 """The HTML and text timelines: structure, marks from witnesses, determinism, escaping, and a real browser load."""
 
 import html.parser
-import pathlib
-import shutil
-import subprocess
 import time
 
 import pytest
+from browser import artifacts, load_in_chromium, needs_chromium
 
 from faultlab.history import History
 from faultlab.report import write_timeline, write_timeline_text
 from faultlab.report.timeline import render_timeline
 from faultlab.result import CheckResult
-
-CHROMIUM = "/usr/bin/chromium"
 
 
 def register_history() -> History:
@@ -131,26 +127,19 @@ def test_text_timeline_has_one_line_per_event():
     assert lines[-1].endswith("[final]  @n1") and "fail" in lines[10]
 
 
-def chromium(*args: str, user_data: pathlib.Path, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={user_data}", *args], capture_output=True, text=True, timeout=timeout)
-
-
 @pytest.mark.browser
-@pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason=f"headless Chromium not installed at {CHROMIUM} "
-                                                           f"(apt-get install chromium)")
+@needs_chromium
 def test_chromium_loads_the_timeline(tmp_path):
+    """The history-only page (``check-history --html``: no trace, only client lanes), loaded once: no console
+    messages, the elements there, and a screenshot in the CI output folder (see tests/test_spacetime.py)."""
+    out = artifacts(tmp_path)
     page = write_timeline(register_history(), VIOLATION, tmp_path / "timeline.html", title="register")
-    dom = chromium("--dump-dom", page.as_uri(), user_data=tmp_path / "profile")
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    doc = Elements(dom.stdout)
+    dom, console = load_in_chromium(page, out / "timeline-history-only.png", tmp_path / "profile", size="1400,500")
+    assert console == []
+    doc = Elements(dom)
     assert len(doc.with_class("lane")) == 5
     b = bars(doc)
     assert len(b) == 7 and "failed-op" in b[10]["class"].split()
     assert sorted(ci for ci, a in b.items() if "in-prefix" in a["class"].split()) == [0, 1, 3, 5]
     assert any(a.get("id") == "verdict" for _, a in doc.found)
-    shot = tmp_path / "timeline.png"
-    res = chromium(f"--screenshot={shot}", "--window-size=1400,500", page.as_uri(), user_data=tmp_path / "profile")
-    assert res.returncode == 0 and shot.stat().st_size > 10_000
+    assert (out / "timeline-history-only.png").stat().st_size > 10_000

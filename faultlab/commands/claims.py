@@ -84,6 +84,8 @@ def evidence_line(r: ClaimResult) -> str:
 
 
 def write_claims_report(results: list[ClaimResult], out: Path) -> list[Path]:
+    from faultlab.report.plots import write_plot  # matplotlib only when a measurement has a plot
+
     out.mkdir(parents=True, exist_ok=True)
     json_path = out / "claims.json"
     json_path.write_text(json.dumps([r.to_json() for r in results], indent=2) + "\n", encoding="utf-8")
@@ -99,8 +101,11 @@ def write_claims_report(results: list[ClaimResult], out: Path) -> list[Path]:
         if r.verdict == "measured" and r.evidence["table"]:
             rows = r.evidence["table"]
             cols = list(rows[0])
-            lines += ["", f"## {r.protocol}: {r.claim.text}", "", r.evidence["summary"], "",
-                      "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+            lines += ["", f"## {r.protocol}: {r.claim.text}", "", r.evidence["summary"], ""]
+            plot = write_plot(out, r.protocol, r.claim.text, r.evidence) if r.evidence.get("plot") else None
+            if plot is not None:
+                lines += [f"![{r.protocol}: plot of the table below]({plot.relative_to(out).as_posix()})", ""]
+            lines += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
             lines += ["| " + " | ".join(str(row.get(c, "")) for c in cols) + " |" for row in rows]
     md_path = out / "claims.md"
     md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")

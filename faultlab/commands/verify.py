@@ -30,6 +30,7 @@ from faultlab.commands.claims import (
     write_claims_report,
 )
 from faultlab.commands.options import add_scope_arguments, make_runner, resolve_scope
+from faultlab.coverage import EXERCISE_FLOOR, invariant_rows
 from faultlab.explore import ExplorationCache
 from faultlab.parallel import prefetch
 from faultlab.report.run import replay_command
@@ -75,9 +76,32 @@ def write_reports(rows: list[Row], out: Path, *, profile: str, examples: int, se
                      f"{r.found_after if r.found_after is not None else ''} | {r.seconds} | "
                      f"{('`' + replay_command(r.protocol, r.trace) + '`') if r.trace else ''} |")
     lines += coverage_section(rows)
+    lines += invariant_coverage_section(rows)
     md_path = out / "verify.md"
     md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return [md_path, json_path]
+    coverage_path = out / "coverage.json"
+    coverage_path.write_text(json.dumps({"profile": profile, "examples": examples, "seed": seed,
+                                         "exercise_floor": EXERCISE_FLOOR, "invariants": invariant_rows(rows)},
+                                        indent=2) + "\n", encoding="utf-8")
+    return [md_path, json_path, coverage_path]
+
+
+def invariant_coverage_section(rows: list[Row]) -> list[str]:
+    table = invariant_rows(rows)
+    if not table:
+        return []
+    lines = ["", "## Invariant coverage", "",
+             f"Per explored configuration and invariant: the runs that judged it, how many exercised it (its checker "
+             f"had something to judge), the faults present in those runs, and flags: exercised in under "
+             f"{EXERCISE_FLOOR:.0%} of runs, never under a fault, a fault kind or partition shape never drawn.", "",
+             "| protocol | configuration | invariant | verdict | runs | exercised | with a fault | faults in exercised runs "
+             "| flags |", "|---|---|---|---|---|---|---|---|---|"]
+    for c in table:
+        faults = ", ".join(f"{k} {n}" for k, n in c["exercised_under"].items()) or "-"
+        lines.append(f"| {c['protocol']} | {c['configuration']} | {c['invariant']} | {c['verdict']} | {c['runs']} | "
+                     f"{c['exercised']} ({c['share']:.0%}) | {c['exercised_with_a_fault']} | {faults} | "
+                     f"{'; '.join(c['flags']) or '-'} |")
+    return lines
 
 
 def run(args: argparse.Namespace) -> int:

@@ -29,10 +29,9 @@ class HistoryBuilder:
     def add(self, line: int | str, process: Any, type: str, f: str, value: Any, time: Any, *, phase: Any = "main",
             node: Any = None) -> None:
         """Append one event; ``line`` is its line number, or words that locate it ("history event 3")."""
-        where = f"{self.source}: line {line}" if isinstance(line, int) else f"{self.source}: {line}"
         problem = _field_problem(process, type, f, value, time, phase, node)
         if problem:
-            raise HistoryFormatError(f"{where}: {problem}")
+            raise HistoryFormatError(f"{self._where(line)}: {problem}")
         try:
             if type == "invoke":
                 self.history.invoke(process, f, value, float(time), phase=phase, node=node)
@@ -40,17 +39,21 @@ class HistoryBuilder:
                 return
             invoked = self._open_f.pop(process, None)
             if invoked is None:
-                raise HistoryFormatError(f"{where}: process {short(process)} completes ({type} {f[:60]}) an "
+                raise HistoryFormatError(f"{self._where(line)}: process {short(process)} completes ({type} {f[:60]}) an "
                                          f"operation it never invoked; each completion needs an earlier invoke by "
                                          f"its process")
             if invoked != f:
-                raise HistoryFormatError(f"{where}: process {short(process)} invoked {invoked[:60]} but completes "
+                raise HistoryFormatError(f"{self._where(line)}: process {short(process)} invoked {invoked[:60]} but completes "
                                          f"{f[:60]}; a completion must name the function of its invoke")
             self.history.complete(process, type, value, float(time), node=node)
         except HistoryFormatError as e:
             if str(e).startswith(self.source):
                 raise
-            raise HistoryFormatError(f"{where}: {e}") from None
+            raise HistoryFormatError(f"{self._where(line)}: {e}") from None
+
+    def _where(self, line: int | str) -> str:
+        """Where an event is, for an error message (built only when there is one)."""
+        return f"{self.source}: line {line}" if isinstance(line, int) else f"{self.source}: {line}"
 
 
 def _field_problem(process: Any, type: Any, f: Any, value: Any, time: Any, phase: Any, node: Any) -> str | None:

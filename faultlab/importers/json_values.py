@@ -15,6 +15,7 @@ import math
 from typing import Any
 
 MAX_DEPTH = 100  # lists and objects inside each other; faultlab's own traces nest about 8 deep
+_PLAIN = frozenset({type(None), bool, int, str})  # values that are plain JSON whatever they hold
 
 
 class BadJSON(ValueError):
@@ -47,15 +48,17 @@ def _int(text: str) -> int:
         raise BadJSON(f"a number with {len(text)} digits is too long") from None
 
 
-def loads(text: str) -> Any:
-    """Parse strict JSON: :class:`BadJSON` for malformed text, NaN or Infinity, huge numbers, or deep nesting."""
+def loads(text: str, *, check: bool = True) -> Any:
+    """Parse strict JSON: :class:`BadJSON` for malformed text, NaN or Infinity, huge numbers, or deep nesting.
+    ``check=False`` leaves out the walk over the whole value (:func:`value_problem`) for a caller that checks each
+    part it uses itself: NaN, infinities and huge numbers are still refused while parsing."""
     try:
         value = json.loads(text, parse_constant=_constant, parse_float=_float, parse_int=_int)
     except json.JSONDecodeError as e:
         raise BadJSON(e.msg, e.lineno, e.colno) from None
     except RecursionError:
         raise BadJSON(f"lists or objects are nested more than {MAX_DEPTH} deep") from None
-    problem = value_problem(value)
+    problem = value_problem(value) if check else None
     if problem:
         raise BadJSON(problem)
     return value
@@ -64,8 +67,16 @@ def loads(text: str) -> Any:
 def value_problem(value: Any, max_depth: int = MAX_DEPTH) -> str | None:
     """What makes ``value`` not a plain JSON value a history or trace may hold, or None if nothing does.
 
-    Iterative, so that a value nested far too deep is reported instead of overflowing the stack.
+    Iterative, so that a value nested far too deep is reported instead of overflowing the stack. The shapes a
+    history holds on nearly every line (a scalar, ``[key, value]`` of scalars) are judged without the walk.
     """
+    t = type(value)
+    if t in _PLAIN:
+        return None
+    if t is float:
+        return None if math.isfinite(value) else f"{value} is not a finite number"
+    if t is list and len(value) <= 4 and all(type(x) in _PLAIN for x in value):
+        return None
     stack = [(value, 1)]
     while stack:
         v, depth = stack.pop()

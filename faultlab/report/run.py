@@ -1,7 +1,7 @@
 """What a failing run leaves behind: its trace (to replay) and its timeline page (to look at), side by side.
 
-``x.json`` is the trace; ``x.html`` draws the history with the first violated invariant's witness marked, so a
-person can open the counterexample in a browser before replaying it.
+``x.json`` is the trace; ``x.html`` is its space-time diagram (nodes, clients, messages, faults) with the violated
+invariants' witness operations and their causal past shown, so a person can see why before replaying it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from faultlab.explore import Exploration
+from faultlab.network import Envelope
 from faultlab.protocol import Protocol, config_to_json
 from faultlab.registry import reference
 from faultlab.report.timeline import write_timeline
@@ -27,7 +28,11 @@ def save_run(result: RunResult, path: Path, source: dict[str, Any] | None = None
     title = f"{result.protocol}: " + (f"{violated.name} violated" if violated else result.verdict)
     if result.error:
         title += f" (the protocol raised {result.error})"
-    write_timeline(result.history, violated, trace.with_suffix(".html"), title=title)
+    # The page is drawn from the trace as written (what a reader of the file has), plus the send times the file
+    # does not record (they narrow where the arrows start).
+    sent_at = {p.id: p.sent_at for _, _, p in result.events if isinstance(p, Envelope)}
+    write_timeline(result.history, violated, trace.with_suffix(".html"), title=title,
+                   trace=json.loads(trace.read_text(encoding="utf-8")), sent_at=sent_at)
     return trace
 
 

@@ -48,6 +48,7 @@ def write_index(rows: list[Any], claims: list[Any], out: Path, *, profile: str, 
     """Write ``out/index.html`` from verify rows and judged claims; ``evidence(claim) -> str`` words each claim."""
     counts = collections.Counter(r.verdict for r in rows) + collections.Counter(c.verdict for c in claims)
     from faultlab.claims import judged_on
+    from faultlab.report.plots import write_plot
 
     claim_views = [{"protocol": c.protocol, "section": c.claim.section, "text": c.claim.text,
                     "judged_on": judged_on(c).replace("`", ""),  # markdown quoting, not for the page
@@ -59,14 +60,21 @@ def write_index(rows: list[Any], claims: list[Any], out: Path, *, profile: str, 
         table = c.evidence.get("table") if c.verdict == "measured" else None
         if table:
             columns = list(table[0])
+            plot = write_plot(out, c.protocol, c.claim.text, c.evidence) if c.evidence.get("plot") else None
             measurements.append({"protocol": c.protocol, "text": c.claim.text, "summary": c.evidence["summary"],
-                                 "columns": columns, "rows": [[row.get(k, "") for k in columns] for row in table]})
+                                 "columns": columns, "rows": [[row.get(k, "") for k in columns] for row in table],
+                                 "plot": plot.relative_to(out).as_posix() if plot else None})
     row_views = [{**r.to_json(), "timeline": _link(r.trace, out)} for r in rows]
     coverage = coverage_rows(rows)
+    from faultlab.coverage import EXERCISE_FLOOR, invariant_rows
+
+    invariant_coverage = invariant_rows(rows)
     unexpected = sum(not r.as_expected for r in rows) + sum(not c.as_expected for c in claims)
     html = _ENV.get_template("report.html.j2").render(
         profile=profile, examples=examples, seed=seed, counts=sorted(counts.items()), unexpected=unexpected,
-        claims=claim_views, measurements=measurements, rows=row_views, coverage=coverage, fault_kinds=FAULT_KINDS)
+        claims=claim_views, measurements=measurements, rows=row_views, coverage=coverage, fault_kinds=FAULT_KINDS,
+        invariant_coverage=invariant_coverage, exercise_floor=f"{EXERCISE_FLOOR:.0%}",
+        flagged=sum(bool(c["flags"]) for c in invariant_coverage))
     out.mkdir(parents=True, exist_ok=True)
     path = out / "index.html"
     path.write_text(html, encoding="utf-8")

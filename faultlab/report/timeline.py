@@ -1,5 +1,9 @@
 """Timelines of a history: a self-contained HTML page per run, and a plain text listing for the terminal.
 
+This page draws the client history alone (``check-history --html``, where there is no trace); a run's trace gets
+the space-time page of :mod:`faultlab.report.spacetime` instead (``write_timeline(..., trace=doc)``), which adds the
+nodes, messages and faults.
+
 A violation is easiest to believe when you can see it: which operations overlapped, which one could not be placed,
 what had been placed before it. The HTML page draws one lane per client process and one bar per operation, marked
 from the checker's witness, and needs nothing but a browser (inline CSS, no scripts, no external assets).
@@ -18,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import pathlib
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -56,14 +61,24 @@ class Lane:
 
 
 def write_timeline(history: History, result: CheckResult | None, path: pathlib.Path, *,
-                   title: str = "") -> pathlib.Path:
+                   title: str = "", trace: Mapping[str, Any] | None = None,
+                   sent_at: Mapping[int, float] | None = None) -> pathlib.Path:
     """Write the HTML timeline of ``history`` (marked from ``result``'s witness, if any) to ``path``; return it.
 
-    Creates the parent folder. The page is self-contained and deterministic.
+    With a ``trace`` (the JSON document of a trace file, whose history and checks it holds) the page is the
+    space-time diagram of :mod:`faultlab.report.spacetime` (nodes, messages, faults), ``sent_at`` narrowing where
+    sends are drawn; without one (``check-history --html``) only the client lanes are drawn. Creates the parent
+    folder. The page is self-contained and deterministic.
     """
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_timeline(history, result, title=title), encoding="utf-8")
+    if trace is not None:
+        from faultlab.report.spacetime import render_spacetime
+
+        text = render_spacetime(trace, title=title, sent_at=sent_at)
+    else:
+        text = render_timeline(history, result, title=title)
+    path.write_text(text, encoding="utf-8")
     return path
 
 

@@ -23,7 +23,7 @@ import math
 from collections.abc import Iterable
 from statistics import mean
 
-from faultlab import Measurement, SeededChoices
+from faultlab import Measurement, Plot, SeededChoices
 
 Entry = tuple[str, int, int, bool]  # (node, incarnation, heartbeat, left)
 
@@ -255,4 +255,4 @@ def measure_gossip_rounds(seed: int, sizes: tuple[int, ...] = GOSSIP_SIZES, tria
                 f"{rows[-1]['leave_rounds']:.1f}; a crash is known everywhere "
                 f"{rows[0]['crash_rounds_beyond_timeout']:.1f}..{rows[-1]['crash_rounds_beyond_timeout']:.1f} rounds "
                 f"after its timeout; {trials} seeded trials per size",
-        table=rows)
+        table=rows, plot=Plot("N", ("join_rounds", "leave_rounds", "log2N"), title="gossip rounds to spread, vs N"))

@@ -23,7 +23,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 
-from faultlab import Measurement
+from faultlab import Measurement, Plot
 from protocols.dynamo.ring import ring_position
 from protocols.dynamo.versions import Version
 
@@ -172,4 +172,5 @@ def measure_comparisons(seed: int, sizes: tuple[int, ...] = MERKLE_SIZES,
         summary=f"one differing key among N = {sizes[0]}..{sizes[-1]} is found with {ones[0]['comparisons']}.."
                 f"{ones[-1]['comparisons']} hash comparisons, {min(ratios):.2f}..{max(ratios):.2f} x log2 N "
                 f"(flat: O(log N)); full data comparison takes N = {sizes[0]}..{sizes[-1]}",
-        table=rows)
+        table=rows, plot=Plot("N", "comparisons", series="differing_keys", log_y=True,
+                              title="hash comparisons to find the differing keys, vs N"))

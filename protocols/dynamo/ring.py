@@ -15,7 +15,7 @@ import bisect
 import functools
 import hashlib
 
-from faultlab import Measurement
+from faultlab import Measurement, Plot
 
 
 def ring_position(text: str) -> int:
@@ -103,4 +103,5 @@ def measure_movement(seed: int, sizes: tuple[int, ...] = MOVEMENT_SIZES, vnodes:
         figure=round(figure, 3), unit="x 1/N (fraction of keys moved, times N)",
         summary=f"a join or leave moves {figure:.2f}/N of the keys on average for N in {list(sizes)} with "
                 f"{vnodes} virtual nodes each (modular hashing: {rows[-1]['modular_x_N']:.1f}/N at N={sizes[-1]})",
-        table=rows)
+        table=rows, plot=Plot("N", ("moved_on_join", "moved_on_leave", "modular_moved"),
+                              title="fraction of keys moved by one join or leave: consistent vs modular hashing"))
