@@ -5,14 +5,21 @@ the others are faults: ``drop`` (on stream links: a connection reset), ``duplica
 nodes: a client never sends a request twice), ``delay`` (hold a message back; on stream links a whole direction of a
 connection), ``partition`` (shapes: isolate one node, split in two, a bridge node that sees both sides, cut a whole
 zone), ``crash``, ``skew`` (move one node's clock) and ``lose_unsynced`` (a crash that also loses the node's unsynced
-durable writes: power loss). ``heal``, ``restart`` and ``release`` undo a partition, a crash and a held connection;
-they come with the fault they undo.
+durable writes: power loss). Two disk faults are drawn only for protocols whose ``faults`` name them:
+``torn_write`` (power loss while a log record was being written: :meth:`faultlab.storage.Storage.append` records
+before it reach the disk whole, it only partly, and reads back failing its checksum) and ``destroy`` (a node's disk,
+or every disk of a zone, is gone for good: :meth:`faultlab.storage.Storage.destroy`; the node comes back on an empty
+disk whose ``storage.destroyed`` says so, and the protocol decides whether it rejoins). ``FaultPlan`` bounds
+``destroy`` by ``max_destroyed_zones`` and ``max_destroyed_nodes``, the failure budget of a durability claim ("loss
+of an AZ + 1"). ``heal``, ``restart`` and ``release`` undo a partition, a crash (a power loss, a torn write, a
+destruction) and a held connection; they come with the fault they undo.
 
 Faults are drawn *swarm* style: each run first enables a random subset of the allowed kinds and a fault rate, so
 some runs hammer one kind while others mix them. And they are *directed*: targets are ordered so that choice 0 is the
 most interesting node (the one that just acknowledged a write, the leader, a node with unsynced writes), and right
 after an acknowledgement the fault rate is raised, so "crash right after the ack" is a likely schedule rather than a
-1-in-3,000 one.
+1-in-3,000 one. With ``torn_write`` enabled the rate is raised too while a node has a log record written but not yet
+synced: a torn write can only happen then.
 """
 
 from __future__ import annotations
@@ -40,21 +47,27 @@ class Fault(enum.StrEnum):
     SKEW = "skew"
     LOSE_UNSYNCED = "lose_unsynced"
     RELEASE = "release"
+    TORN_WRITE = "torn_write"
+    DESTROY = "destroy"
 
 
 EVENT_KINDS = tuple(Fault)
 FAULT_KINDS = EVENT_KINDS[1:]
 # Kinds a user enables; heal, restart and release come with partition, crash and delay (they undo them).
+# The disk faults come last, so the kinds (and choices) of protocols that do not name them are what they were.
 INJECTABLE = (Fault.DROP, Fault.DUPLICATE, Fault.DELAY, Fault.PARTITION, Fault.CRASH, Fault.SKEW,
-              Fault.LOSE_UNSYNCED)
-UNDOES = {Fault.HEAL: (Fault.PARTITION,), Fault.RESTART: (Fault.CRASH, Fault.LOSE_UNSYNCED),
+              Fault.LOSE_UNSYNCED, Fault.TORN_WRITE, Fault.DESTROY)
+STOPS_NODE = (Fault.CRASH, Fault.LOSE_UNSYNCED, Fault.TORN_WRITE, Fault.DESTROY)  # what a restart undoes
+UNDOES = {Fault.HEAL: (Fault.PARTITION,), Fault.RESTART: STOPS_NODE,
           Fault.RELEASE: (Fault.DELAY,)}
 PARTITION_SHAPES = ("isolate", "split", "bridge", "zone")
 DELAYS = (0.5, 2.0, 8.0)            # virtual seconds a delayed message is held back
 SKEWS = (-30.0, -2.0, -0.2, 0.2, 2.0, 30.0)  # clock offsets a skew fault sets
 POWER_SCOPES = ("node", "zone", "all")  # what a lose_unsynced power failure takes down
+DESTROY_SCOPES = ("zone", "node")       # what a destroy takes: every disk of a zone, or one node's
 RATES = (0.02, 0.06, 0.15)          # per-step fault probability levels the swarm picks from
 AFTER_ACK_RATE = 0.35               # fault probability on the step right after a client acknowledgement
+MID_WRITE_RATE = 0.15               # at least this, with torn_write enabled, while some node has an unsynced record
 
 
 def available_kinds(kinds: Iterable[str], protocol_faults: Iterable[str], links: str) -> tuple[str, ...]:
@@ -97,8 +110,14 @@ class FaultPlan:
     directed: bool = True
     max_faults: int = 16
     max_crashes: int = 4
+    # The destroy budget: at most this many whole zones, and this many further single nodes, lose their disks in a
+    # run (a durability claim's "loss of an entire AZ + 1 additional node" is 1 and 1). Power loss and torn writes
+    # count as crashes; destruction counts here only.
+    max_destroyed_zones: int = 1
+    max_destroyed_nodes: int = 1
 
     def __attrs_post_init__(self) -> None:
         parse_fault_kinds(self.kinds)
-        if self.max_faults < 0 or self.max_crashes < 0:
-            raise ConfigError("max_faults and max_crashes must be >= 0")
+        for name in ("max_faults", "max_crashes", "max_destroyed_zones", "max_destroyed_nodes"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"FaultPlan: {name}={getattr(self, name)} must be >= 0")

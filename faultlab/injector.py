@@ -16,6 +16,7 @@ import trio
 from faultlab import faults as F
 from faultlab.choices import CAUSE
 from faultlab.network import Envelope
+from faultlab.storage import record_fields
 
 if TYPE_CHECKING:
     from faultlab.runtime import Simulation
@@ -35,6 +36,10 @@ class FaultInjector:
         self.crashes = 0
         self.boost = 0  # steps left at the raised rate after a client acknowledgement
         self.focus: str | None = None  # the node that most recently acknowledged a client operation
+        self.tearable = False  # torn_write is enabled: steps while a log record is being written are aimed at
+        self.destroyed: dict[str, None] = {}  # nodes whose disk a destroy took, in order
+        self.destroyed_zones = 0
+        self.destroyed_nodes = 0
 
     def after_ack(self, node: str) -> None:
         """``node`` just acknowledged a client operation: aim the next step at it (crash right after the ack)."""
@@ -53,9 +58,14 @@ class FaultInjector:
         enabled = list(kinds)
         if "partition" in kinds:
             enabled.append("heal")
-        if "crash" in kinds or "lose_unsynced" in kinds:
+        if any(k in kinds for k in F.STOPS_NODE):
             enabled.append("restart")
         self.enabled = tuple(k for k in F.FAULT_KINDS if k in enabled)
+        self.tearable = "torn_write" in self.enabled
+
+    def _mid_write(self) -> bool:
+        sim = self.sim
+        return any(sim.storages[n].unsynced_logs for n in sim.node_ids if n not in sim.down)
 
     def maybe_inject(self) -> bool:
         sim = self.sim
@@ -66,6 +76,8 @@ class FaultInjector:
                 rate = max(rate, F.AFTER_ACK_RATE)
         if self.faults >= sim.settings.plan.max_faults:
             return False
+        if self.tearable and sim.settings.plan.directed and self._mid_write():
+            rate = max(rate, F.MID_WRITE_RATE)  # a record is being written: the moment a power loss tears it
         with sim.choices.span("fault"):  # the coin, the kind and the target: one decision a shrinker can delete
             if not sim.choices.flip(rate):
                 return False
@@ -251,6 +263,63 @@ class FaultInjector:
         unsynced = [n for n in sim.node_ids if sim.storages[n].has_unsynced and n not in sim.down]
         return self._crash("lose_unsynced", unsynced)
 
+    def fault_torn_write(self) -> bool:
+        """Power loss while a node was writing a log record: the last unsynced record of one of its logs reaches the
+        disk only partly (its first fields, zeros after), earlier ones whole, every other unsynced write is lost.
+        Aimed at nodes with unsynced log records (there is nothing to tear elsewhere); choice 0 tears off only the
+        record's last field, the subtlest tear."""
+        sim = self.sim
+        live = [n for n in sim.node_ids if n not in sim.down and sim.storages[n].unsynced_logs]
+        if not live or self.crashes >= sim.settings.plan.max_crashes:
+            return False
+        node = sim.choices.pick(self._targets(live))
+        storage = sim.storages[node]
+        logs = storage.unsynced_logs
+        log = sim.choices.pick(logs)  # by name: the same log when shrinking reorders nothing
+        fields = record_fields(storage.read_log(log)[-1].record)
+        keep = fields - 1 - sim.choices.choose(fields)
+        detail = {"node": node, **storage.tear(log, keep)}
+        self.crashes += 1
+        sim._event("torn_write", detail)
+        sim._stop_node(node)
+        return True
+
+    def fault_destroy(self) -> bool:
+        """A disk is gone for good: one node's, or every one in a zone (within the plan's destroy budget). Nothing
+        it held, synced or not, is left; the node stops, and comes back (a restart, or recovery) on an empty disk
+        whose ``storage.destroyed`` tells the protocol it is a replacement."""
+        sim = self.sim
+        plan = sim.settings.plan
+        pool = [n for n in sim.node_ids if n not in self.destroyed]
+        zones = sorted({sim.zone_of[n] for n in pool if sim.zone_of.get(n) is not None})
+        scopes = [s for s in F.DESTROY_SCOPES
+                  if (s == "zone" and zones and self.destroyed_zones < plan.max_destroyed_zones)
+                  or (s == "node" and pool and self.destroyed_nodes < plan.max_destroyed_nodes)]
+        if not scopes:
+            return False
+        scope = scopes[sim.choices.choose(len(scopes))] if len(scopes) > 1 else scopes[0]
+        order = self._targets(pool)
+        detail: dict[str, Any] = {"scope": scope}
+        if scope == "zone":
+            focus_zone = sim.zone_of.get(order[0])
+            zones = ([focus_zone] if focus_zone in zones else []) + [z for z in zones if z != focus_zone]
+            zone = sim.choices.pick(zones)
+            victims = [n for n in pool if sim.zone_of.get(n) == zone]
+            detail["zone"] = zone
+            self.destroyed_zones += 1
+        else:
+            victims = [sim.choices.pick(order)]
+            detail["node"] = victims[0]
+            self.destroyed_nodes += 1
+        detail["nodes"] = victims
+        detail["lost"] = sum(sim.storages[n].destroy() for n in victims)
+        self.destroyed.update(dict.fromkeys(victims))
+        sim._event("destroy", detail)
+        for n in victims:
+            if n not in sim.down:
+                sim._stop_node(n)
+        return True
+
     def fault_restart(self) -> bool:
         sim = self.sim
         if not sim.down:
@@ -269,3 +338,4 @@ class FaultInjector:
         sim.skew[node] = offset
         sim._event("skew", {"node": node, "offset": offset})
         return True
+

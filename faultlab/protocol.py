@@ -80,6 +80,10 @@ class Variant:
     links: str | None = None  # the link model this configuration runs on (None: the protocol's)
     max_crashes: int | None = None  # at most this many crashes (and power losses) per run: "survives one failure"
     max_faults: int | None = None  # at most this many faults of any kind per run
+    # The destroy budget (faultlab.faults.FaultPlan): whole zones, and further single nodes, whose disks a run may
+    # destroy: "survives the loss of an AZ + 1" is 1 and 1
+    max_destroyed_zones: int | None = None
+    max_destroyed_nodes: int | None = None
 
     def promised(self, protocol: Protocol) -> tuple[str, ...]:
         """The invariants judged for this variant: the broken one for a bad variant, else what it promises."""

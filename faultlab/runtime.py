@@ -102,7 +102,8 @@ class RunSettings:
         if variant.faults is not None:
             settings = attrs.evolve(settings, plan=attrs.evolve(settings.plan,
                                                                 kinds=F.parse_fault_kinds(list(variant.faults))))
-        limits = {k: getattr(variant, k) for k in ("max_crashes", "max_faults") if getattr(variant, k) is not None}
+        limits = {k: getattr(variant, k) for k in ("max_crashes", "max_faults", "max_destroyed_zones",
+                                                   "max_destroyed_nodes") if getattr(variant, k) is not None}
         if limits:
             settings = attrs.evolve(settings, plan=attrs.evolve(settings.plan, **limits))
         if variant.links is not None and settings.links is None:

@@ -249,7 +249,7 @@ def _canonical(value: Any) -> str:
 
 
 FAULT_EVENTS = frozenset({"drop", "duplicate", "delay", "partition", "heal", "crash", "restart", "skew",
-                          "lose_unsynced", "release"})
+                          "lose_unsynced", "release", "torn_write", "destroy"})
 
 
 def depends_on(doc: dict[str, Any]) -> set[int] | None:
@@ -316,7 +316,8 @@ def format_timeline(doc: dict[str, Any], *, limit: int | None = None, everything
             lines.append(f"{t}  lost      #{rest['id']:<4} {rest['src']:>5} -> {rest['dst']:<5} ({rest['why']})")
         else:
             detail = ", ".join(f"{k}={_dump(v)}" for k, v in rest.items())
-            marker = "!!" if kind in ("crash", "lose_unsynced", "partition", "drop", "duplicate", "delay", "skew") \
+            marker = "!!" if kind in ("crash", "lose_unsynced", "partition", "drop", "duplicate", "delay", "skew",
+                                      "torn_write", "destroy") \
                 else "  "
             lines.append(f"{t}{marker}{kind:<9} {detail}")
     if limit is not None and total > limit:

@@ -20,7 +20,7 @@ from faultlab.protocol import Protocol
 # The largest engine settings a trace may hold, and so the largest the command line accepts: far beyond any run
 # worth replaying, and small enough that a file cannot make a replay start a billion clients.
 LIMITS = {"clients": 1000, "ops_per_client": 100_000, "max_steps": 10_000_000, "max_faults": 100_000,
-          "max_crashes": 100_000}
+          "max_crashes": 100_000, "max_destroyed_zones": 1000, "max_destroyed_nodes": 100_000}
 MAX_CHOICE = 2**31 - 1  # no run offers more alternatives than this; a larger recorded choice is not a choice
 
 
@@ -121,7 +121,9 @@ _TEXT = _typed(str, name="a string")
 _BOOL = _typed(bool, name="true or false")
 _PLAN = _object({"kinds": _list_of(_one_of(*INJECTABLE), at_most=len(INJECTABLE)), "swarm": _BOOL,
                  "directed": _BOOL, "max_faults": _integer(0, LIMITS["max_faults"]),
-                 "max_crashes": _integer(0, LIMITS["max_crashes"])})
+                 "max_crashes": _integer(0, LIMITS["max_crashes"]),
+                 "max_destroyed_zones": _integer(0, LIMITS["max_destroyed_zones"]),
+                 "max_destroyed_nodes": _integer(0, LIMITS["max_destroyed_nodes"])})
 _SETTINGS = _object({"clients": _integer(1, LIMITS["clients"]),
                      "ops_per_client": _integer(0, LIMITS["ops_per_client"]), "plan": _PLAN,
                      "max_steps": _integer(1, LIMITS["max_steps"]), "max_time": _number(0.0, above=True),

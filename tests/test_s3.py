@@ -1,6 +1,6 @@
 """s3: the strong configuration holds under every fault kind with cache hits, zone loss and retried parts; each
-known-bad variant is found; the two-facility claim is proved (and refuted for two-zone acks) by z3; the object-store
-checkers catch what they are for."""
+known-bad variant is found; the two-facility claim is proved (and refuted for two-zone acks) by z3 and judged in runs
+that destroy two whole zones; the object-store checkers catch what they are for."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ FIND_BUDGET = 250
 def test_strong_configuration_holds_with_cache_hits_zone_loss_and_retried_parts():
     exp = assert_holds(SPEC, variant="strong", examples=EXAMPLES)
     cov = exp.coverage
-    for kind in ("drop", "delay", "partition", "crash", "skew", "lose_unsynced"):
+    for kind in ("drop", "delay", "partition", "crash", "skew", "lose_unsynced", "destroy"):
         assert cov.runs_with_event[kind] > 0, f"no run injected {kind}"
     for f in ("put", "delete", "get", "list", "mpu"):
         assert cov.ops[f"{f}:ok"] > 0, f"no {f} acknowledged"
@@ -38,10 +38,34 @@ def test_strong_configuration_holds_with_cache_hits_zone_loss_and_retried_parts(
     assert cov.runs_with_note["part_retry_stored"] > 0, cov.runs_with_note
 
 
-@pytest.mark.parametrize("variant", [v.name for v in SPEC.variants if v.expect_violation])
+@pytest.mark.parametrize("variant", [v.name for v in SPEC.variants if v.expect_violation and v.name != "ack-two-zones"])
 def test_known_bad_variant_is_found(variant):
     exp = assert_refuted(SPEC, variant=variant, examples=FIND_BUDGET, seed=0, shrink=False)
     assert SPEC.variant(variant).expect_violation in {c.invariant for c in exp.failure.violations}
+
+
+def test_two_destroyed_zones_lose_an_object_acknowledged_in_two():
+    # `faultlab check --no-shrink` from seeds 0-9 found it after 400, 66, 52, 38, 90, 7, 27, 37, 110 and 129 runs of
+    # its 900 (measured); seed 5 finds it after 7, so this test stays fast.
+    exp = assert_refuted(SPEC, variant="ack-two-zones", examples=75, seed=5, shrink=False)
+    destroyed = exp.failure.log.of("destroy")
+    assert [e["scope"] for e in destroyed] == ["zone", "zone"], destroyed
+    assert "no-lost-objects" in exp.failure.violated_invariants
+
+
+def test_the_strong_configuration_survives_two_destroyed_zones():
+    """Seeded runs that destroy zones often (no swarm): two whole zones go, and every acknowledged object is still
+    read whole from the third."""
+    plan = FaultPlan(kinds=("destroy", "crash"), swarm=False, max_destroyed_zones=2, max_destroyed_nodes=0)
+    cfg = SPEC.make_config({})
+    two = 0
+    for seed in range(20):
+        run = simulate(SPEC, cfg, SeededChoices(seed), RunSettings(plan=plan))
+        assert run.error is None and not run.violations, (seed, [str(c) for c in run.violations])
+        zones = [e["zone"] for e in run.log.of("destroy")]
+        assert len(zones) == len(set(zones)) <= 2
+        two += len(zones) == 2 and run.ok_ops("put") > 0
+    assert two >= 5, two
 
 
 def test_pre_2020_cache_is_stale_but_eventually_consistent():

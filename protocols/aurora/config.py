@@ -31,6 +31,9 @@ class AuroraConfig:
     replica_applies: str = attrs.field(default="durable", metadata={
         "help": "what a read replica applies: 'durable' (records up to the writer's durable point) or 'received' "
                 "(every record as soon as it arrives)"})
+    checksum: bool = attrs.field(default=True, metadata={
+        "help": "segments verify each redo record's checksum when they start and truncate their log at a torn one "
+                "(off: a torn record is trusted as written)"})
     heartbeat_interval: float = attrs.field(default=0.5, metadata={
         "help": "seconds between the writer's heartbeats to replicas (they carry the durable point)"})
     failover_timeout: float = attrs.field(default=2.0, metadata={

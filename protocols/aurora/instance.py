@@ -226,8 +226,11 @@ class Instance(Node[AuroraConfig]):
         attempt = max(self.storage.get(ATTEMPT, 0), self.epoch[0]) + 1
         self.storage[ATTEMPT] = attempt
         self.storage.sync()
-        epoch = (attempt, self.id)
+        # On a replacement disk (the engine's destroy took the old one) the attempts of earlier incarnations are
+        # unknown: the epoch names this incarnation, so it can never repeat one of theirs.
+        epoch = (attempt, self.id if not self.storage.destroyed else f"{self.id}/{self.ctx.incarnation}")
         self.role = "candidate"
+        self.ctx.note("takeover", epoch=list(epoch))  # detection ends here; recovery (two quorum rounds) begins
         if self.config.recover_from == "quorum":
             replies = await self.ctx.gather(self._rotated(), Recover(epoch), need=self.config.read_quorum,
                                             timeout=STORAGE_TIMEOUT)
