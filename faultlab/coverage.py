@@ -59,6 +59,10 @@ def fault_shapes(events: Iterable[tuple]) -> set[str]:
             tags = [t for t, hit in (("leader", roles.get(node) == "leader"), ("after-ack", node == last_ack)) if hit]
             for tag in tags or ["other"]:
                 shapes.add(f"{kind}:{tag}" if kind == "crash" else f"lose_unsynced:{tag}")
+        elif kind == "destroy":
+            shapes.add(f"destroy:{payload.get('scope', 'node')}")
+        elif kind == "torn_write":
+            shapes.add("torn_write:after-ack" if payload.get("node") == last_ack else "torn_write")
         elif kind in _FAULT_EVENTS and kind not in ("heal", "restart", "release"):
             if isinstance(payload, Mapping) and payload.get("why") is not None:
                 continue
