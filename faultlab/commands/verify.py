@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -74,7 +75,7 @@ def write_reports(rows: list[Row], out: Path, *, profile: str, examples: int, se
         lines.append(f"| {r.protocol} | {r.configuration} | {r.check} | {r.method} | {r.links or ''} | {r.verdict}{mark} | "
                      f"{r.expected} | {r.runs if r.runs is not None else ''} | "
                      f"{r.found_after if r.found_after is not None else ''} | {r.seconds} | "
-                     f"{('`' + replay_command(r.protocol, r.trace) + '`') if r.trace else ''} |")
+                     f"{_trace_cell(r, out)} |")
     lines += coverage_section(rows)
     lines += invariant_coverage_section(rows)
     md_path = out / "verify.md"
@@ -84,6 +85,14 @@ def write_reports(rows: list[Row], out: Path, *, profile: str, examples: int, se
                                          "exercise_floor": EXERCISE_FLOOR, "invariants": invariant_rows(rows)},
                                         indent=2) + "\n", encoding="utf-8")
     return [md_path, json_path, coverage_path]
+
+
+def _trace_cell(r: Row, out: Path) -> str:
+    """A counterexample's timeline page (relative to the report) and its replay command."""
+    if not r.trace:
+        return ""
+    page = os.path.relpath(Path(r.trace).with_suffix(".html"), out)
+    return f"[timeline]({page}) `{replay_command(r.protocol, r.trace)}`"
 
 
 def invariant_coverage_section(rows: list[Row]) -> list[str]:
