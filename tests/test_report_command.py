@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from browser import artifacts, load_in_chromium, needs_chromium
 
 from faultlab.claims import Claim, ClaimResult, Measurement, Plot
 from faultlab.cli import main
@@ -62,3 +63,36 @@ def test_a_corrupt_report_file_exits_3_naming_it(tmp_path, capsys, content, says
 def test_nothing_to_report_from_exits_3(tmp_path, capsys):
     assert main(["report", "--out", str(tmp_path)]) == 3
     assert "no verify.json or claims.json" in capsys.readouterr().err
+
+
+def test_report_writes_each_trace_page_from_the_trace_and_names_a_corrupt_one(tmp_path, capsys):
+    from faultlab.registry import get_protocol
+    from faultlab.report.run import save_failure
+    from faultlab.testing import assert_refuted
+
+    qr = get_protocol("quorum-register")
+    exp = assert_refuted(qr, variant="stale-read", examples=75, seed=0)
+    trace = save_failure(exp, tmp_path / "traces", "stale-read")
+    page = trace.with_suffix(".html")
+    first = page.read_text()
+    page.unlink()
+    (tmp_path / "traces" / "broken.json").write_text('{"protocol": "quorum-register"')
+    _results(tmp_path)
+    assert main(["report", "--out", str(tmp_path)]) == 3
+    captured = capsys.readouterr()
+    assert "1 trace pages" in captured.out and "broken.json" in captured.err
+    again = page.read_text()
+    assert "read-after-write violated" in again and "<svg" in again
+    assert len(again) > 0.9 * len(first)  # the same diagram, drawn from the file alone
+    assert (tmp_path / "index.html").exists()  # a bad trace costs its own page only
+
+
+@needs_chromium
+def test_the_report_page_loads_in_chromium_with_its_plot_and_coverage(tmp_path):
+    _results(tmp_path)
+    shot = artifacts(tmp_path) / "report-index.png"
+    dom, console = load_in_chromium(tmp_path / "index.html", shot, tmp_path / "profile", size="1300,2200")
+    assert console == [], console  # no errors, no warnings
+    assert 'class="plot"' in dom and 'src="plots/' in dom
+    assert 'id="invariant-coverage"' in dom and "rarely exercised (0 of 7 runs)" in dom
+    assert shot.exists() and shot.stat().st_size > 10_000

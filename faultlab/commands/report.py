@@ -2,7 +2,8 @@
 
 Reads ``verify.json`` and ``claims.json`` in the report directory (either may be missing, not both) and writes
 ``index.html``, ``verify.md``, ``coverage.json``, ``claims.md`` and the plots again, as ``faultlab verify`` and
-``faultlab claims`` would from the same results. Nothing is explored, proved, measured or imported: a report file
+``faultlab claims`` would from the same results, and each trace's page in ``traces/`` from the trace file (a trace
+that cannot be read is named on stderr, exit 3, and every other page is still written). Nothing is explored, proved, measured or imported: a report file
 names protocols, it never loads them. An unreadable or malformed file exits 3 naming it.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -70,5 +72,31 @@ def run(args: argparse.Namespace) -> int:
         paths += write_claims_report(claims, out)
     paths.insert(0, write_index(rows, claims, out, profile=profile, examples=examples, seed=seed,
                                 evidence=evidence_line))
-    print(f"{len(rows)} rows, {len(claims)} claims; rewrote " + ", ".join(str(p) for p in paths))
-    return 0
+    pages, bad = _trace_pages(out / "traces")
+    print(f"{len(rows)} rows, {len(claims)} claims, {pages} trace pages; rewrote "
+          + ", ".join(str(p) for p in paths))
+    for line in bad:  # one unreadable trace costs its own page, never the others
+        print(f"faultlab: {line}", file=sys.stderr)
+    return 3 if bad else 0
+
+
+def _trace_pages(folder: Path) -> tuple[int, list[str]]:
+    """Each trace's space-time page written again from the trace file alone (nothing is replayed)."""
+    from faultlab.cli import one_line
+    from faultlab.errors import FaultlabError
+    from faultlab.report.timeline import write_timeline
+    from faultlab.trace import read_trace
+
+    written, bad = 0, []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+        try:
+            trace = read_trace(path)
+            doc = trace.doc
+            violated = next((c for c in doc.get("checks") or () if c.get("verdict") == "violated"), None)
+            title = f"{doc['protocol']}: " + (f"{violated.get('invariant') or violated.get('checker')} violated"
+                                              if violated else str(trace.verdict))
+            write_timeline(trace.history, None, path.with_suffix(".html"), title=title, trace=doc)
+            written += 1
+        except FaultlabError as e:
+            bad.append(one_line(str(e)))
+    return written, bad
