@@ -268,9 +268,10 @@ def check_exactly_once_output(history: History, *, groups: tuple | None = None) 
                                       f"({judged} records judged).", records=judged)
 
 
-def check_groups_see_all(history: History, *, groups: tuple | None = None) -> CheckResult:
+def check_groups_see_all(history: History, *, groups: tuple | None = None, min_groups: int = 2) -> CheckResult:
     """Every consumer group saw every record of the final logs at least once (a log keeps a record for all groups;
-    a queue would give it to one). Needs two groups to be exercised; ``groups`` as for exactly-once."""
+    a queue would give it to one). Exercised with ``min_groups`` groups (two: multiple consumers; one: a single
+    application's at-least-once); ``groups`` as for exactly-once."""
     checker = "groups-see-all"
     audit, logs, groups = _per_group(history, groups)
     if audit is None or not logs:
@@ -286,7 +287,7 @@ def check_groups_see_all(history: History, *, groups: tuple | None = None) -> Ch
                              f"Then group {g!r} never consumed it{also}: a retained record did not reach every "
                              f"consumer group: a contradiction!",
                     group=g, id=rid, partition=part, offset=off, ops=[read.call_index, audit.call_index])
-    if len(groups) < 2 or not records:
+    if len(groups) < min_groups or not records:
         return CheckResult.unexercised(checker, f"{len(groups)} consumer group(s) and {len(records)} records: "
                                        f"multiple consumers were never exercised.", groups=len(groups))
     return CheckResult.holds(checker, f"{len(groups)} groups each consumed all {len(records)} records.",

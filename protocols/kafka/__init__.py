@@ -134,16 +134,26 @@ VARIANTS = (
     Variant("acks-1", {"acks": "1"},
             "the leader acknowledges on append; it crashes or is cut off before a follower has the record, and the "
             "elected follower never had it", expect_violation="no-lost-acked"),
+    Variant("min-isr-1-clean", {"min_isr": 1},
+            "acks=all with min ISR 1 but clean election and a flush per append: the ISR may shrink to the leader, "
+            "which then holds an acknowledged record alone; its failure makes the partition unavailable, not lossy",
+            invariants=("no-lost-acked",)),
     Variant("unclean-election", {"unclean_election": True},
-            "with no live ISR member the controller elects an out-of-sync replica, which lacks acknowledged records",
-            expect_violation="no-lost-acked"),
-    Variant("min-isr-1", {"min_isr": 1, "fsync": False},
-            "acks=all with min ISR 1 and Kafka's default flush policy (the OS flushes, never here): the ISR shrinks "
-            "to the leader, it acknowledges alone, then loses power", expect_violation="no-lost-acked"),
+            "with no live ISR member the controller elects an out-of-sync replica, which lacks acknowledged records "
+            "(searched under crashes, partitions and delays: it takes a lagging replica and the loss of every ISR "
+            "member)", expect_violation="no-lost-acked",
+            faults=("crash", "restart", "partition", "heal", "delay", "release")),
+    Variant("min-isr-1", {"min_isr": 1, "unclean_election": True},
+            "acks=all with min ISR 1 (and unclean election, Kafka's defaults before 0.11): the ISR shrinks to the "
+            "leader, it acknowledges alone, fails, and an out-of-sync follower is elected",
+            expect_violation="no-lost-acked", faults=("crash", "restart", "partition", "heal")),
+    Variant("no-flush", {"fsync": False},
+            "Kafka's default flush policy (the OS flushes; never, here): acknowledged records are on every ISR "
+            "member's page cache only, and a power loss of the whole site takes them", expect_violation="no-lost-acked"),
     Variant("read-above-hw", {"read_uncommitted_log": True},
             "fetches return records above the high watermark: a consumer reads a record no follower has yet; the "
             "leader fails and the elected follower's log holds another record at that offset, or none",
-            expect_violation="offsets-consistent"),
+            expect_violation="offsets-consistent", faults=("crash", "restart", "partition", "heal")),
     Variant("no-fencing", {"fencing": False},
             "no leader epochs: a deposed leader (restarted, or cut off) replicates its log and replicas, even the new "
             "leader, follow whoever replicated last: records acknowledged by the new leader are overwritten",
@@ -196,8 +206,16 @@ CLAIMS = (
           expect="refuted"),
     Claim("5", "Log (message retained, multiple consumers)", "invariant", variant="min-isr-1",
           invariants=("no-lost-acked",),
-          note="refuted: acks=all with min ISR 1 acknowledges on the leader alone once the ISR shrank to it; without "
-               "a flush per append (Kafka's default) its power loss takes the record", expect="refuted"),
+          note="refuted: acks=all with min ISR 1 acknowledges on the leader alone once the ISR shrank to it; the "
+               "leader fails and (unclean election on) a follower without the record is elected", expect="refuted"),
+    Claim("5", "Log (message retained, multiple consumers)", "invariant", variant="min-isr-1-clean",
+          invariants=("no-lost-acked",),
+          note="min ISR 1 alone does not lose acknowledged records here: with clean election and a flush per append "
+               "the partition waits offline for its only in-sync replica", expect="held"),
+    Claim("5", "Log (message retained, multiple consumers)", "invariant", variant="no-flush",
+          invariants=("no-lost-acked",),
+          note="refuted: without a flush per append acknowledged records live in page caches; a power loss of "
+               "the whole site (every replica at once) loses them", expect="refuted"),
     Claim("5", "Log (message retained, multiple consumers)", "invariant", variant="eos",
           invariants=("groups-see-all",),
           note="every record in the log is consumed by both consumer groups", expect="held"),

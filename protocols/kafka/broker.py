@@ -34,6 +34,9 @@ class Broker(Node[KafkaConfig]):
         self.caught_up: dict[int, dict[str, float]] = {p: {} for p in PARTITIONS}
         self.expanding: dict[int, tuple] = {p: () for p in PARTITIONS}  # proposed ISR additions, counted at once
         self.advanced = {p: trio.Event() for p in PARTITIONS}
+        # With fencing a restarted broker leads nothing until the controller has seen its new incarnation and
+        # answered (it may have lost unflushed records, so the controller moves leadership away first).
+        self.ready = not self.config.fencing
 
     def start(self) -> None:
         st = self.storage
@@ -46,6 +49,7 @@ class Broker(Node[KafkaConfig]):
             if self.leads(p):
                 self._became_leader(p)
         self._role()
+        self._heartbeat()
         self.ctx.every(self.config.heartbeat, self._heartbeat)
 
     # -- durable state ----------------------------------------------------------------------------------------------
@@ -57,7 +61,7 @@ class Broker(Node[KafkaConfig]):
         return self.storage[("log", p)]  # records (id, epoch, pid, seq); a record's offset is its index
 
     def leads(self, p: int) -> bool:
-        return self.meta(p).leader == self.id
+        return self.ready and self.meta(p).leader == self.id
 
     def _set_meta(self, s: PartitionState) -> None:
         was = self.leads(s.partition)
@@ -88,6 +92,11 @@ class Broker(Node[KafkaConfig]):
 
     # -- metadata from the controller -----------------------------------------------------------------------------
     def _apply(self, cluster: ClusterState) -> None:
+        if not self.ready:
+            self.ready = True
+            for s in cluster.partitions:
+                if self.meta(s.partition).leader == self.id and (s.leader, s.epoch) == (self.id, self.meta(s.partition).epoch):
+                    self._became_leader(s.partition)
         for s in cluster.partitions:
             mine = self.meta(s.partition)
             if (s.epoch, s.version) > (mine.epoch, mine.version) or (
@@ -101,7 +110,7 @@ class Broker(Node[KafkaConfig]):
                 self.ctx.spawn(self._push, p)
 
     async def _report(self) -> None:
-        got = await self.ctx.call(CONTROLLER, BrokerHeartbeat(self.id), self.config.heartbeat)
+        got = await self.ctx.call(CONTROLLER, BrokerHeartbeat(self.id, self.ctx.incarnation), self.config.heartbeat)
         if isinstance(got, ClusterState):
             self._apply(got)
 
@@ -114,7 +123,7 @@ class Broker(Node[KafkaConfig]):
                                      timeout=self.config.heartbeat)
         now = self.ctx.now()
         cur = self.meta(p)
-        if cur.leader != self.id or cur.epoch != s.epoch:
+        if not self.leads(p) or cur.epoch != s.epoch:
             return
         newer = [a.epoch for a in acks.values() if a.epoch > cur.epoch]
         if newer and self.config.fencing:
@@ -176,8 +185,8 @@ class Broker(Node[KafkaConfig]):
     async def on_produce(self, msg: Produce) -> Ok | Fail | Unknown | Redirect:
         p = msg.partition
         s = self.meta(p)
-        if s.leader != self.id:
-            return Redirect(s.leader)
+        if not self.leads(p):
+            return Redirect(s.leader if self.ready else None)
         if self.config.acks == "all" and len(s.isr) < self.config.min_isr:
             return Fail(f"NOT_ENOUGH_REPLICAS: ISR {list(s.isr)} < min.insync.replicas={self.config.min_isr}")
         log = self.log(p)
@@ -197,9 +206,11 @@ class Broker(Node[KafkaConfig]):
             while self.hw[p] <= offset:
                 await self.advanced[p].wait()
         cur = self.meta(p)
-        if self.hw[p] > offset and cur.leader == self.id and cur.epoch == s.epoch:
+        if self.hw[p] > offset and self.leads(p) and cur.epoch == s.epoch:
             if len(cur.isr) < self.config.min_isr:
                 return Unknown("NOT_ENOUGH_REPLICAS_AFTER_APPEND")
+            if len(cur.isr) == 1:
+                self.ctx.note("acked_alone", partition=p, id=msg.id)  # the leader is the only copy
             return Ok(out)
         return Unknown("REQUEST_TIMED_OUT: appended, not yet on every in-sync replica")
 
@@ -209,8 +220,8 @@ class Broker(Node[KafkaConfig]):
     @handler
     def on_fetch(self, msg: Fetch) -> Records | Redirect:
         s = self.meta(msg.partition)
-        if s.leader != self.id:
-            return Redirect(s.leader)
+        if not self.leads(msg.partition):
+            return Redirect(s.leader if self.ready else None)
         log, end = self.log(msg.partition), min(self._readable(msg.partition), msg.offset + msg.limit)
         return Records(msg.partition, s.epoch, tuple((o, log[o][0]) for o in range(msg.offset, end)),
                        self.hw[msg.partition])
@@ -218,7 +229,7 @@ class Broker(Node[KafkaConfig]):
     @handler
     def on_read_log(self, msg: ReadLog) -> Ok | Redirect:
         s = self.meta(msg.partition)
-        if s.leader != self.id:
-            return Redirect(s.leader)
+        if not self.leads(msg.partition):
+            return Redirect(s.leader if self.ready else None)
         log = self.log(msg.partition)
         return Ok([{"partition": msg.partition, "offset": o, "id": log[o][0]} for o in range(self.hw[msg.partition])])

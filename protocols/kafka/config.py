@@ -39,9 +39,9 @@ class KafkaConfig:
     generation_fencing: bool = attrs.field(default=True, metadata={
         "help": "the group coordinator refuses commits from a member of an older generation (a zombie)"})
     heartbeat: float = attrs.field(default=0.5, metadata={"help": "seconds between heartbeats and replication pushes"})
-    session_timeout: float = attrs.field(default=1.5, metadata={
+    session_timeout: float = attrs.field(default=1.1, metadata={
         "help": "seconds of silence before the controller fences a broker, or the coordinator a group member"})
-    lag_timeout: float = attrs.field(default=1.5, metadata={
+    lag_timeout: float = attrs.field(default=0.6, metadata={
         "help": "replica.lag.time.max: seconds a follower may lag before the leader drops it from the ISR"})
 
     def __attrs_post_init__(self) -> None:

@@ -92,6 +92,12 @@ class Controller(Node[KafkaConfig]):
     @handler
     def on_broker_heartbeat(self, msg: BrokerHeartbeat) -> ClusterState:
         self.seen[msg.broker] = self.ctx.now()
+        known = self.storage.get(("incarnation", msg.broker))
+        if known != msg.incarnation:
+            self.storage[("incarnation", msg.broker)] = msg.incarnation
+            self.storage.sync()
+            if known is not None and self.config.fencing:
+                self._restarted(msg.broker)
         if msg.broker in self.dead:
             self.dead.discard(msg.broker)
             for p in PARTITIONS:
@@ -99,6 +105,18 @@ class Controller(Node[KafkaConfig]):
                 if s.leader is None and (msg.broker in s.isr or self.config.unclean_election):
                     self._elect(s, f"{msg.broker} back")
         return self._cluster()
+
+    def _restarted(self, b: str) -> None:
+        """A broker came back as a new incarnation: it may have lost unflushed records, so it leaves the ISR and
+        leads nothing it was leading (unless it is the only ISR member: then nothing better exists)."""
+        self.ctx.note("broker_restarted", broker=b)
+        for p in PARTITIONS:
+            s = self._state(p)
+            rest = tuple(x for x in s.isr if x != b)
+            if s.leader == b and rest:
+                self._elect(PartitionState(p, s.leader, s.epoch, s.version, rest), f"{b} restarted")
+            elif b in s.isr and rest:
+                self._put(PartitionState(p, s.leader, s.epoch, s.version + 1, rest))
 
     @handler
     def on_alter_isr(self, msg: AlterIsr, src: str) -> ClusterState:

@@ -56,6 +56,7 @@ class PartitionState:
 @attrs.frozen
 class BrokerHeartbeat:
     broker: str
+    incarnation: int  # the broker epoch: a new one tells the controller the broker restarted (its log may be short)
 
 
 @attrs.frozen
