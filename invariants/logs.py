@@ -245,7 +245,7 @@ def check_exactly_once_output(history: History, *, groups: tuple | None = None) 
                              f"Then group {g!r} committed the output of record {rid!r} (partition {part!r}) "
                              f"{len(outs)} times, by " + ", ".join(f"{o['member']} in generation {o['generation']}"
                                                                    for o in outs) +
-                             f": exactly-once allows one: a contradiction!",
+                             ": exactly-once allows one: a contradiction!",
                     group=g, id=rid, partition=part, times=len(outs), ops=[audit.call_index])
             if part in logs and rid not in _in_log(logs, part):
                 return CheckResult.violation(

@@ -28,7 +28,19 @@ from __future__ import annotations
 import attrs
 import trio
 
-from faultlab import Claim, ConfigError, Fail, Invariant, Node, Ok, Protocol, Unknown, Variant, Witness, handler
+from faultlab import (
+    Claim,
+    ConfigError,
+    Fail,
+    Invariant,
+    Node,
+    Ok,
+    Protocol,
+    Unknown,
+    Variant,
+    Witness,
+    handler,
+)
 from invariants.logs import (
     check_exactly_once_output,
     check_groups_see_all,

@@ -12,7 +12,9 @@ groups)", Ordering "Per partition". The model:
 * the leader appends (flushed when ``fsync``), pushes its log to the other replicas with its epoch and keeps the high
   watermark: the offset every ISR member (the maximal ISR, a proposed member included) holds. A follower lagging
   more than ``lag_timeout`` is dropped from the ISR through the controller, which checks the leader epoch and the
-  partition version (fencing), and a caught-up one is added back. Consumers read only up to the high watermark;
+  partition version (fencing), and a caught-up one is added back. Consumers read only up to the high watermark.
+  A broker's heartbeat carries its incarnation (the broker epoch): a restarted broker leaves the ISR and leadership
+  moves away from it (it may have lost unflushed records), and until the controller has answered it leads nothing;
 * ``acks=all`` acknowledges once the record is below the high watermark and refuses a produce while the ISR is
   smaller than ``min_isr``; ``acks=1`` acknowledges on append. Fencing: a replica refuses replication from an epoch
   older than it knows and the deposed leader steps down; without it a replica follows whoever replicated last;
@@ -27,16 +29,22 @@ groups)", Ordering "Per partition". The model:
 Faults tolerated (claimed, variant ``eos``): losses, delays, partitions including a zone, crashes, restarts, clock
 skew and power loss (every append flushed): acknowledged records survive leader failover, each record is in the log
 once, every group sees every record, and each group's committed outputs hold each record once. Not claimed (found
-and refuted, see the variants): acks=1, unclean election, min ISR 1 with Kafka's default flush policy, reads above
-the high watermark, no epoch fencing, retries without idempotence, offset commits before processing, no
-transactions, and transactions without generation fencing. Simplifications: one controller node (no controller
-failover, it restarts from disk); the output topic and committed offsets live on the coordinator's disk, so a
-transaction is one atomic step (what Kafka's two-phase commit and ``read_committed`` give); the leader pushes its
-whole log (a test's log is short) where Kafka's followers fetch; no retention (Kafka's "Unlimited"). No latency
-model: the section 6 Latency row is not measured; throughput and cost rows are not checkable.
+and refuted, see the variants): acks=1, unclean election, min ISR 1 with unclean election, no flush per append (a
+site-wide power loss), reads above the high watermark, no epoch fencing, retries without idempotence, offset commits
+before processing, no transactions, and transactions without generation fencing. Found held and claimed: min ISR 1
+with clean election and a flush per append loses nothing (the partition goes offline with its only in-sync
+replica).
+
+Simplifications: one controller node (no controller failover: it restarts from disk); the output topic and committed
+offsets live on the coordinator's disk, so a transaction is one atomic step (what Kafka's two-phase commit with
+transaction markers and ``read_committed`` consumers gives); the leader pushes its whole log (a test's log is short)
+where Kafka's followers fetch; no retention (Kafka's "Unlimited"). No latency model: the section 6 Latency row is not
+measured; the throughput and cost rows are not checkable.
 """
 
 from __future__ import annotations
+
+import trio
 
 from faultlab import Claim, Fail, Invariant, Ok, Protocol, Unknown, Variant, Witness
 from invariants.logs import (
@@ -47,8 +55,6 @@ from invariants.logs import (
     check_offsets_consistent,
     check_partition_order,
 )
-
-import trio
 
 from .broker import PRODUCE_TIMEOUT, Broker
 from .config import BROKERS, CONTROLLER, GROUPS, PARTITIONS, WORKERS, KafkaConfig
@@ -233,10 +239,6 @@ CLAIMS = (
           note="Ordering: records acknowledged one after another are in that order in their partition, and no "
                "consumer goes back within a generation", expect="held"),
 )
-
-
-def _crashed(run, nodes) -> bool:
-    return any(n in nodes for e in run.log.of("crash") for n in (e.get("nodes") or [e.get("node")]))
 
 
 SPEC = Protocol(
