@@ -95,8 +95,9 @@ class Broker(Node[KafkaConfig]):
         if not self.ready:
             self.ready = True
             for s in cluster.partitions:
-                if self.meta(s.partition).leader == self.id and (s.leader, s.epoch) == (self.id, self.meta(s.partition).epoch):
-                    self._became_leader(s.partition)
+                mine = self.meta(s.partition)
+                if (s.leader, s.epoch) == (self.id, mine.epoch) and mine.leader == self.id:
+                    self._became_leader(s.partition)  # the controller kept it leader: it leads from now on
         for s in cluster.partitions:
             mine = self.meta(s.partition)
             if (s.epoch, s.version) > (mine.epoch, mine.version) or (
