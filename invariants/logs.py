@@ -8,14 +8,16 @@ A log is judged by what consumers and the final reads saw, never by the brokers'
 * ``f="replay"`` (a consumer reading from an offset) has value ``{"partition": p, "from": o}`` and returns a list of
   records ``{"partition": p, "offset": o, "id": i}`` in log order;
 * the final ``f="read-log"`` (after healing and settling) returns one partition's committed log, the same records
-  from its first offset on; its invoke value is ``{"partition": p}``;
+  from its first offset on, or ``{"start": s, "records": [...]}`` when retention deleted the records below offset s;
+  its invoke value is ``{"partition": p}``;
 * the final ``f="audit"`` returns ``{"outputs": [...]}``: the effects consumer groups committed, in commit order,
   each ``{"group": g, "member": m, "generation": n, "partition": p, "offset": o, "id": i}`` (a record consumed by
   member m of group g in generation n; for a transactional consume-transform-produce, only committed transactions'
   outputs).
 
 What may happen: a record whose produce was ``info`` may or may not be in the log; a record in the log may be
-consumed by a group at any time. What must not: an acknowledged record missing from the final log, a record at two
+consumed by a group at any time; an acknowledged record below the final log start offset was deleted by retention,
+not lost (it still had to reach every group before it expired). What must not: an acknowledged record missing from the final log, a record at two
 offsets, two records (or a record no log holds) at one offset, acknowledged records of one partition in the log out
 of acknowledgement order, a consumer going back within one generation, a group's effect of a record twice (exactly
 once) or never (every group sees every record).
@@ -46,14 +48,31 @@ def _record(op: Operation, rec: Any) -> tuple[Any, int, Any]:
     return rec["partition"], rec["offset"], rec["id"]
 
 
-def _final_logs(history: History) -> dict[Any, tuple[Operation, list[tuple[int, Any]]]]:
-    """The last ok final read of each partition: partition -> (operation, [(offset, id)])."""
+def _final_logs(history: History, starts: dict | None = None) -> dict[Any, tuple[Operation, list[tuple[int, Any]]]]:
+    """The last ok final read of each partition: partition -> (operation, [(offset, id)]); each partition's log start
+    offset goes into ``starts`` when given."""
     logs: dict[Any, tuple[Operation, list[tuple[int, Any]]]] = {}
     for op in history.operations():
         if op.f == "read-log" and op.phase == "final" and op.is_ok:
             part = op.input["partition"] if isinstance(op.input, dict) else op.input
-            logs[part] = (op, [_record(op, r)[1:] for r in op.output or []])
+            out = op.output
+            start, rows = (out.get("start", 0), out.get("records", [])) if isinstance(out, dict) else (0, out or [])
+            logs[part] = (op, [_record(op, r)[1:] for r in rows])
+            if starts is not None:
+                starts[part] = start
     return logs
+
+
+def _expired(history: History, logs: dict, starts: dict) -> list[tuple[Any, int, Any, Operation]]:
+    """Acknowledged records retention deleted: (partition, offset, id, produce), offset below the log start."""
+    out = []
+    for op in _acked(history):
+        part = op.input["partition"]
+        off = op.output.get("offset") if isinstance(op.output, dict) else None
+        if part in logs and off is not None and off < starts.get(part, 0) and \
+                op.input["id"] not in _in_log(logs, part):
+            out.append((part, off, op.input["id"], op))
+    return out
 
 
 def _audit(history: History) -> tuple[Operation | None, list[dict]]:
@@ -86,12 +105,14 @@ def _in_log(logs: dict, part: Any) -> dict[Any, list[int]]:
 def check_no_lost_acked(history: History) -> CheckResult:
     """Every acknowledged produce is in its partition's committed log read after healing and settling."""
     checker = "no-lost-acked"
-    logs, acked = _final_logs(history), _acked(history)
+    starts: dict = {}
+    logs, acked = _final_logs(history, starts), _acked(history)
+    expired = {(part, rid) for part, _off, rid, _op in _expired(history, logs, starts)}
     judged = 0
     for op in acked:
         part = op.input["partition"]
-        if part not in logs:
-            continue
+        if part not in logs or (part, op.input["id"]) in expired:
+            continue  # deleted by retention after it was committed: not lost
         judged += 1
         read, log = logs[part]
         if op.input["id"] not in _in_log(logs, part):
@@ -166,7 +187,8 @@ def check_offsets_consistent(history: History) -> CheckResult:
     """Every consumer sees at an offset the record the final log holds there, and never goes back: a replay's
     offsets increase, and within one group member's generation its outputs of a partition increase."""
     checker = "offsets-consistent"
-    logs = _final_logs(history)
+    starts: dict = {}
+    logs = _final_logs(history, starts)
     final_at = {part: dict(log) for part, (_read, log) in logs.items()}
     seen: list[tuple[Operation, str, Any, int, Any]] = []  # (op, who, partition, offset, id)
     last: dict[tuple, tuple[int, Operation]] = {}
@@ -197,8 +219,8 @@ def check_offsets_consistent(history: History) -> CheckResult:
         seen.append((audit, who, o["partition"], o["offset"], o["id"]))
     judged = 0
     for op, who, part, off, rid in seen:
-        if part not in final_at:
-            continue
+        if part not in final_at or off < starts.get(part, 0):
+            continue  # no final read of the partition, or deleted by retention: nothing to compare with
         judged += 1
         have = final_at[part].get(off)
         if have != rid:
@@ -217,15 +239,22 @@ def check_offsets_consistent(history: History) -> CheckResult:
                              observations=judged)
 
 
-def _per_group(history: History, expected: tuple | None) -> tuple[Operation | None, dict, dict]:
-    logs = _final_logs(history)
+def _per_group(history: History, expected: tuple | None) -> tuple[Operation | None, dict, dict, list, dict]:
+    starts: dict = {}
+    logs = _final_logs(history, starts)
     audit, outputs = _audit(history)
     groups: dict[Any, dict[Any, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for g in expected or ():
         groups[g]  # a group that committed nothing consumed nothing: it is judged too
     for o in outputs:
         groups[o["group"]][(o["partition"], o["id"])].append(o)
-    return audit, logs, groups
+    # what every group had to consume: the final logs' records and the acknowledged ones retention deleted since
+    records = [(part, off, rid, read, f"{read.describe().split(' -> ')[0]}, holding record {rid!r} at offset {off}")
+               for part, (read, log) in sorted(logs.items(), key=repr) for off, rid in log]
+    records += [(part, off, rid, prod, f"{prod.describe()}, an acknowledged record deleted by retention since (the "
+                                       f"final log of partition {part!r} starts at offset {starts[part]})")
+                for part, off, rid, prod in _expired(history, logs, starts)]
+    return audit, logs, groups, records, starts
 
 
 def check_exactly_once_output(history: History, *, groups: tuple | None = None) -> CheckResult:
@@ -233,7 +262,7 @@ def check_exactly_once_output(history: History, *, groups: tuple | None = None) 
     committed transactions: the audit holds only those), and no output of a record the logs do not hold.
     ``groups``: the groups that must have consumed (default: those with outputs)."""
     checker = "exactly-once-output"
-    audit, logs, groups = _per_group(history, groups)
+    audit, logs, groups, records, starts = _per_group(history, groups)
     if audit is None or not logs:
         return CheckResult.unexercised(checker, "The outputs or the logs were never read after recovery.")
     judged = 0
@@ -247,21 +276,20 @@ def check_exactly_once_output(history: History, *, groups: tuple | None = None) 
                                                                    for o in outs) +
                              ": exactly-once allows one: a contradiction!",
                     group=g, id=rid, partition=part, times=len(outs), ops=[audit.call_index])
-            if part in logs and rid not in _in_log(logs, part):
+            if part in logs and rid not in _in_log(logs, part) and \
+                    not any(o["offset"] < starts.get(part, 0) for o in outs):
                 return CheckResult.violation(
                     checker, f"Let A = {audit.describe().split(' -> ')[0]}. Then group {g!r} committed an output of "
                              f"record {rid!r}, which partition {part!r}'s final log does not hold: an output of a "
                              f"record that was never committed: a contradiction!",
                     group=g, id=rid, partition=part, times=1, ops=[audit.call_index])
-        for part, (read, log) in sorted(logs.items(), key=repr):
-            for off, rid in log:
-                judged += 1
-                if (part, rid) not in groups[g]:
-                    return CheckResult.violation(
-                        checker, f"Let R = {read.describe().split(' -> ')[0]}, holding record {rid!r} at offset "
-                                 f"{off}. Then group {g!r}'s committed outputs after recovery and settling have no "
-                                 f"output of it: the record was consumed zero times: a contradiction!",
-                        group=g, id=rid, partition=part, times=0, ops=[read.call_index, audit.call_index])
+        for part, _off, rid, read, what in records:
+            judged += 1
+            if (part, rid) not in groups[g]:
+                return CheckResult.violation(
+                    checker, f"Let R = {what}. Then group {g!r}'s committed outputs after recovery and settling "
+                             f"have no output of record {rid!r}: the record was consumed zero times: a contradiction!",
+                    group=g, id=rid, partition=part, times=0, ops=[read.call_index, audit.call_index])
     if not judged:
         return CheckResult.unexercised(checker, "No group output was judged against a non-empty log.")
     return CheckResult.holds(checker, f"{len(groups)} groups each committed one output per record "
@@ -273,19 +301,17 @@ def check_groups_see_all(history: History, *, groups: tuple | None = None, min_g
     a queue would give it to one). Exercised with ``min_groups`` groups (two: multiple consumers; one: a single
     application's at-least-once); ``groups`` as for exactly-once."""
     checker = "groups-see-all"
-    audit, logs, groups = _per_group(history, groups)
+    audit, logs, groups, records, starts = _per_group(history, groups)
     if audit is None or not logs:
         return CheckResult.unexercised(checker, "The outputs or the logs were never read after recovery.")
-    records = [(part, off, rid, read) for part, (read, log) in sorted(logs.items(), key=repr) for off, rid in log]
     for g in sorted(groups, key=repr):
-        for part, off, rid, read in records:
+        for part, off, rid, read, what in records:
             if (part, rid) not in groups[g]:
                 others = [h for h in groups if h != g and (part, rid) in groups[h]]
                 also = f" (group {others[0]!r} did consume it)" if others else ""
                 return CheckResult.violation(
-                    checker, f"Let R = {read.describe().split(' -> ')[0]}, holding record {rid!r} at offset {off}. "
-                             f"Then group {g!r} never consumed it{also}: a retained record did not reach every "
-                             f"consumer group: a contradiction!",
+                    checker, f"Let R = {what}. Then group {g!r} never consumed record {rid!r}{also}: a retained "
+                             f"record did not reach every consumer group: a contradiction!",
                     group=g, id=rid, partition=part, offset=off, ops=[read.call_index, audit.call_index])
     if len(groups) < min_groups or not records:
         return CheckResult.unexercised(checker, f"{len(groups)} consumer group(s) and {len(records)} records: "

@@ -455,6 +455,15 @@ def readlog(p, part, ids, call=10):
     return (p, "read-log", {"partition": part}, call, call + 0.5, "ok", recs(part, enumerate(ids)), "final", "b1")
 
 
+def readlog_from(p, part, start, pairs, call=10):
+    """A final read after retention deleted the records below ``start``."""
+    return (p, "read-log", {"partition": part}, call, call + 0.5, "ok", {"start": start, "records": recs(part, pairs)},
+            "final", "b1")
+
+
+RETAINED = [prod(0, 0, 1, 0, 1), prod(1, 0, 2, 2, 3, offset=1), prod(1, 0, 3, 4, 5, offset=2)]
+
+
 def replay(p, part, pairs, call, ret):
     return (p, "replay", {"partition": part, "from": 0}, call, ret, "ok", recs(part, pairs))
 
@@ -481,6 +490,11 @@ def _log_controls(target: str, check, *, kinesis: bool = False) -> None:
                 rows=LOG + [readlog(9, 0, [1])], fix={2: readlog(9, 0, [1, 2])},
                 witness={"lost": 2, "partition": 0, "produce": 2, "final_read": 4},
                 because="an acknowledged record is lost")
+        control(target=target, check=check, shows="record 1 is missing from a log that starts at offset 0 (the twin: "
+                "retention moved the start past it, so it expired)",
+                rows=RETAINED + [readlog_from(9, 0, 0, [(1, 2), (2, 3)])],
+                fix={3: readlog_from(9, 0, 1, [(1, 2), (2, 3)])},
+                witness={"lost": 1, "partition": 0}, because="an acknowledged record is lost")
     elif name == "no-duplicate-records":
         control(target=target, check=check, shows="the final log holds record 1 at offsets 0 and 1",
                 rows=[LOG[0], readlog(9, 0, [1, 1])], fix={1: readlog(9, 0, [1])},
@@ -516,6 +530,13 @@ def _log_controls(target: str, check, *, kinesis: bool = False) -> None:
                 rows=LOG + [readlog(9, 0, [1, 2]), audit([o for o in groups if (o["group"], o["id"]) != (missing, 2)])],
                 fix={3: audit(groups)}, witness={"group": missing, "id": 2, "offset": 1},
                 because="a retained record did not reach every consumer group")
+        apps = [out(g, m, 1, 0, o, rid) for g, m in ([("app", "w1")] if kinesis else [("app", "w1"), ("mirror", "w3")])
+                for o, rid in ((0, 1), (1, 2), (2, 3))]
+        control(target=target, check=check, shows=f"retention deleted record 1 before group {missing} consumed it",
+                rows=RETAINED + [readlog_from(9, 0, 1, [(1, 2), (2, 3)]),
+                                 audit([o for o in apps if (o["group"], o["id"]) != (missing, 1)])],
+                fix={4: audit(apps)}, witness={"group": missing, "id": 1, "offset": 0},
+                because="an acknowledged record deleted by retention since")
 
 
 for _name, _check in [("no_lost_acked", check_no_lost_acked), ("no_duplicate_records", check_no_duplicate_records),

@@ -12,11 +12,11 @@ from protocols.kafka.config import BROKERS, WORKERS
 
 # Known-bad variants are searched in one shard of 75 schedules from seed 0, without shrinking (see test_redis.py).
 # Measured: found after 3 (acks-1), 54 (unclean-election), 15 (min-isr-1), 3 (no-flush), 13 (read-above-hw),
-# 11 (no-fencing), 7 (retries-no-idempotence), 5 (commit-before), 1 (no-transactions) and 7 (rebalance-no-fencing)
-# runs. The test fails if the search stops finding a bug within the shard.
+# 11 (no-fencing), 7 (retries-no-idempotence), 5 (commit-before), 3 (short-retention), 1 (no-transactions) and 7
+# (rebalance-no-fencing) runs. The test fails if the search stops finding a bug within the shard.
 FIND_BUDGET = 75
 FIND = ("acks-1", "unclean-election", "min-isr-1", "no-flush", "read-above-hw", "no-fencing", "retries-no-idempotence",
-        "commit-before", "no-transactions", "rebalance-no-fencing")
+        "commit-before", "short-retention", "no-transactions", "rebalance-no-fencing")
 
 
 def _crashed(run, nodes) -> bool:
@@ -70,6 +70,8 @@ def test_known_bad_variant_is_found(variant):
         assert len(w["offsets"]) >= 2
     elif variant == "commit-before":
         assert _crashed(run, WORKERS) or run.count("lose_unsynced") > 0
+    elif variant == "short-retention":  # the record was acknowledged, then deleted before the group consumed it
+        assert run.note_count("records_expired") > 0 and "deleted by retention" in v.explanation
     elif variant in ("no-transactions", "rebalance-no-fencing"):
         assert w["times"] >= 2
 
@@ -89,7 +91,7 @@ def test_fault_free_runs_hold_in_every_variant_but_those_a_rebalance_breaks():
 
 
 @pytest.mark.parametrize("overrides", [{"acks": "0"}, {"min_isr": 4}, {"commit": "never"}, {"heartbeat": 0},
-                                       {"session_timeout": 0.9}])
+                                       {"session_timeout": 0.9}, {"retention": -1}])
 def test_bad_configuration_is_refused(overrides):
     with pytest.raises(ConfigError, match="kafka"):
         SPEC.make_config(overrides)

@@ -31,15 +31,17 @@ skew and power loss (every append flushed): acknowledged records survive leader 
 once, every group sees every record, and each group's committed outputs hold each record once. Not claimed (found
 and refuted, see the variants): acks=1, unclean election, min ISR 1 with unclean election, no flush per append (a
 site-wide power loss), reads above the high watermark, no epoch fencing, retries without idempotence, offset commits
-before processing, no transactions, and transactions without generation fencing. Found held and claimed: min ISR 1
+before processing, a retention shorter than a consumer's outage, no transactions, and transactions without
+generation fencing. Found held and claimed: min ISR 1
 with clean election and a flush per append loses nothing (the partition goes offline with its only in-sync
 replica).
 
 Simplifications: one controller node (no controller failover: it restarts from disk); the output topic and committed
 offsets live on the coordinator's disk, so a transaction is one atomic step (what Kafka's two-phase commit with
 transaction markers and ``read_committed`` consumers gives); the leader pushes its whole log (a test's log is short)
-where Kafka's followers fetch; no retention (Kafka's "Unlimited"). No latency model: the section 6 Latency row is not
-measured; the throughput and cost rows are not checkable.
+where Kafka's followers fetch; retention deletes committed records by age (the log start offset moves), not
+segments. No latency model: the section 6 Latency row is not measured; the throughput and cost rows are not
+checkable.
 """
 
 from __future__ import annotations
@@ -170,6 +172,9 @@ VARIANTS = (
     Variant("commit-before", {"transactions": False, "commit": "before"},
             "the offset is committed before the outputs are produced: a member crashing in between loses those "
             "records for its group (at-most-once)", expect_violation="groups-see-all"),
+    Variant("short-retention", {"retention": 2.0},
+            "retention 2 s (scaled down from Kafka's Unlimited): a group whose member is down, or cut off, for longer "
+            "finds the records deleted and skips them (auto.offset.reset=earliest)", expect_violation="groups-see-all"),
     Variant("no-transactions", {"transactions": False},
             "outputs then offset commit, not atomic: a member crashing in between (or a lost reply and a retry) "
             "produces a record's output twice", expect_violation="exactly-once-output"),
@@ -225,6 +230,13 @@ CLAIMS = (
     Claim("5", "Log (message retained, multiple consumers)", "invariant", variant="eos",
           invariants=("groups-see-all",),
           note="every record in the log is consumed by both consumer groups", expect="held"),
+    Claim("6", "Unlimited", "invariant", variant="eos", invariants=("groups-see-all",),
+          note="Retention (MSK): with no retention limit every record stays until every group consumed it",
+          expect="held"),
+    Claim("6", "Unlimited", "invariant", variant="short-retention", invariants=("groups-see-all",),
+          note="refuted, scaled down, for a limited retention (2 s here): a group down longer than the retention "
+               "never sees the records deleted meanwhile, so retention must outlast the longest consumer outage",
+          expect="refuted"),
     Claim("5", "✅ (consumer groups)", "invariant", variant="eos", invariants=("groups-see-all",),
           note="Multiple consumers: two groups with their own committed offsets each consume every record",
           expect="held"),

@@ -58,7 +58,12 @@ class Broker(Node[KafkaConfig]):
         return PartitionState(p, leader, epoch, version, tuple(isr))
 
     def log(self, p: int) -> tuple:
-        return self.storage[("log", p)]  # records (id, epoch, pid, seq); a record's offset is its index
+        return self.storage[("log", p)]  # records (id, epoch, pid, seq, at); a record's offset is its index
+
+    def start_of(self, p: int) -> int:
+        """The log start offset: records below it were deleted by retention (kept in the tuple so that a record's
+        offset stays its index, never served)."""
+        return self.storage.get(("start", p), 0)
 
     def leads(self, p: int) -> bool:
         return self.ready and self.meta(p).leader == self.id
@@ -108,7 +113,22 @@ class Broker(Node[KafkaConfig]):
         self.ctx.spawn(self._report)
         for p in PARTITIONS:
             if self.leads(p):
+                self._expire(p)
                 self.ctx.spawn(self._push, p)
+
+    def _expire(self, p: int) -> None:
+        """Retention: move the log start past committed records older than ``retention``."""
+        if not self.config.retention:
+            return
+        log, start = self.log(p), self.start_of(p)
+        horizon = self.ctx.now() - self.config.retention
+        new = start
+        while new < self.hw[p] and log[new][4] < horizon:
+            new += 1
+        if new > start:
+            self.storage[("start", p)] = new
+            self.storage.sync()
+            self.ctx.note("records_expired", partition=p, start=new)
 
     async def _report(self) -> None:
         got = await self.ctx.call(CONTROLLER, BrokerHeartbeat(self.id, self.ctx.incarnation), self.config.heartbeat)
@@ -119,7 +139,7 @@ class Broker(Node[KafkaConfig]):
     async def _push(self, p: int) -> None:
         s = self.meta(p)
         log = self.log(p)
-        msg = Replicate(p, s.epoch, self.id, log, self.hw[p])
+        msg = Replicate(p, s.epoch, self.id, log, self.hw[p], self.start_of(p))
         acks = await self.ctx.gather([b for b in BROKERS if b != self.id], msg, need=len(BROKERS) - 1,
                                      timeout=self.config.heartbeat)
         now = self.ctx.now()
@@ -178,6 +198,9 @@ class Broker(Node[KafkaConfig]):
             self._set_meta(PartitionState(p, msg.leader, max(msg.epoch, mine.epoch), mine.version, mine.isr))
         if msg.log != self.log(p):
             self._set_log(p, msg.log)  # truncate to the leader's log and append what is new
+        if msg.start != self.start_of(p):
+            self.storage[("start", p)] = msg.start
+            self.storage.sync()
         self.hw[p] = msg.hw
         return ReplicateAck(p, self.meta(p).epoch, True, len(self.log(p)))
 
@@ -198,7 +221,7 @@ class Broker(Node[KafkaConfig]):
             self.ctx.note("duplicate_dropped", partition=p, id=msg.id)
         else:
             offset = len(log)
-            self._set_log(p, log + ((msg.id, s.epoch, msg.pid, msg.seq),))
+            self._set_log(p, log + ((msg.id, s.epoch, msg.pid, msg.seq, self.ctx.now()),))
             self.ctx.spawn(self._push, p)
         out = {"partition": p, "offset": offset, "id": msg.id}
         if self.config.acks == "1":
@@ -224,7 +247,8 @@ class Broker(Node[KafkaConfig]):
         if not self.leads(msg.partition):
             return Redirect(s.leader if self.ready else None)
         log, end = self.log(msg.partition), min(self._readable(msg.partition), msg.offset + msg.limit)
-        return Records(msg.partition, s.epoch, tuple((o, log[o][0]) for o in range(msg.offset, end)),
+        begin = max(msg.offset, self.start_of(msg.partition))  # auto.offset.reset=earliest past deleted records
+        return Records(msg.partition, s.epoch, tuple((o, log[o][0]) for o in range(begin, end)),
                        self.hw[msg.partition])
 
     @handler
@@ -233,4 +257,6 @@ class Broker(Node[KafkaConfig]):
         if not self.leads(msg.partition):
             return Redirect(s.leader if self.ready else None)
         log = self.log(msg.partition)
-        return Ok([{"partition": msg.partition, "offset": o, "id": log[o][0]} for o in range(self.hw[msg.partition])])
+        start = self.start_of(msg.partition)
+        return Ok({"start": start, "records": [{"partition": msg.partition, "offset": o, "id": log[o][0]}
+                                               for o in range(start, self.hw[msg.partition])]})

@@ -38,6 +38,8 @@ class KafkaConfig:
                 "(at-most-once)"})
     generation_fencing: bool = attrs.field(default=True, metadata={
         "help": "the group coordinator refuses commits from a member of an older generation (a zombie)"})
+    retention: float = attrs.field(default=0.0, metadata={
+        "help": "retention.ms in seconds: committed records older than this are deleted; 0: unlimited"})
     heartbeat: float = attrs.field(default=0.5, metadata={"help": "seconds between heartbeats and replication pushes"})
     session_timeout: float = attrs.field(default=1.1, metadata={
         "help": "seconds of silence before the controller fences a broker, or the coordinator a group member"})
@@ -51,6 +53,8 @@ class KafkaConfig:
             raise ConfigError(f"kafka: min_isr={self.min_isr}; choose 1 to {len(BROKERS)} (the replication factor)")
         if self.commit not in ("after", "before"):
             raise ConfigError(f"kafka: commit={self.commit!r}; use after (at-least-once) or before (at-most-once)")
+        if self.retention < 0:
+            raise ConfigError(f"kafka: retention={self.retention}; give seconds > 0, or 0 for unlimited")
         for name in ("heartbeat", "session_timeout", "lag_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"kafka: {name}={getattr(self, name)}; give a positive number of seconds")

@@ -81,6 +81,7 @@ class Replicate:
     leader: str
     log: tuple
     hw: int
+    start: int  # log start offset: records below it were deleted by retention
 
 
 @attrs.frozen
