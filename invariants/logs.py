@@ -203,7 +203,7 @@ def check_offsets_consistent(history: History) -> CheckResult:
                                  f"{off} after offset {prev}: a consumer went back in the log: a contradiction!",
                         partition=part, offsets=[prev, off], ops=[op.call_index])
                 prev = off
-                seen.append((op, f"the consumer of {op.describe()}", part, off, rid))
+                seen.append((op, "the consumer", part, off, rid))
     audit, outputs = _audit(history)
     for o in outputs:
         who = f"member {o['member']!r} of group {o['group']!r} (generation {o['generation']})"
