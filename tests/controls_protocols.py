@@ -780,3 +780,122 @@ control(**invariant("lambda", "stateless-tallies"),
                                          lx("2.1", 2, 2.0, 2.2, 2.2, "tally", "w2.1.1", "k1", 3)], 102, "store")},
         witness={"key": "k1", "ticket": 2, "events": [1, 2]},
         because="Then both counted 2")
+# == kafka and kinesis: partitioned logs (invariants/logs.py) =======================================================
+# produce {"partition", "id"} -> ok {"partition", "offset", "id"}; replay {"partition", "from"} -> records; final
+# read-log {"partition"} -> the committed log; final audit -> {"outputs": [...]} (group, member, generation,
+# partition, offset, id). Kinesis uses the same conventions (a shard is a partition, a session a generation).
+from invariants.logs import (  # noqa: E402
+    check_exactly_once_output,
+    check_groups_see_all,
+    check_no_duplicate_records,
+    check_no_lost_acked,
+    check_offsets_consistent,
+    check_partition_order,
+)
+
+
+def prod(p, part, rid, call, ret, status="ok", offset=0):
+    return (p, "produce", {"partition": part, "id": rid}, call, ret, status,
+            {"partition": part, "offset": offset, "id": rid})
+
+
+def recs(part, ids):
+    return [{"partition": part, "offset": o, "id": rid} for o, rid in ids]
+
+
+def readlog(p, part, ids, call=10):
+    return (p, "read-log", {"partition": part}, call, call + 0.5, "ok", recs(part, enumerate(ids)), "final", "b1")
+
+
+def readlog_from(p, part, start, pairs, call=10):
+    """A final read after retention deleted the records below ``start``."""
+    return (p, "read-log", {"partition": part}, call, call + 0.5, "ok", {"start": start, "records": recs(part, pairs)},
+            "final", "b1")
+
+
+RETAINED = [prod(0, 0, 1, 0, 1), prod(1, 0, 2, 2, 3, offset=1), prod(1, 0, 3, 4, 5, offset=2)]
+
+
+def replay(p, part, pairs, call, ret):
+    return (p, "replay", {"partition": part, "from": 0}, call, ret, "ok", recs(part, pairs))
+
+
+def out(group, member, gen, part, off, rid):
+    return {"group": group, "member": member, "generation": gen, "partition": part, "offset": off, "id": rid}
+
+
+def audit(outputs, call=12):
+    return ("audit", "audit", None, call, call + 0.5, "ok", {"outputs": outputs}, "final", "ctl")
+
+
+LOG = [prod(0, 0, 1, 0, 1), prod(1, 0, 2, 2, 3, offset=1)]
+BOTH = [out("app", "w1", 1, 0, 0, 1), out("app", "w1", 1, 0, 1, 2), out("mirror", "w3", 1, 0, 0, 1),
+        out("mirror", "w3", 1, 0, 1, 2)]
+
+
+def _log_controls(target: str, check, *, kinesis: bool = False) -> None:
+    """The controls every log checker (and each protocol invariant handing one to the engine) must pass."""
+    groups = [o for o in BOTH if o["group"] == "app"] if kinesis else BOTH
+    name = target.rsplit("/", 1)[-1].rsplit(".check_", 1)[-1].replace("_", "-")
+    if name == "no-lost-acked":
+        control(target=target, check=check, shows="record 2 was acknowledged; the final log of partition 0 holds 1",
+                rows=LOG + [readlog(9, 0, [1])], fix={2: readlog(9, 0, [1, 2])},
+                witness={"lost": 2, "partition": 0, "produce": 2, "final_read": 4},
+                because="an acknowledged record is lost")
+        control(target=target, check=check, shows="record 1 is missing from a log that starts at offset 0 (the twin: "
+                "retention moved the start past it, so it expired)",
+                rows=RETAINED + [readlog_from(9, 0, 0, [(1, 2), (2, 3)])],
+                fix={3: readlog_from(9, 0, 1, [(1, 2), (2, 3)])},
+                witness={"lost": 1, "partition": 0}, because="an acknowledged record is lost")
+    elif name == "no-duplicate-records":
+        control(target=target, check=check, shows="the final log holds record 1 at offsets 0 and 1",
+                rows=[LOG[0], readlog(9, 0, [1, 1])], fix={1: readlog(9, 0, [1])},
+                witness={"duplicate": 1, "offsets": [0, 1], "partition": 0},
+                because="a retried produce was appended again")
+    elif name in ("partition-order", "shard-order"):
+        control(target=target, check=check, shows="record 1 was acknowledged before 2 was produced; the log holds 2 "
+                "first", rows=LOG + [readlog(9, 0, [2, 1])], fix={2: readlog(9, 0, [1, 2])},
+                witness={"partition": 0, "first": 0, "second": 2, "offsets": [1, 0]},
+                because="the partition is out of order")
+    elif name == "offsets-consistent":
+        control(target=target, check=check, shows="a replay saw record 3 at offset 1, where the final log holds 2",
+                rows=LOG + [replay(2, 0, [(0, 1), (1, 3)], 4, 5), readlog(9, 0, [1, 2])],
+                fix={2: replay(2, 0, [(0, 1), (1, 2)], 4, 5)},
+                witness={"partition": 0, "offset": 1, "seen": 3, "logged": 2},
+                because="a consumer saw a record the log does not keep there")
+        control(target=target, check=check, shows="member w1 consumed offset 1, then offset 0, in one generation",
+                rows=LOG + [readlog(9, 0, [1, 2]), audit([out("app", "w1", 1, 0, 1, 2), out("app", "w1", 1, 0, 0, 1)])],
+                fix={3: audit([out("app", "w1", 1, 0, 1, 2), out("app", "w1", 2, 0, 0, 1)])},
+                witness={"member": "w1", "generation": 1, "offsets": [1, 0]}, because="a consumer went back")
+    elif name == "exactly-once-output":
+        control(target=target, check=check, shows="group app committed record 1's output twice (w1, then w2)",
+                rows=LOG + [readlog(9, 0, [1, 2]), audit(groups + [out("app", "w2", 2, 0, 0, 1)])],
+                fix={3: audit(groups)}, witness={"group": "app", "id": 1, "times": 2},
+                because="exactly-once allows one")
+        control(target=target, check=check, shows="group app never committed an output of record 2",
+                rows=LOG + [readlog(9, 0, [1, 2]), audit([o for o in groups if o["id"] == 1])],
+                fix={3: audit(groups)}, witness={"group": "app", "id": 2, "times": 0},
+                because="the record was consumed zero times")
+    elif name in ("groups-see-all", "at-least-once"):
+        missing = "app" if kinesis else "mirror"
+        control(target=target, check=check, shows=f"group {missing} never consumed record 2",
+                rows=LOG + [readlog(9, 0, [1, 2]), audit([o for o in groups if (o["group"], o["id"]) != (missing, 2)])],
+                fix={3: audit(groups)}, witness={"group": missing, "id": 2, "offset": 1},
+                because="a retained record did not reach every consumer group")
+        apps = [out(g, m, 1, 0, o, rid) for g, m in ([("app", "w1")] if kinesis else [("app", "w1"), ("mirror", "w3")])
+                for o, rid in ((0, 1), (1, 2), (2, 3))]
+        control(target=target, check=check, shows=f"retention deleted record 1 before group {missing} consumed it",
+                rows=RETAINED + [readlog_from(9, 0, 1, [(1, 2), (2, 3)]),
+                                 audit([o for o in apps if (o["group"], o["id"]) != (missing, 1)])],
+                fix={4: audit(apps)}, witness={"group": missing, "id": 1, "offset": 0},
+                because="an acknowledged record deleted by retention since")
+
+
+for _name, _check in [("no_lost_acked", check_no_lost_acked), ("no_duplicate_records", check_no_duplicate_records),
+                      ("partition_order", check_partition_order), ("offsets_consistent", check_offsets_consistent),
+                      ("exactly_once_output", check_exactly_once_output), ("groups_see_all", check_groups_see_all)]:
+    _log_controls(f"invariants.logs.check_{_name}", _check)
+for _inv in SPECS["kafka"].invariants:
+    _log_controls(**invariant("kafka", _inv.name))
+for _inv in SPECS["kinesis"].invariants:
+    _log_controls(**invariant("kinesis", _inv.name), kinesis=True)
