@@ -34,7 +34,7 @@ def add_protocol_arguments(p: argparse.ArgumentParser) -> None:
 def add_engine_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--faults", default="all", metavar="KINDS",
                    help="fault kinds to inject: comma-separated from drop,duplicate,delay,partition,crash,skew,"
-                        "lose_unsynced, or 'all' or 'none' (default: all the protocol supports)")
+                        "lose_unsynced,torn_write,destroy, or 'all' or 'none' (default: all the protocol supports)")
     p.add_argument("--clients", type=int_in(1, LIMITS["clients"]), default=None,
                    help="concurrent client processes (default 3; 2 with --exhaustive)")
     p.add_argument("--ops", type=int_in(0, LIMITS["ops_per_client"]), default=None,
@@ -43,6 +43,10 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
                    help="deliveries and faults per run at most (default 1500; 300 with --exhaustive)")
     p.add_argument("--max-crashes", type=int_in(0, LIMITS["max_crashes"]), default=4,
                    help="crashes per run at most")
+    p.add_argument("--max-destroyed-zones", type=int_in(0, 100), default=None,
+                   help="zones a destroy fault may wipe for good per run (default 1, or the variant's budget)")
+    p.add_argument("--max-destroyed-nodes", type=int_in(0, 1000), default=None,
+                   help="single disks a destroy fault may wipe for good per run (default 1, or the variant's)")
     p.add_argument("--no-swarm", action="store_true", help="enable every fault kind in every run")
     p.add_argument("--undirected", action="store_true", help="uniform fault targets, no aiming after acks")
     p.add_argument("--links", choices=("stream", "datagram"), default=None,
@@ -106,8 +110,12 @@ def run_settings(args: argparse.Namespace, variant: Variant | None = None, *, se
                            ops_per_client=args.ops if args.ops is not None else ops, plan=plan,
                            max_steps=args.max_steps if args.max_steps is not None else steps, links=args.links)
     if args.faults != "all":  # the kinds asked for replace the variant's; its link model still applies
-        return attrs.evolve(settings.for_variant(variant), plan=plan)
-    return settings.for_variant(variant)
+        settings = attrs.evolve(settings.for_variant(variant), plan=plan)
+    else:
+        settings = settings.for_variant(variant)
+    budgets = {k: v for k, v in (("max_destroyed_zones", args.max_destroyed_zones),
+                                 ("max_destroyed_nodes", args.max_destroyed_nodes)) if v is not None}
+    return attrs.evolve(settings, plan=attrs.evolve(settings.plan, **budgets)) if budgets else settings
 
 
 def describe_config(protocol: Protocol, config: Any) -> str:
