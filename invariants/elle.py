@@ -187,6 +187,11 @@ class _Inference:
                             key=k, value=self.values[seen[-1]]))
         return out
 
+    def placed(self, kk: Ident) -> set[Ident]:
+        if not hasattr(self, "_placed"):
+            self._placed = {key: set(order) for key, order in self.order.items()}
+        return self._placed.get(kk, set())
+
     def values_of(self, seen: list[Ident]) -> list[Any]:
         return [self.values[x] for x in seen]
 
@@ -213,6 +218,18 @@ class _Inference:
             if self.compatible(kk, seen) and len(seen) < len(order):
                 if w := self.writer.get((kk, order[len(seen)])):
                     add(op, w, "rw", key=k, value=self.values[order[len(seen)]], read=raw)
+        # An append no read returned still came after every value that was read (Elle's inference): a ww edge from
+        # the writer of the last value read, and an rw edge from every read that saw the whole order.
+        for (kk, vv), w in sorted(self.writer.items(), key=lambda e: (e[0], e[1].call_index)):
+            order = self.order.get(kk, [])
+            if vv in self.placed(kk):
+                continue
+            k = self.keys[kk]
+            if order and (prev := self.writer.get((kk, order[-1]))):
+                add(prev, w, "ww", key=k, value=self.values[vv], prev=self.values[order[-1]])
+            for op, rk, seen, raw in self.reads:
+                if rk == kk and seen == order:
+                    add(op, w, "rw", key=k, value=self.values[vv], read=raw)
         if process_order:
             last: dict[Ident, Operation] = {}
             for op in committed:

@@ -190,7 +190,7 @@ control(**elle("G1a"), shows="T2 reads the append of a failed T1 (the twin: T1 c
 control(**elle("G1b"), shows="T2 reads 1, which T1 followed with 2 in the same transaction (the twin: reads both)",
         rows=[(0, [a("x", 1), a("x", 2)], 0, 3, "ok"), (1, [rd("x", [1])], 1, 2, "ok")],
         fix={1: (1, [rd("x", [1, 2])], 1, 2, "ok")},
-        witness={"anomaly_types": ["G1b"], "anomalies.0.txns": [0, 1], "anomalies.0.key": "x",
+        witness={"anomaly_types": ["G-single", "G1b"], "anomalies.0.txns": [0, 1], "anomalies.0.key": "x",
                  "anomalies.0.value": 1},
         because="which ends at T1's intermediate append")
 control(**elle("G1c"), shows="T1 and T2 each read the other's append (the twin: T2 reads x empty)",
