@@ -230,28 +230,34 @@ class _Inference:
             for op, rk, seen, raw in self.reads:
                 if rk == kk and seen == order:
                     add(op, w, "rw", key=k, value=self.values[vv], read=raw)
-        if process_order:
-            last: dict[Ident, Operation] = {}
-            for op in committed:
-                p = identity(op.process)
-                if p in last:
-                    add(last[p], op, "process", process=op.process)
-                last[p] = op
-        if realtime:
-            # Only the frontier of latest-completed transactions needs an edge to a new one: the rest are implied.
-            events = sorted([(op.called, 0, op.call_index) for op in committed] +
-                            [(op.returned, 1, op.call_index) for op in committed if op.is_ok])
-            frontier: set[int] = set()
-            preds: dict[int, set[int]] = {}
-            for _, is_completion, ci in events:
-                if is_completion:
-                    frontier -= preds[ci]
-                    frontier.add(ci)
-                else:
-                    preds[ci] = set(frontier)
-                    for p in sorted(frontier):
-                        add(self.by_index[p], self.by_index[ci], "realtime")
+        order_edges(committed, self.by_index, add, process_order=process_order, realtime=realtime)
         return dict(edges)
+
+
+def order_edges(committed: list[Operation], by_index: dict[int, Operation], add: Callable[..., None], *,
+                process_order: bool, realtime: bool) -> None:
+    """Add ``process`` edges (consecutive transactions of one process) and ``realtime`` edges (T1 completed before
+    T2 began; only from the frontier of latest completions, the rest are implied) through ``add(a, b, kind, **why)``."""
+    if process_order:
+        last: dict[Ident, Operation] = {}
+        for op in committed:
+            p = identity(op.process)
+            if p in last:
+                add(last[p], op, "process", process=op.process)
+            last[p] = op
+    if realtime:
+        events = sorted([(op.called, 0, op.call_index) for op in committed] +
+                        [(op.returned, 1, op.call_index) for op in committed if op.is_ok])
+        frontier: set[int] = set()
+        preds: dict[int, set[int]] = {}
+        for _, is_completion, ci in events:
+            if is_completion:
+                frontier -= preds[ci]
+                frontier.add(ci)
+            else:
+                preds[ci] = set(frontier)
+                for p in sorted(frontier):
+                    add(by_index[p], by_index[ci], "realtime")
 
 
 def _anomaly(kind: str, txns: list[Operation], explanation: str, **details: Any) -> dict[str, Any]:
@@ -386,6 +392,14 @@ def _cycle_anomaly(label: str, cycle: list[tuple[int, int, str]], edges: Edges,
 
 
 def _because(kind: str, a: str, b: str, why: dict[str, Any], op_a: Operation, op_b: Operation) -> str:
+    if "register" in why:
+        if kind == "ww":
+            return f"{b} wrote {why['value']!r} after {a} wrote {why['prev']!r} to key {why['key']!r}"
+        if kind == "wr":
+            return f"{b} read {a}'s write of {why['value']!r} to key {why['key']!r}"
+        if kind == "rw":
+            return (f"{a} read key {why['key']!r} as {why['read']!r}, which {b}'s write of {why['value']!r} "
+                    f"came after")
     if kind == "ww":
         return f"{b} appended {why['value']!r} after {a} appended {why['prev']!r} to key {why['key']!r}"
     if kind == "wr":
