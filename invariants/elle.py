@@ -420,8 +420,8 @@ def _because(kind: str, a: str, b: str, why: dict[str, Any], op_a: Operation, op
 _ELLE_CYCLES: dict[str, tuple[str, frozenset[str], str | None]] = {
     "G0": ("ww", frozenset({"ww"}), None),
     "G1c": ("wr", frozenset({"ww", "wr"}), None),
-    "G-single": ("rw", frozenset({"ww", "wr", "rw"}), "one"),
-    "G-nonadjacent": ("rw", frozenset({"ww", "wr", "rw"}), "nonadjacent"),
+    "G-single-item": ("rw", frozenset({"ww", "wr", "rw"}), "one"),
+    "G-nonadjacent-item": ("rw", frozenset({"ww", "wr", "rw"}), "nonadjacent"),
     "G2-item": ("rw", frozenset({"ww", "wr", "rw"}), "adjacent"),
 }
 ELLE_CYCLE_TYPES = tuple(base + variant for variant in ("", "-process", "-realtime") for base in _ELLE_CYCLES)
@@ -444,6 +444,10 @@ def elle_verdict(checker: str, txns: list[Operation], by_index: dict[int, Operat
     found += _elle_cycles(edges, by_index, wanted)
     types = sorted({a["type"] for a in found})
     where = {"consistency_models": models, "txns": len(txns), "edges": len(edges)}
+    if not found and not any({"ww", "wr", "rw"} & set(kinds) for kinds in edges.values()):
+        # Elle's empty-transaction-graph: no dependency between any two transactions, so nothing was judged.
+        return CheckResult.unexercised(checker, "No transaction depends on another (Elle's empty transaction "
+                                                "graph), so there is no order to judge.", **where)
     if not found:
         return CheckResult.holds(checker, f"{len(txns)} transactions; none of the anomalies "
                                           f"{', '.join(models)} prohibits was found in the dependency graph of "

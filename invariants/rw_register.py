@@ -8,7 +8,8 @@ inferred, per key, as Elle does by default:
 * the initial state (``None``) comes before every written version (so a read of ``None`` precedes every writer);
 * with ``wfr_keys=True`` (Elle's ``:wfr-keys?``), writes follow reads within a transaction: a transaction that read
   v1 and then wrote v2 orders v1 before v2; a cycle in such a version order is ``cyclic-versions``;
-* wr: the writer of v -> every transaction whose external read (the first of a key, before writing it) returned v;
+* wr: the writer of v -> every transaction whose external read (the first of a key, before writing it) returned v,
+  when v was its writer's final write of the key (a read of an intermediate write is G1b, and no edge);
 * ww and rw from each inferred version pair v1 < v2 (transitively reduced): writer(v1) -> writer(v2) and every
   external reader of v1 -> writer(v2).
 
@@ -90,12 +91,14 @@ class _Registers:
                     self.writer[(kk, vv)] = op
                     if kk in last_write:
                         self.intermediate[(kk, last_write[kk])] = op
-                    elif wfr_keys and kk in read_first and op.status != "fail":
-                        self.versions[kk].add_edge(read_first[kk], vv)
                     last_write[kk] = vv
                 elif op.is_ok and kk not in last_write and kk not in read_first:
                     read_first[kk] = vv
                     self.ext_reads.append((op, kk, vv))
+            if wfr_keys and op.status != "fail":  # writes follow reads: what it read came before what it wrote
+                for kk, vv in sorted(last_write.items()):
+                    if kk in read_first and read_first[kk] != vv:
+                        self.versions[kk].add_edge(read_first[kk], vv)
         for (kk, vv), w in sorted(self.writer.items(), key=lambda e: (e[0], e[1].call_index)):
             if w.status != "fail" and (kk, vv) not in self.intermediate:
                 self.versions[kk].add_edge(_INIT, vv)
@@ -145,7 +148,7 @@ class _Registers:
         readers: dict[tuple[Ident, Ident], list[Operation]] = defaultdict(list)
         for op, kk, vv in self.ext_reads:
             readers[(kk, vv)].append(op)
-            if vv != _INIT and (w := self.writer.get((kk, vv))):
+            if vv != _INIT and (kk, vv) not in self.intermediate and (w := self.writer.get((kk, vv))):
                 add(w, op, "wr", key=self.keys[kk], value=self.values[vv], register=True)
         for kk, graph in sorted(self.versions.items()):
             if not nx.is_directed_acyclic_graph(graph):
