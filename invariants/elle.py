@@ -472,6 +472,7 @@ def _elle_cycles(edges: Edges, by_index: dict[int, Operation], wanted: list[str]
             if k in kinds:
                 adjacency[a].append((b, k))
     out = []
+    graphs: dict[frozenset[str], tuple[dict[int, int], Callable[[int, int], bool] | None]] = {}
     for name in wanted:
         base, variant = (name[:-len(v)], v[1:]) if (v := next((s for s in ("-process", "-realtime")
                                                              if name.endswith(s)), "")) else (name, None)
@@ -480,8 +481,13 @@ def _elle_cycles(edges: Edges, by_index: dict[int, Operation], wanted: list[str]
         if variant == "process":
             allowed -= {"realtime"}
         seed = variant or seed_kind
-        component = _components(edges, set(allowed))
-        reaches = _reachability(edges, set(allowed))
+        key = frozenset(allowed)
+        if key not in graphs:  # several types share a subgraph; a history with no cycle needs no closure at all
+            comps = _components(edges, set(allowed))
+            graphs[key] = (comps, _reachability(edges, set(allowed)) if comps else None)
+        component, reaches = graphs[key]
+        if not component:
+            continue
         done: set[int] = set()
         for (a, b), kinds in sorted(edges.items()):
             comp = component.get(a)
