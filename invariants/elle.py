@@ -432,7 +432,13 @@ def elle_verdict(checker: str, txns: list[Operation], by_index: dict[int, Operat
                  consistency_models: Iterable[str], anomalies: Iterable[str]) -> CheckResult:
     """The Elle-style judgment shared by list-append and rw-register: search the cycle types the models (and any
     extra ``anomalies``) prohibit, keep only prohibited anomalies, and say which models the history rules out."""
-    from invariants.consistency import IMPLIED_ANOMALIES, anomalies_prohibited_by, boundary, _closure, _reverse
+    from invariants.consistency import (
+        IMPLIED_ANOMALIES,
+        _closure,
+        _reverse,
+        anomalies_prohibited_by,
+        boundary,
+    )
 
     models = list(consistency_models)
     prohibited = anomalies_prohibited_by(models) | _closure(anomalies, _reverse(IMPLIED_ANOMALIES))

@@ -14,8 +14,8 @@ from invariants.delivery import check_at_least_once, check_exactly_once
 from invariants.durability import check_no_lost_writes
 from invariants.elle import check_elle_list_append, check_list_append
 from invariants.linearizability import check_linearizable
-from invariants.rw_register import check_rw_register
 from invariants.ordering import check_fifo_per_group, check_per_key_order
+from invariants.rw_register import check_rw_register
 from invariants.session import check_monotonic_reads, check_read_after_write, check_read_your_writes
 
 # == invariants/session.py ==========================================================================================

@@ -335,3 +335,52 @@ def test_check_history_rw_register_and_its_exit_codes(tmp_path, capsys):
 def test_check_history_transactional_usage_errors(tmp_path, capsys, argv, message):
     assert main(["check-history", _edn(tmp_path, "h.edn", WRITE_SKEW), *argv]) == 3
     assert message in capsys.readouterr().err
+
+
+def _serial_rw(seed: int, n: int, keys: int = 3):
+    """n transactions run one after another on a correct register store (unique writes)."""
+    import random
+
+    rng = random.Random(seed)
+    state: dict[str, int] = {}
+    rows, counter = [], 0
+    for i in range(n):
+        mops = []
+        for _ in range(rng.randint(1, 4)):
+            k = f"k{rng.randrange(keys)}"
+            if rng.random() < 0.5:
+                counter += 1
+                state[k] = counter
+                mops.append(["w", k, counter])
+            else:
+                mops.append(["r", k, state.get(k)])
+        rows.append((i % 4, mops, 2 * i, 2 * i + 1, "ok"))
+    return rows
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_serial_rw_register_history_is_strict_serializable_and_a_lost_update_in_it_is_found(seed):
+    rows = _serial_rw(seed, 150)
+    for wfr in (False, True):
+        assert verdict(rr(txn_history(rows), ["strict-serializable"], wfr_keys=wfr)) == "valid"
+    # Two new transactions that read k0's last value and both write it: a lost update.
+    last = next(m[2] for _, mops, *_ in reversed(rows) for m in reversed(mops) if m[1] == "k0")
+    end = 2 * len(rows)
+    rows += [(0, [["r", "k0", last], ["w", "k0", 10_001]], end, end + 3, "ok"),
+             (1, [["r", "k0", last], ["w", "k0", 10_002]], end + 1, end + 2, "ok")]
+    res = rr(txn_history(rows), ["snapshot-isolation"], wfr_keys=True)
+    assert "lost-update" in res.witness["anomaly_types"], res
+
+
+def test_verdicts_do_not_depend_on_the_hash_seed():
+    import subprocess
+    import sys
+
+    root = str(__import__("pathlib").Path(__file__).resolve().parents[1])
+    code = ("import json, sys; sys.path[:0] = ['.', 'tests']; import test_elle_parity as t; "
+            "rows = t._serial_rw(3, 60); rows[-1] = (rows[-1][0], [['r', 'k1', None]], *rows[-1][2:]); "
+            "r = t.rr(t.txn_history(rows), ['strict-serializable'], wfr_keys=True); "
+            "print(json.dumps(r.to_json(), sort_keys=True, default=str))")
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root,
+                           env={**__import__("os").environ, "PYTHONHASHSEED": s}).stdout for s in ("1", "2")}
+    assert len(outs) == 1 and '"violated"' in next(iter(outs))
