@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from faultlab.errors import ConfigError
 
-__all__ = ["MODEL_NAMES", "anomalies_prohibited_by", "boundary", "canonical_model", "friendly_model"]
+__all__ = ["MODEL_NAMES", "anomalies_implying", "anomalies_prohibited_by", "boundary", "canonical_model", "friendly_model"]
 
 # anomaly -> anomalies it implies (a G0 cycle is also a G1c; an internal-consistency violation is ...)
 IMPLIED_ANOMALIES: dict[str, tuple[str, ...]] = {
@@ -149,6 +149,11 @@ def validate_models(names: Iterable[str]) -> list[str]:
         if canonical_model(n) not in ALL_MODELS:
             raise ConfigError(f"unknown consistency model {n!r}; choose from {', '.join(MODEL_NAMES)}")
     return names
+
+
+def anomalies_implying(anomalies: Iterable[str]) -> set[str]:
+    """The anomalies given and every anomaly that implies one of them (asking for G2 also finds G-single)."""
+    return _closure(anomalies, _reverse(IMPLIED_ANOMALIES))
 
 
 def anomalies_prohibited_by(models: Iterable[str]) -> set[str]:

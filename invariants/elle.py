@@ -16,6 +16,8 @@ What is inferred, per key:
 * the version order is the longest list any ``ok`` read returned; every other read must be a prefix of it, and a
   read that is not, or that repeats an element, is an ``incompatible-order`` anomaly (reported always, because every
   edge below rests on that order); a read of a value no transaction appended is a ``garbage-read``;
+* an append no read returned still came after every value that was read (Elle's inference): ww from the writer of
+  the last value of the order to it, rw from every read that returned the whole order (or the empty list);
 * ww: T1 -> T2 when T2's append comes right after T1's in the version order;
 * wr: T1 -> T2 when the last element of T2's read is T1's append;
 * rw: T1 -> T2 when T1 read a prefix that ends just before T2's append (T1 did not see it);
@@ -32,6 +34,12 @@ type and strongly connected component is reported.
 
 The witness lists ``anomalies`` (type, the cycle as edges between call indices with their kinds, the explanation)
 and ``ops`` (every call index involved, for the HTML timeline).
+
+:func:`check_elle_list_append` is the same inference judged as Elle judges it (the second half of this module):
+anomalies named as Elle names them (``G-single-item``, ``G-nonadjacent-item``, ``G2-item`` and their ``-process``
+and ``-realtime`` variants, ``internal``, ``future-read``, ``dirty-update``, ``lost-update``, ``duplicate-elements``),
+searched for when a consistency model (:mod:`invariants.consistency`) prohibits them, with the models the history
+rules out. :mod:`invariants.rw_register` shares that judgment.
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ import networkx as nx
 from faultlab.errors import ConfigError, HistoryFormatError
 from faultlab.history import History, Operation
 from faultlab.result import CheckResult
+from invariants.consistency import anomalies_implying, anomalies_prohibited_by, boundary
 from invariants.session import Ident, identity
 
 __all__ = ["ANOMALIES", "CHECKERS", "check_elle_list_append", "check_list_append", "elle_verdict"]
@@ -432,16 +441,8 @@ def elle_verdict(checker: str, txns: list[Operation], by_index: dict[int, Operat
                  consistency_models: Iterable[str], anomalies: Iterable[str]) -> CheckResult:
     """The Elle-style judgment shared by list-append and rw-register: search the cycle types the models (and any
     extra ``anomalies``) prohibit, keep only prohibited anomalies, and say which models the history rules out."""
-    from invariants.consistency import (
-        IMPLIED_ANOMALIES,
-        _closure,
-        _reverse,
-        anomalies_prohibited_by,
-        boundary,
-    )
-
     models = list(consistency_models)
-    prohibited = anomalies_prohibited_by(models) | _closure(anomalies, _reverse(IMPLIED_ANOMALIES))
+    prohibited = anomalies_prohibited_by(models) | anomalies_implying(anomalies)
     wanted = [t for t in ELLE_CYCLE_TYPES if t in prohibited]
     realtime = any(t.endswith("-realtime") for t in wanted)
     process = not realtime and any(t.endswith("-process") for t in wanted)
