@@ -8,6 +8,9 @@ inferred, per key, as Elle does by default:
 * the initial state (``None``) comes before every written version (so a read of ``None`` precedes every writer);
 * with ``wfr_keys=True`` (Elle's ``:wfr-keys?``), writes follow reads within a transaction: a transaction that read
   v1 and then wrote v2 orders v1 before v2; a cycle in such a version order is ``cyclic-versions``;
+* with ``sequential_keys=True`` / ``linearizable_keys=True`` (Elle's options of those names), each key on its own is
+  taken to be sequentially consistent / linearizable: a transaction after another in its process / in real time
+  that touches the same key began from a version no older than the one the first left;
 * wr: the writer of v -> every transaction whose external read (the first of a key, before writing it) returned v,
   when v was its writer's final write of the key (a read of an intermediate write is G1b, and no edge);
 * ww and rw from each inferred version pair v1 < v2 (transitively reduced): writer(v1) -> writer(v2) and every
@@ -40,7 +43,8 @@ _INIT = identity(None)
 
 
 def check_rw_register(history: History, consistency_models: Iterable[str] = ("serializable",),
-                      anomalies: Iterable[str] = (), *, wfr_keys: bool = False) -> CheckResult:
+                      anomalies: Iterable[str] = (), *, wfr_keys: bool = False, sequential_keys: bool = False,
+                      linearizable_keys: bool = False) -> CheckResult:
     """Judge an rw-register history as Elle does: every anomaly the consistency models prohibit, named as Elle
     names them; ``violated`` with the weakest models ruled out (``not``) if any is found."""
     checker = "rw-register"
@@ -50,7 +54,7 @@ def check_rw_register(history: History, consistency_models: Iterable[str] = ("se
     if not any(op.is_ok for op in txns):
         return CheckResult.unexercised(checker, "The history has no ok transaction, so nothing was observed.",
                                        txns=len(txns))
-    g = _Registers(txns, wfr_keys)
+    g = _Registers(txns, wfr_keys, sequential_keys=sequential_keys, linearizable_keys=linearizable_keys)
     return elle_verdict(checker, txns, g.by_index, g.edges, g.anomalies(), consistency_models, anomalies)
 
 
@@ -67,7 +71,8 @@ def _validate(op: Operation) -> None:
 class _Registers:
     """Who wrote each version, which reads are external, and the version order each key's reads and writes imply."""
 
-    def __init__(self, txns: list[Operation], wfr_keys: bool):
+    def __init__(self, txns: list[Operation], wfr_keys: bool, *, sequential_keys: bool = False,
+                 linearizable_keys: bool = False):
         self.txns = txns
         self.by_index = {op.call_index: op for op in txns}
         self.writer: dict[tuple[Ident, Ident], Operation] = {}
@@ -76,6 +81,11 @@ class _Registers:
         self.values: dict[Ident, Any] = {None: None, _INIT: None}
         self.ext_reads: list[tuple[Operation, Ident, Ident]] = []  # (txn, key, version read)
         self.versions: dict[Ident, nx.DiGraph] = defaultdict(nx.DiGraph)
+        self.sources = ["initial-state"] + [name for name, on in (("wfr-keys", wfr_keys),
+                                                                  ("sequential-keys", sequential_keys),
+                                                                  ("linearizable-keys", linearizable_keys)) if on]
+        first: dict[int, dict[Ident, Ident]] = {}  # txn -> key -> the version it began from (external read or write)
+        final: dict[int, dict[Ident, Ident]] = {}  # txn -> key -> the version it left (external write or read)
         for op in txns:
             mops = op.output if op.is_ok and op.output is not None else op.input
             last_write: dict[Ident, Ident] = {}
@@ -95,6 +105,9 @@ class _Registers:
                 elif op.is_ok and kk not in last_write and kk not in read_first:
                     read_first[kk] = vv
                     self.ext_reads.append((op, kk, vv))
+            if op.status != "fail":
+                first[op.call_index] = {**last_write, **read_first}
+                final[op.call_index] = {**read_first, **last_write}
             if wfr_keys and op.status != "fail":  # writes follow reads: what it read came before what it wrote
                 for kk, vv in sorted(last_write.items()):
                     if kk in read_first and read_first[kk] != vv:
@@ -102,6 +115,24 @@ class _Registers:
         for (kk, vv), w in sorted(self.writer.items(), key=lambda e: (e[0], e[1].call_index)):
             if w.status != "fail" and (kk, vv) not in self.intermediate:
                 self.versions[kk].add_edge(_INIT, vv)
+        if sequential_keys or linearizable_keys:
+            self._order_versions(first, final, sequential_keys, linearizable_keys)
+
+    def _order_versions(self, first, final, sequential: bool, linearizable: bool) -> None:
+        """Elle's ``:sequential-keys?`` / ``:linearizable-keys?``: when each key is on its own sequentially
+        consistent (linearizable), a transaction that follows another in its process (in real time) and touches the
+        same key saw a version no older than the one the first left: final(T1, k) < first(T2, k). Transactions
+        that did not touch the key (or failed, or only read while crashed) are seen through."""
+        keys = sorted({kk for versions in first.values() for kk in versions})
+        for kk in keys:
+            touching = [op for op in self.txns if kk in first.get(op.call_index, {})]
+
+            def add(a: Operation, b: Operation, kind: str, **_: Any) -> None:
+                v1, v2 = final[a.call_index][kk], first[b.call_index][kk]
+                if v1 != v2:
+                    self.versions[kk].add_edge(v1, v2)
+
+            order_edges(touching, self.by_index, add, process_order=sequential, realtime=linearizable)
 
     def anomalies(self) -> list[dict[str, Any]]:
         out = []
@@ -130,6 +161,7 @@ class _Registers:
                 ops = sorted({self.writer[(kk, x)].call_index for x, _ in nx.find_cycle(graph)
                               if (kk, x) in self.writer})
                 out.append({"type": "cyclic-versions", "txns": ops, "key": self.keys[kk], "versions": cycle,
+                            "sources": self.sources,
                             "explanation": f"The transactions' reads and writes order the versions of key "
                                            f"{self.keys[kk]!r} in a cycle, {cycle!r}, but a version order is total: "
                                            f"a contradiction!"})
