@@ -127,7 +127,7 @@ class _Registers:
         for kk in keys:
             touching = [op for op in self.txns if kk in first.get(op.call_index, {})]
 
-            def add(a: Operation, b: Operation, kind: str, **_: Any) -> None:
+            def add(a: Operation, b: Operation, kind: str, kk: Ident = kk, **_: Any) -> None:
                 v1, v2 = final[a.call_index][kk], first[b.call_index][kk]
                 if v1 != v2:
                     self.versions[kk].add_edge(v1, v2)
