@@ -556,9 +556,10 @@ def _constrained_cycle(adjacency, a: int, b: int, seed: str, allowed: set[str], 
 def check_elle_list_append(history: History, consistency_models: Iterable[str] = ("serializable",),
                            anomalies: Iterable[str] = ()) -> CheckResult:
     """Judge a list-append history as Elle does: every anomaly the consistency models prohibit (G0, G1a, G1b, G1c,
-    G-single, G-nonadjacent, G2-item and their -process/-realtime variants, internal, future-read, dirty-update,
-    lost-update, duplicate-elements, incompatible-order), named as Elle names them; ``violated`` if any is found,
-    with the weakest models the history rules out (``not``) and the stronger ones (``also_not``)."""
+    G-single-item, G-nonadjacent-item, G2-item and their -process/-realtime variants, internal, future-read,
+    dirty-update, lost-update, duplicate-elements, incompatible-order), named as Elle names them; ``violated`` if any
+    is found, with the weakest models the history rules out (``not``) and the stronger ones (``also_not``). No
+    dependency between any two transactions (Elle's empty transaction graph) is nothing to judge."""
     checker = "elle-list-append"
     txns = [op for op in history.operations() if op.f == "txn"]
     for op in txns:

@@ -389,6 +389,16 @@ control(**rr(wfr_keys=True),
         witness={"anomaly_types": ["G1c", "cyclic-versions"], "anomalies.0.type": "cyclic-versions"},
         because="in a cycle")
 
+control(target="invariants.rw_register.check_rw_register", build=txns,
+        check=lambda h: check_rw_register(h, anomalies=["G0"], consistency_models=(), sequential_keys=True),
+        shows="rw-register G0 with sequential keys: each process's later read shows its own write overwritten "
+              "(the twin: process 1 reads its own y)",
+        rows=[(0, [w_("x", 1), w_("y", 2)], 0, 1, "ok"), (1, [w_("x", 2), w_("y", 1)], 2, 3, "ok"),
+              (0, [rd("x", 2)], 4, 5, "ok"), (1, [rd("y", 2)], 6, 7, "ok")],
+        fix={3: (1, [rd("y", 1)], 6, 7, "ok")},
+        witness={"anomaly_types": ["G0"], "not": ["read-uncommitted"]},
+        because="T2 wrote 2 after T1 wrote 1 to key 'x'")
+
 # == invariants/linearizability.py, under every model in models/ ====================================================
 
 
