@@ -500,7 +500,8 @@ def _elle_cycles(edges: Edges, by_index: dict[int, Operation], wanted: list[str]
             comp = component.get(a)
             if seed not in kinds or comp is None or comp != component.get(b) or comp in done or not reaches(b, a):
                 continue
-            cycle = _constrained_cycle(adjacency, a, b, seed, allowed, rule, variant, component)
+            cycle = _constrained_cycle(adjacency, a, b, seed, allowed, rule, variant, component,
+                                       need="wr" if base == "G1c" else None)
             if cycle is not None:
                 done.add(comp)
                 out.append(_cycle_anomaly(name, cycle, edges, by_index))
@@ -508,16 +509,19 @@ def _elle_cycles(edges: Edges, by_index: dict[int, Operation], wanted: list[str]
 
 
 def _constrained_cycle(adjacency, a: int, b: int, seed: str, allowed: set[str], rule: str | None,
-                       variant: str | None, component: dict[int, int]) -> list[tuple[int, int, str]] | None:
+                       variant: str | None, component: dict[int, int],
+                       need: str | None = None) -> list[tuple[int, int, str]] | None:
+    """The shortest cycle a -seed-> b ... -> a over ``allowed`` kinds that obeys ``rule`` on its rw edges, uses the
+    ``variant`` kind (process, realtime) at least once if given, and the ``need`` kind (G1c's wr) at least once."""
     first_rw = seed == "rw"
-    start = (b, int(first_rw), first_rw, False, variant is not None and seed == variant)
+    start = (b, int(first_rw), first_rw, False, variant is not None and seed == variant, need is None or seed == need)
     parent: dict[tuple, tuple | None] = {start: None}
     queue = deque([start])
     comp = component[a]
 
     def accept(state) -> bool:
-        node, rw, last_rw, adj, extra = state
-        if node != a or (variant and not extra):
+        node, rw, last_rw, adj, extra, needed = state
+        if node != a or (variant and not extra) or not needed:
             return False
         wrap = last_rw and first_rw
         if rule is None:
@@ -537,14 +541,15 @@ def _constrained_cycle(adjacency, a: int, b: int, seed: str, allowed: set[str], 
                 path.append((prev[0], state[0], kind))
                 state = prev
             return [(a, b, seed)] + path[::-1]
-        node, rw, last_rw, adj, extra = state
+        node, rw, last_rw, adj, extra, needed = state
         if node == a:
             continue
         for nxt, kind in adjacency.get(node, ()):
             if kind not in allowed or component.get(nxt) != comp:
                 continue
             is_rw = kind == "rw"
-            s = (nxt, min(2, rw + is_rw), is_rw, adj or (last_rw and is_rw), extra or kind == variant)
+            s = (nxt, min(2, rw + is_rw), is_rw, adj or (last_rw and is_rw), extra or kind == variant,
+                 needed or kind == need)
             if (rule is None and s[1]) or (rule == "one" and rw + is_rw > 1) or (rule == "nonadjacent" and s[3]):
                 continue
             if s not in parent:

@@ -410,3 +410,10 @@ def test_rw_register_linearizable_keys_find_cyclic_versions():
 def txn_rw(text):
     _APPEND[0] = False
     return txn(text)
+
+
+def test_a_write_cycle_through_real_time_is_g0_realtime_not_g1c_realtime():
+    # x's order puts T1's append before T2's, but T2 completed before T1 began: ww + realtime, no wr edge.
+    h = la((1, "ax2"), (0, "ax1"), (2, "rx12"), times=[(0, 1), (2, 3), (4, 5)])
+    assert verdict(elle(h, ["serializable"])) == "valid"
+    assert verdict(elle(h, ["strict-serializable"])) == (["G0-realtime"], ["strong-read-uncommitted"])
