@@ -229,6 +229,10 @@ class _Inference:
                     add(op, w, "rw", key=k, value=self.values[order[len(seen)]], read=raw)
         # An append no read returned still came after every value that was read (Elle's inference): a ww edge from
         # the writer of the last value read, and an rw edge from every read that saw the whole order.
+        whole: dict[Ident, list[tuple[Operation, list]]] = defaultdict(list)  # key -> reads of its whole order
+        for op, kk, seen, raw in self.reads:
+            if seen == self.order.get(kk, []):
+                whole[kk].append((op, raw))
         for (kk, vv), w in sorted(self.writer.items(), key=lambda e: (e[0], e[1].call_index)):
             order = self.order.get(kk, [])
             if vv in self.placed(kk):
@@ -236,9 +240,8 @@ class _Inference:
             k = self.keys[kk]
             if order and (prev := self.writer.get((kk, order[-1]))):
                 add(prev, w, "ww", key=k, value=self.values[vv], prev=self.values[order[-1]])
-            for op, rk, seen, raw in self.reads:
-                if rk == kk and seen == order:
-                    add(op, w, "rw", key=k, value=self.values[vv], read=raw)
+            for op, raw in whole.get(kk, ()):
+                add(op, w, "rw", key=k, value=self.values[vv], read=raw)
         order_edges(committed, self.by_index, add, process_order=process_order, realtime=realtime)
         return dict(edges)
 
