@@ -538,12 +538,15 @@ def _constrained_cycle(adjacency, a: int, b: int, seed: str, allowed: set[str], 
     while queue:
         state = queue.popleft()
         if accept(state):
-            path = []
-            while parent[state] is not None:
-                prev, kind = parent[state]
-                path.append((prev[0], state[0], kind))
-                state = prev
-            return [(a, b, seed)] + path[::-1]
+            path, at = [], state
+            while parent[at] is not None:
+                prev, kind = parent[at]
+                path.append((prev[0], at[0], kind))
+                at = prev
+            cycle = [(a, b, seed)] + path[::-1]
+            if len({x for x, _, _ in cycle}) == len(cycle):
+                return cycle
+            continue  # a closed walk through some transaction twice: its simple cycles are other types' to find
         node, rw, last_rw, adj, extra, needed = state
         if node == a:
             continue
