@@ -16,6 +16,8 @@ What is inferred, per key:
 * the version order is the longest list any ``ok`` read returned; every other read must be a prefix of it, and a
   read that is not, or that repeats an element, is an ``incompatible-order`` anomaly (reported always, because every
   edge below rests on that order); a read of a value no transaction appended is a ``garbage-read``;
+* an append no read returned still came after every value that was read (Elle's inference): ww from the writer of
+  the last value of the order to it, rw from every read that returned the whole order (or the empty list);
 * ww: T1 -> T2 when T2's append comes right after T1's in the version order;
 * wr: T1 -> T2 when the last element of T2's read is T1's append;
 * rw: T1 -> T2 when T1 read a prefix that ends just before T2's append (T1 did not see it);
@@ -32,6 +34,12 @@ type and strongly connected component is reported.
 
 The witness lists ``anomalies`` (type, the cycle as edges between call indices with their kinds, the explanation)
 and ``ops`` (every call index involved, for the HTML timeline).
+
+:func:`check_elle_list_append` is the same inference judged as Elle judges it (the second half of this module):
+anomalies named as Elle names them (``G-single-item``, ``G-nonadjacent-item``, ``G2-item`` and their ``-process``
+and ``-realtime`` variants, ``internal``, ``future-read``, ``dirty-update``, ``lost-update``, ``duplicate-elements``),
+searched for when a consistency model (:mod:`invariants.consistency`) prohibits them, with the models the history
+rules out. :mod:`invariants.rw_register` shares that judgment.
 """
 
 from __future__ import annotations
@@ -45,9 +53,10 @@ import networkx as nx
 from faultlab.errors import ConfigError, HistoryFormatError
 from faultlab.history import History, Operation
 from faultlab.result import CheckResult
+from invariants.consistency import anomalies_implying, anomalies_prohibited_by, boundary
 from invariants.session import Ident, identity
 
-__all__ = ["ANOMALIES", "check_list_append"]
+__all__ = ["ANOMALIES", "CHECKERS", "check_elle_list_append", "check_list_append", "elle_verdict"]
 
 ANOMALIES = ("G0", "G1a", "G1b", "G1c", "G-single", "G2")
 _KIND_ORDER = ("ww", "wr", "rw", "process", "realtime")
@@ -187,6 +196,11 @@ class _Inference:
                             key=k, value=self.values[seen[-1]]))
         return out
 
+    def placed(self, kk: Ident) -> set[Ident]:
+        if not hasattr(self, "_placed"):
+            self._placed = {key: set(order) for key, order in self.order.items()}
+        return self._placed.get(kk, set())
+
     def values_of(self, seen: list[Ident]) -> list[Any]:
         return [self.values[x] for x in seen]
 
@@ -213,28 +227,49 @@ class _Inference:
             if self.compatible(kk, seen) and len(seen) < len(order):
                 if w := self.writer.get((kk, order[len(seen)])):
                     add(op, w, "rw", key=k, value=self.values[order[len(seen)]], read=raw)
-        if process_order:
-            last: dict[Ident, Operation] = {}
-            for op in committed:
-                p = identity(op.process)
-                if p in last:
-                    add(last[p], op, "process", process=op.process)
-                last[p] = op
-        if realtime:
-            # Only the frontier of latest-completed transactions needs an edge to a new one: the rest are implied.
-            events = sorted([(op.called, 0, op.call_index) for op in committed] +
-                            [(op.returned, 1, op.call_index) for op in committed if op.is_ok])
-            frontier: set[int] = set()
-            preds: dict[int, set[int]] = {}
-            for _, is_completion, ci in events:
-                if is_completion:
-                    frontier -= preds[ci]
-                    frontier.add(ci)
-                else:
-                    preds[ci] = set(frontier)
-                    for p in sorted(frontier):
-                        add(self.by_index[p], self.by_index[ci], "realtime")
+        # An append no read returned still came after every value that was read (Elle's inference): a ww edge from
+        # the writer of the last value read, and an rw edge from every read that saw the whole order.
+        whole: dict[Ident, list[tuple[Operation, list]]] = defaultdict(list)  # key -> reads of its whole order
+        for op, kk, seen, raw in self.reads:
+            if seen == self.order.get(kk, []):
+                whole[kk].append((op, raw))
+        for (kk, vv), w in sorted(self.writer.items(), key=lambda e: (e[0], e[1].call_index)):
+            order = self.order.get(kk, [])
+            if vv in self.placed(kk):
+                continue
+            k = self.keys[kk]
+            if order and (prev := self.writer.get((kk, order[-1]))):
+                add(prev, w, "ww", key=k, value=self.values[vv], prev=self.values[order[-1]])
+            for op, raw in whole.get(kk, ()):
+                add(op, w, "rw", key=k, value=self.values[vv], read=raw)
+        order_edges(committed, self.by_index, add, process_order=process_order, realtime=realtime)
         return dict(edges)
+
+
+def order_edges(committed: list[Operation], by_index: dict[int, Operation], add: Callable[..., None], *,
+                process_order: bool, realtime: bool) -> None:
+    """Add ``process`` edges (consecutive transactions of one process) and ``realtime`` edges (T1 completed before
+    T2 began; only from the frontier of latest completions, the rest are implied) through ``add(a, b, kind, **why)``."""
+    if process_order:
+        last: dict[Ident, Operation] = {}
+        for op in committed:
+            p = identity(op.process)
+            if p in last:
+                add(last[p], op, "process", process=op.process)
+            last[p] = op
+    if realtime:
+        events = sorted([(op.called, 0, op.call_index) for op in committed] +
+                        [(op.returned, 1, op.call_index) for op in committed if op.is_ok])
+        frontier: set[int] = set()
+        preds: dict[int, set[int]] = {}
+        for _, is_completion, ci in events:
+            if is_completion:
+                frontier -= preds[ci]
+                frontier.add(ci)
+            else:
+                preds[ci] = set(frontier)
+                for p in sorted(frontier):
+                    add(by_index[p], by_index[ci], "realtime")
 
 
 def _anomaly(kind: str, txns: list[Operation], explanation: str, **details: Any) -> dict[str, Any]:
@@ -369,6 +404,14 @@ def _cycle_anomaly(label: str, cycle: list[tuple[int, int, str]], edges: Edges,
 
 
 def _because(kind: str, a: str, b: str, why: dict[str, Any], op_a: Operation, op_b: Operation) -> str:
+    if "register" in why:
+        if kind == "ww":
+            return f"{b} wrote {why['value']!r} after {a} wrote {why['prev']!r} to key {why['key']!r}"
+        if kind == "wr":
+            return f"{b} read {a}'s write of {why['value']!r} to key {why['key']!r}"
+        if kind == "rw":
+            return (f"{a} read key {why['key']!r} as {why['read']!r}, which {b}'s write of {why['value']!r} "
+                    f"came after")
     if kind == "ww":
         return f"{b} appended {why['value']!r} after {a} appended {why['prev']!r} to key {why['key']!r}"
     if kind == "wr":
@@ -379,3 +422,278 @@ def _because(kind: str, a: str, b: str, why: dict[str, Any], op_a: Operation, op
     if kind == "process":
         return f"process {why['process']} ran {a} before {b}"
     return f"{a} completed (t={op_a.ret:g}, event {op_a.ret_index}) before {b} began (t={op_b.call:g}, event {op_b.call_index})"
+
+
+# == Elle parity: anomalies named as Elle names them, judged against a consistency model ===========================
+
+# Cycle types as Elle's cycle search defines them: the edge kinds a cycle may use, and a rule on its rw edges.
+# "one": exactly one rw; "nonadjacent": two or more, no two consecutive (around the cycle); "adjacent": two or
+# more with at least one consecutive pair. Each has -process and -realtime variants that need one such edge.
+_ELLE_CYCLES: dict[str, tuple[str, frozenset[str], str | None]] = {
+    "G0": ("ww", frozenset({"ww"}), None),
+    "G1c": ("wr", frozenset({"ww", "wr"}), None),
+    "G-single-item": ("rw", frozenset({"ww", "wr", "rw"}), "one"),
+    "G-nonadjacent-item": ("rw", frozenset({"ww", "wr", "rw"}), "nonadjacent"),
+    "G2-item": ("rw", frozenset({"ww", "wr", "rw"}), "adjacent"),
+}
+ELLE_CYCLE_TYPES = tuple(base + variant for variant in ("", "-process", "-realtime") for base in _ELLE_CYCLES)
+
+
+def elle_verdict(checker: str, txns: list[Operation], by_index: dict[int, Operation],
+                 edges_for: Callable[[bool, bool], Edges], found: list[dict[str, Any]],
+                 consistency_models: Iterable[str], anomalies: Iterable[str]) -> CheckResult:
+    """The Elle-style judgment shared by list-append and rw-register: search the cycle types the models (and any
+    extra ``anomalies``) prohibit, keep only prohibited anomalies, and say which models the history rules out."""
+    models = list(consistency_models)
+    prohibited = anomalies_prohibited_by(models) | anomalies_implying(anomalies)
+    wanted = [t for t in ELLE_CYCLE_TYPES if t in prohibited]
+    realtime = any(t.endswith("-realtime") for t in wanted)
+    process = not realtime and any(t.endswith("-process") for t in wanted)
+    edges = edges_for(process, realtime)
+    found = [a for a in found if a["type"] in prohibited]
+    found += _elle_cycles(edges, by_index, wanted)
+    types = sorted({a["type"] for a in found})
+    where = {"consistency_models": models, "txns": len(txns), "edges": len(edges)}
+    if not found and not any({"ww", "wr", "rw"} & set(kinds) for kinds in edges.values()):
+        # Elle's empty-transaction-graph: no dependency between any two transactions, so nothing was judged.
+        return CheckResult.unexercised(checker, "No transaction depends on another (Elle's empty transaction "
+                                                "graph), so there is no order to judge.", **where)
+    if not found:
+        return CheckResult.holds(checker, f"{len(txns)} transactions; none of the anomalies "
+                                          f"{', '.join(models)} prohibits was found in the dependency graph of "
+                                          f"{len(edges)} edges.", **where)
+    counts = {t: sum(a["type"] == t for a in found) for t in types}
+    rules = boundary(types)
+    summary = (f"Found {', '.join(f'{t} ({n})' for t, n in counts.items())}: not {', '.join(rules['not'])}"
+               f"{' (nor ' + ', '.join(rules['also_not']) + ')' if rules['also_not'] else ''}.")
+    text = "\n\n".join([summary] + [a["explanation"] for a in found[:5]])
+    ops = sorted({ci for a in found for ci in a["txns"]})
+    return CheckResult.violation(checker, text, anomalies=found, anomaly_types=types, ops=ops, **rules, **where)
+
+
+def _elle_cycles(edges: Edges, by_index: dict[int, Operation], wanted: list[str]) -> list[dict[str, Any]]:
+    """For each wanted cycle type and each strongly connected component, the shortest cycle of that type that
+    starts with a seed edge (an rw edge for the rw types, else the type's one required kind, or the variant's
+    process/realtime edge), found by breadth-first search over (transaction, rw count, last edge rw, adjacent rw
+    seen, variant edge seen)."""
+    adjacency: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for (a, b), kinds in sorted(edges.items()):
+        for k in _KIND_ORDER:
+            if k in kinds:
+                adjacency[a].append((b, k))
+    out = []
+    graphs: dict[frozenset[str], tuple[dict[int, int], Callable[[int, int], bool] | None]] = {}
+    for name in wanted:
+        base, variant = (name[:-len(v)], v[1:]) if (v := next((s for s in ("-process", "-realtime")
+                                                             if name.endswith(s)), "")) else (name, None)
+        seed_kind, allowed, rule = _ELLE_CYCLES[base]
+        allowed = allowed | ({variant} if variant else set())
+        if variant == "process":
+            allowed -= {"realtime"}
+        seed = variant or seed_kind
+        key = frozenset(allowed)
+        if key not in graphs:  # several types share a subgraph; a history with no cycle needs no closure at all
+            comps = _components(edges, set(allowed))
+            graphs[key] = (comps, _reachability(edges, set(allowed)) if comps else None)
+        component, reaches = graphs[key]
+        if not component:
+            continue
+        done: set[int] = set()
+        for (a, b), kinds in sorted(edges.items()):
+            comp = component.get(a)
+            if seed not in kinds or comp is None or comp != component.get(b) or comp in done or not reaches(b, a):
+                continue
+            cycle = _constrained_cycle(adjacency, a, b, seed, allowed, rule, variant, component,
+                                       need="wr" if base == "G1c" else None)
+            if cycle is not None:
+                done.add(comp)
+                out.append(_cycle_anomaly(name, cycle, edges, by_index))
+    return out
+
+
+def _constrained_cycle(adjacency, a: int, b: int, seed: str, allowed: set[str], rule: str | None,
+                       variant: str | None, component: dict[int, int],
+                       need: str | None = None) -> list[tuple[int, int, str]] | None:
+    """The shortest cycle a -seed-> b ... -> a over ``allowed`` kinds that obeys ``rule`` on its rw edges, uses the
+    ``variant`` kind (process, realtime) at least once if given, and the ``need`` kind (G1c's wr) at least once."""
+    first_rw = seed == "rw"
+    start = (b, int(first_rw), first_rw, False, variant is not None and seed == variant, need is None or seed == need)
+    parent: dict[tuple, tuple | None] = {start: None}
+    queue = deque([start])
+    comp = component[a]
+
+    def accept(state) -> bool:
+        node, rw, last_rw, adj, extra, needed = state
+        if node != a or (variant and not extra) or not needed:
+            return False
+        wrap = last_rw and first_rw
+        if rule is None:
+            return rw == 0
+        if rule == "one":
+            return rw == 1
+        if rule == "nonadjacent":
+            return rw == 2 and not adj and not wrap
+        return rw == 2 and (adj or wrap)
+
+    while queue:
+        state = queue.popleft()
+        if accept(state):
+            path, at = [], state
+            while parent[at] is not None:
+                prev, kind = parent[at]
+                path.append((prev[0], at[0], kind))
+                at = prev
+            cycle = [(a, b, seed)] + path[::-1]
+            if len({x for x, _, _ in cycle}) == len(cycle):
+                return cycle
+            continue  # a closed walk through some transaction twice: its simple cycles are other types' to find
+        node, rw, last_rw, adj, extra, needed = state
+        if node == a:
+            continue
+        for nxt, kind in adjacency.get(node, ()):
+            if kind not in allowed or component.get(nxt) != comp:
+                continue
+            is_rw = kind == "rw"
+            s = (nxt, min(2, rw + is_rw), is_rw, adj or (last_rw and is_rw), extra or kind == variant,
+                 needed or kind == need)
+            if (rule is None and s[1]) or (rule == "one" and rw + is_rw > 1) or (rule == "nonadjacent" and s[3]):
+                continue
+            if s not in parent:
+                parent[s] = (state, kind)
+                queue.append(s)
+    return None
+
+
+def check_elle_list_append(history: History, consistency_models: Iterable[str] = ("serializable",),
+                           anomalies: Iterable[str] = ()) -> CheckResult:
+    """Judge a list-append history as Elle does: every anomaly the consistency models prohibit (G0, G1a, G1b, G1c,
+    G-single-item, G-nonadjacent-item, G2-item and their -process/-realtime variants, internal, future-read,
+    dirty-update, lost-update, duplicate-elements, incompatible-order), named as Elle names them; ``violated`` if any
+    is found, with the weakest models the history rules out (``not``) and the stronger ones (``also_not``). No
+    dependency between any two transactions (Elle's empty transaction graph) is nothing to judge."""
+    checker = "elle-list-append"
+    txns = [op for op in history.operations() if op.f == "txn"]
+    for op in txns:
+        _validate(op)
+    if not any(op.is_ok for op in txns):
+        return CheckResult.unexercised(checker, "The history has no ok transaction, so nothing was observed.",
+                                       txns=len(txns))
+    g = _Inference(txns)
+    found = [a for a in g.read_anomalies() if a["type"] in ("G1a", "G1b", "garbage-read")]
+    found += _elle_append_anomalies(g)
+    return elle_verdict(checker, txns, g.by_index, lambda p, rt: g.edges(process_order=p, realtime=rt), found,
+                        consistency_models, anomalies)
+
+
+def _elle_append_anomalies(g: _Inference) -> list[dict[str, Any]]:
+    """What Elle finds without a cycle: duplicate elements, incompatible orders (between reads sorted by length),
+    internal inconsistency, future reads, dirty updates and lost updates."""
+    out = []
+    by_key: dict[Ident, dict[tuple, tuple[Operation, list]]] = defaultdict(dict)
+    for op, kk, seen, raw in g.reads:
+        k = g.keys[kk]
+        if len(set(seen)) < len(seen):
+            dups = sorted({g.values[x] for x in seen if seen.count(x) > 1}, key=repr)
+            out.append(_anomaly("duplicate-elements", [op], f"Let T = {op.describe()}. Then T read key {k!r} as "
+                                f"{raw!r}, with {dups!r} more than once, though every value is appended once: a "
+                                f"contradiction!", key=k, duplicates=dups))
+        if seen:
+            by_key[kk].setdefault(tuple(seen), (op, raw))
+    for kk in sorted(by_key):
+        states = sorted(by_key[kk].items(), key=lambda e: (len(e[0]), e[1][0].call_index))
+        for (s1, (op1, raw1)), (s2, (op2, raw2)) in zip(states, states[1:], strict=False):
+            if s2[:len(s1)] != s1:
+                k = g.keys[kk]
+                out.append(_anomaly("incompatible-order", [op1, op2], f"Let T1 = {op1.describe()} and T2 = "
+                                    f"{op2.describe()}. T1 read key {k!r} as {raw1!r} and T2 read it as {raw2!r}. "
+                                    f"Then the two reads cannot both be prefixes of one append order: a "
+                                    f"contradiction!", key=k, reads=[raw1, raw2]))
+                break
+    for op in g.txns:
+        if op.is_ok and op.output is not None:
+            out += _internal(op)
+    out += _dirty_updates(g)
+    out += _lost_updates([op for op in g.txns if op.is_ok], writes=("append",))
+    return out
+
+
+def _internal(op: Operation) -> list[dict[str, Any]]:
+    """Elle's internal consistency (Cerone et al.'s INT) and future reads, within one transaction."""
+    state: dict[Ident, tuple[bool, list]] = {}  # key -> (prefix known, expected list or known suffix)
+    out: list[dict[str, Any]] = []
+    read: dict[Ident, set[Ident]] = defaultdict(set)
+    for f, k, v in op.output:
+        kk = identity(k)
+        if f == "append":
+            if identity(v) in read[kk]:
+                out.append(_anomaly("future-read", [op], f"Let T = {op.describe()}. Then T read {v!r} in key {k!r} "
+                                    f"before it appended {v!r}: a contradiction!", key=k, value=v))
+            known, s = state.get(kk, (False, []))
+            state[kk] = (known, [*s, v])
+            continue
+        got = list(v or [])
+        read[kk] |= {identity(x) for x in got}
+        if kk in state:
+            known, s = state[kk]
+            bad = got != s if known else (len(got) < len(s) or got[len(got) - len(s):] != s)
+            if bad:
+                want = repr(s) if known else f"a list ending in {s!r}"
+                out.append(_anomaly("internal", [op], f"Let T = {op.describe()}. T's own earlier micro-ops on key "
+                                    f"{k!r} say it must read {want}, but it read {got!r}: a contradiction!",
+                                    key=k, expected=s, read=got))
+                break
+        state[kk] = (True, got)
+    return out
+
+
+def _dirty_updates(g: _Inference) -> list[dict[str, Any]]:
+    """A committed append ordered right after a failed one (by the version order): it built on aborted state."""
+    out = []
+    for kk, order in sorted(g.order.items()):
+        prev: Operation | None = None
+        for vv in order:
+            w = g.writer.get((kk, vv))
+            if w is None:
+                continue
+            if prev is not None and prev.status == "fail" and w.is_ok:
+                out.append(_anomaly("dirty-update", [prev, w], f"Let T1 = {prev.describe()} and T2 = "
+                                    f"{w.describe()}. T1 failed, so it definitely did not happen. Then T2's append of "
+                                    f"{g.values[vv]!r} to key {g.keys[kk]!r} came after T1's in the version order: a "
+                                    f"contradiction!", key=g.keys[kk], value=g.values[vv]))
+            if w.status != "info":
+                prev = w
+    return out
+
+
+def _lost_updates(oks: list[Operation], writes: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Two committed transactions that read the same state of a key (before writing it) and then both wrote it."""
+    groups: dict[tuple[Ident, Ident], list[Operation]] = defaultdict(list)
+    shown: dict[tuple[Ident, Ident], tuple[Any, Any]] = {}
+    for op in oks:
+        reads: dict[Ident, Any] = {}
+        wrote: set[Ident] = set()
+        for f, k, v in op.output or []:
+            kk = identity(k)
+            if f in writes and kk not in wrote:
+                wrote.add(kk)
+                if kk in reads:
+                    key = (kk, identity(reads[kk]))
+                    groups[key].append(op)
+                    shown[key] = (k, reads[kk])
+            elif f == "r" and kk not in reads and kk not in wrote:
+                reads[kk] = v
+    out = []
+    for key in sorted(groups):
+        ops = groups[key]
+        if len(ops) > 1:
+            k, v = shown[key]
+            names = " and ".join(f"T{i + 1} = {o.describe()}" for i, o in enumerate(ops))
+            out.append(_anomaly("lost-update", ops, f"Let {names}. Each read key {k!r} as {v!r} and then wrote it, "
+                                f"and all committed: one's update was lost, a contradiction!", key=k, value=v))
+    return out
+
+
+CHECKERS: dict[str, Callable[[History], CheckResult]] = {
+    "list-append": check_list_append,
+    "elle-list-append": check_elle_list_append,
+}

@@ -12,9 +12,10 @@ from faultlab.history import History
 from invariants.convergence import check_bounded_staleness, check_convergence
 from invariants.delivery import check_at_least_once, check_exactly_once
 from invariants.durability import check_no_lost_writes
-from invariants.elle import check_list_append
+from invariants.elle import check_elle_list_append, check_list_append
 from invariants.linearizability import check_linearizable
 from invariants.ordering import check_fifo_per_group, check_per_key_order
+from invariants.rw_register import check_rw_register
 from invariants.session import check_monotonic_reads, check_read_after_write, check_read_your_writes
 
 # == invariants/session.py ==========================================================================================
@@ -190,7 +191,7 @@ control(**elle("G1a"), shows="T2 reads the append of a failed T1 (the twin: T1 c
 control(**elle("G1b"), shows="T2 reads 1, which T1 followed with 2 in the same transaction (the twin: reads both)",
         rows=[(0, [a("x", 1), a("x", 2)], 0, 3, "ok"), (1, [rd("x", [1])], 1, 2, "ok")],
         fix={1: (1, [rd("x", [1, 2])], 1, 2, "ok")},
-        witness={"anomaly_types": ["G1b"], "anomalies.0.txns": [0, 1], "anomalies.0.key": "x",
+        witness={"anomaly_types": ["G-single", "G1b"], "anomalies.0.txns": [0, 1], "anomalies.0.key": "x",
                  "anomalies.0.value": 1},
         because="which ends at T1's intermediate append")
 control(**elle("G1c"), shows="T1 and T2 each read the other's append (the twin: T2 reads x empty)",
@@ -241,6 +242,162 @@ control(**elle("G-single-process", process_order=True),
         witness={"anomaly_types": ["G-single-process"], "anomalies.0.txns": [0, 2],
                  "anomalies.0.cycle.0.kind": "process", "anomalies.0.cycle.1.kind": "rw"},
         because="process 0 ran T1 before T2")
+
+# == invariants/elle.py check_elle_list_append and invariants/rw_register.py: Elle's names and models ===========
+
+
+def elle_la(*models: str) -> dict[str, Any]:
+    return {"target": "invariants.elle.check_elle_list_append", "build": txns,
+            "check": lambda h: check_elle_list_append(h, consistency_models=models or ("serializable",))}
+
+
+control(**elle_la(), shows="G2-item: T1 and T2 each miss the other's append (the twin: T2 sees T1's)",
+        rows=[(0, [rd("x", []), a("y", 1)], 0, 2, "ok"), (1, [rd("y", []), a("x", 1)], 0, 2, "ok"),
+              (2, [rd("x", [1]), rd("y", [1])], 3, 4, "ok")],
+        fix={1: (1, [rd("y", [1]), a("x", 1)], 0, 2, "ok")},
+        witness={"anomaly_types": ["G2-item"], "not": ["repeatable-read"], "anomalies.0.cycle.0.kind": "rw",
+                 "anomalies.0.cycle.1.kind": "rw"},
+        because="which did not yet include T2's append of 1")
+control(**elle_la(), shows="G-single-item: T2 sees T1's append to y but not to x (the twin: sees neither)",
+        rows=[(0, [a("x", 1), a("y", 1)], 0, 2, "ok"), (1, [rd("x", []), rd("y", [1])], 0, 3, "ok"),
+              (2, [rd("x", [1])], 4, 5, "ok")],
+        fix={1: (1, [rd("x", []), rd("y", [])], 0, 3, "ok")},
+        witness={"anomaly_types": ["G-single-item"], "not": ["consistent-view", "repeatable-read"]},
+        because="T2 read key 'x' as [], which did not yet include T1's append of 1")
+control(**elle_la("snapshot-isolation"),
+        shows="G-nonadjacent-item under snapshot isolation: rw, wr, rw, wr around four transactions (the twin: T1 "
+              "reads w empty, so T1 -rw-> T4 instead)",
+        rows=[(0, [rd("w", [1]), rd("x", [])], 0, 5, "ok"), (1, [a("x", 1), a("y", 1)], 0, 5, "ok"),
+              (2, [rd("y", [1]), rd("z", [])], 0, 5, "ok"), (3, [a("z", 1), a("w", 1)], 0, 5, "ok")],
+        fix={0: (0, [rd("w", []), rd("x", [])], 0, 5, "ok")},
+        witness={"anomaly_types": ["G-nonadjacent-item"], "not": ["repeatable-read", "snapshot-isolation"]},
+        because="However, T4 < T1, because T1 read T4's append of 1 to key 'w'")
+control(**elle_la("snapshot-isolation"),
+        shows="lost-update under snapshot isolation: T1 and T2 both read x empty and append (the twin: T2 read [1])",
+        rows=[(0, [rd("x", []), a("x", 1)], 0, 2, "ok"), (1, [rd("x", []), a("x", 2)], 0, 2, "ok")],
+        fix={1: (1, [rd("x", [1]), a("x", 2)], 0, 2, "ok")},
+        witness={"anomaly_types": ["lost-update"], "anomalies.0.txns": [0, 1], "anomalies.0.key": "x",
+                 "anomalies.0.value": []},
+        because="Each read key 'x' as [] and then wrote it")
+control(**elle_la(), shows="internal: T1 appends 1 to x, then reads x as [] (the twin: reads [1])",
+        rows=[(0, [a("x", 1), rd("x", [])], 0, 1, "ok"), (1, [rd("x", [1])], 2, 3, "ok")],
+        fix={0: (0, [a("x", 1), rd("x", [1])], 0, 1, "ok")},
+        witness={"anomaly_types": ["internal"], "not": ["read-atomic"], "anomalies.0.expected": [1]},
+        because="say it must read a list ending in [1], but it read []")
+control(**elle_la(), shows="future-read: T1 reads x as [1], then appends 1 (the twin: it reads [])",
+        rows=[(0, [rd("x", [1]), a("x", 1)], 0, 1, "ok"), (1, [rd("x", [1])], 2, 3, "ok")],
+        fix={0: (0, [rd("x", []), a("x", 1)], 0, 1, "ok")},
+        witness={"anomaly_types": ["future-read"], "anomalies.0.txns": [0]},
+        because="before it appended 1")
+control(**elle_la("read-committed"),
+        shows="dirty-update: a committed append follows a failed one in x's order (the twin: T1 committed)",
+        rows=[(0, [a("x", 1)], 0, 1, "fail"), (1, [a("x", 2)], 2, 3, "ok"), (2, [rd("x", [1, 2])], 4, 5, "ok")],
+        fix={0: (0, [a("x", 1)], 0, 1, "ok")},
+        witness={"anomaly_types": ["G1a", "dirty-update"], "not": ["read-committed"]},
+        because="came after T1's in the version order")
+control(**elle_la("read-uncommitted"), shows="duplicate-elements: a read of x returns 1 twice (the twin: once)",
+        rows=[(0, [a("x", 1)], 0, 1, "ok"), (1, [rd("x", [1, 1])], 2, 3, "ok")],
+        fix={1: (1, [rd("x", [1])], 2, 3, "ok")},
+        witness={"anomaly_types": ["duplicate-elements"], "not": ["read-uncommitted"],
+                 "anomalies.0.duplicates": [1]},
+        because="with [1] more than once")
+control(**elle_la("read-committed"),
+        shows="incompatible-order: reads [1, 3] and [1, 2, 3] of x (the twin: [1, 2])",
+        rows=[(0, [a("x", 1)], 0, 1, "ok"), (1, [a("x", 2)], 0, 1, "ok"), (2, [a("x", 3)], 0, 1, "ok"),
+              (3, [rd("x", [1, 3])], 2, 3, "ok"), (4, [rd("x", [1, 2, 3])], 2, 3, "ok")],
+        fix={3: (3, [rd("x", [1, 2])], 2, 3, "ok")},
+        witness={"anomaly_types": ["incompatible-order"], "anomalies.0.reads": [[1, 3], [1, 2, 3]]},
+        because="cannot both be prefixes of one append order")
+control(**elle_la("strict-serializable"),
+        shows="G-single-item-realtime: T3 begins after T2 completed yet misses T2's append (the twin: they overlap)",
+        rows=[(0, [a("x", 1)], 0, 1, "ok"), (1, [a("x", 2)], 2, 3, "ok"), (2, [rd("x", [1])], 4, 5, "ok"),
+              (3, [rd("x", [1, 2])], 6, 7, "ok")],
+        fix={2: (2, [rd("x", [1])], 2.5, 5, "ok")},
+        witness={"anomaly_types": ["G-single-item-realtime"], "not": ["strong-snapshot-isolation"]},
+        because="completed (t=3, event 3) before")
+control(**elle_la("strong-session-snapshot-isolation"),
+        shows="G-single-item-process: process 1 appends 2, then reads x without it (the twin: another process "
+              "reads)",
+        rows=[(0, [a("x", 1)], 0, 1, "ok"), (1, [a("x", 2)], 2, 3, "ok"), (1, [rd("x", [1])], 4, 5, "ok"),
+              (2, [rd("x", [1, 2])], 6, 7, "ok")],
+        fix={2: (3, [rd("x", [1])], 4, 5, "ok")},
+        witness={"anomaly_types": ["G-single-item-process"], "not": ["strong-session-snapshot-isolation"]},
+        because="process 1 ran")
+control(**elle_la("read-uncommitted"), shows="G0: x orders T1 before T2, y T2 before T1 (the twin: y in T1, T2 order)",
+        rows=[(0, [a("x", 1), a("y", 1)], 0, 2, "ok"), (1, [a("x", 2), a("y", 2)], 0, 2, "ok"),
+              (2, [rd("x", [1, 2]), rd("y", [2, 1])], 3, 4, "ok")],
+        fix={2: (2, [rd("x", [1, 2]), rd("y", [1, 2])], 3, 4, "ok")},
+        witness={"anomaly_types": ["G0"], "not": ["read-uncommitted"]},
+        because="T2 appended 2 after T1 appended 1 to key 'x'")
+
+
+def w_(k, v):
+    return ["w", k, v]
+
+
+def rr(*models: str, **options: Any) -> dict[str, Any]:
+    target = "invariants.rw_register.check_rw_register" + ("_wfr" if options else "")
+    return {"target": target, "build": txns,
+            "check": lambda h: check_rw_register(h, consistency_models=models or ("serializable",), **options)}
+
+
+control(**rr(), shows="rw-register G2-item: T1 and T2 each read the other's key unwritten (the twin: T2 sees T1's)",
+        rows=[(0, [rd("x", None), w_("y", 1)], 0, 2, "ok"), (1, [rd("y", None), w_("x", 1)], 0, 2, "ok")],
+        fix={1: (1, [rd("y", 1), w_("x", 1)], 0, 2, "ok")},
+        witness={"anomaly_types": ["G2-item"], "not": ["repeatable-read"]},
+        because="T1 read key 'x' as None, which T2's write of 1 came after")
+control(**rr(), shows="rw-register G1c: T1 and T2 each read the other's write (the twin: T1 reads y unwritten)",
+        rows=[(0, [w_("x", 1), rd("y", 1)], 0, 2, "ok"), (1, [w_("y", 1), rd("x", 1)], 0, 2, "ok")],
+        fix={0: (0, [w_("x", 1), rd("y", None)], 0, 2, "ok")},
+        witness={"anomaly_types": ["G1c"], "not": ["read-committed"]},
+        because="T2 read T1's write of 1 to key 'x'")
+control(**rr(), shows="rw-register G1b: T2 reads x = 1, which T1 overwrote with 2 (the twin: reads 2)",
+        rows=[(0, [w_("x", 1), w_("x", 2)], 0, 3, "ok"), (1, [rd("x", 1)], 1, 2, "ok")],
+        fix={1: (1, [rd("x", 2)], 1, 2, "ok")},
+        witness={"anomaly_types": ["G1b"], "anomalies.0.txns": [0, 1], "anomalies.0.value": 1},
+        because="T1's intermediate write")
+control(**rr(), shows="rw-register G1a: T2 reads the write of a failed T1 (the twin: T1 committed)",
+        rows=[(0, [w_("x", 1)], 0, 1, "fail"), (1, [rd("x", 1)], 2, 3, "ok")],
+        fix={0: (0, [w_("x", 1)], 0, 1, "ok")},
+        witness={"anomaly_types": ["G1a"], "not": ["read-committed"]},
+        because="T1 failed, so it definitely did not happen")
+control(**rr(), shows="rw-register internal: T1 writes x = 1 and then reads x = 2 (the twin: reads 1)",
+        rows=[(0, [w_("x", 1), rd("x", 2)], 0, 1, "ok"), (1, [w_("x", 2)], 0, 1, "ok"), (2, [rd("x", 1)], 2, 3, "ok")],
+        fix={0: (0, [w_("x", 1), rd("x", 1)], 0, 1, "ok")},
+        witness={"anomaly_types": ["internal"], "anomalies.0.expected": 1, "anomalies.0.read": 2},
+        because="say it must read 1, but it read 2")
+control(**rr("snapshot-isolation"),
+        shows="rw-register lost-update: T1 and T2 both read x unwritten and write it (the twin: T2 read 1)",
+        rows=[(0, [rd("x", None), w_("x", 1)], 0, 2, "ok"), (1, [rd("x", None), w_("x", 2)], 0, 2, "ok")],
+        fix={1: (1, [rd("x", 1), w_("x", 2)], 0, 2, "ok")},
+        witness={"anomaly_types": ["lost-update"], "anomalies.0.txns": [0, 1], "anomalies.0.value": None},
+        because="one's update was lost")
+control(**rr(wfr_keys=True),
+        shows="rw-register G0 with writes-follow-reads: x orders T1 before T2, y T2 before T1 (the twin: y agrees)",
+        rows=[(0, [rd("x", None), w_("x", 1), rd("y", 2), w_("y", 3)], 0, 3, "ok"),
+              (1, [rd("x", 1), w_("x", 2), rd("y", None), w_("y", 2)], 0, 3, "ok")],
+        fix={0: (0, [rd("x", None), w_("x", 1), rd("y", None), w_("y", 3)], 0, 3, "ok"),
+             1: (1, [rd("x", 1), w_("x", 2), rd("y", 3), w_("y", 2)], 0, 3, "ok")},
+        witness={"anomaly_types": ["G0", "G1c"], "not": ["read-uncommitted"]},
+        because="T2 wrote 2 after T1 wrote 1 to key 'x'")
+control(**rr(wfr_keys=True),
+        shows="rw-register cyclic-versions: reads-then-writes order x's versions 1 < 2 < 3 < 1 (the twin: T3 read "
+              "x unwritten)",
+        rows=[(0, [rd("x", 1), w_("x", 2)], 0, 3, "ok"), (1, [rd("x", 2), w_("x", 3)], 0, 3, "ok"),
+              (2, [rd("x", 3), w_("x", 1)], 0, 3, "ok")],
+        fix={2: (2, [rd("x", None), w_("x", 1)], 0, 3, "ok")},
+        witness={"anomaly_types": ["G1c", "cyclic-versions"], "anomalies.0.type": "cyclic-versions"},
+        because="in a cycle")
+
+control(target="invariants.rw_register.check_rw_register", build=txns,
+        check=lambda h: check_rw_register(h, anomalies=["G0"], consistency_models=(), sequential_keys=True),
+        shows="rw-register G0 with sequential keys: each process's later read shows its own write overwritten "
+              "(the twin: process 1 reads its own y)",
+        rows=[(0, [w_("x", 1), w_("y", 2)], 0, 1, "ok"), (1, [w_("x", 2), w_("y", 1)], 2, 3, "ok"),
+              (0, [rd("x", 2)], 4, 5, "ok"), (1, [rd("y", 2)], 6, 7, "ok")],
+        fix={3: (1, [rd("y", 1)], 6, 7, "ok")},
+        witness={"anomaly_types": ["G0"], "not": ["read-uncommitted"]},
+        because="T2 wrote 2 after T1 wrote 1 to key 'x'")
 
 # == invariants/linearizability.py, under every model in models/ ====================================================
 

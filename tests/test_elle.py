@@ -7,7 +7,7 @@ from histories import txn_history
 
 from faultlab.errors import ConfigError, HistoryFormatError
 from faultlab.history import History
-from invariants.elle import check_list_append
+from invariants.elle import check_elle_list_append, check_list_append
 
 
 def judged_ok(result) -> bool:
@@ -66,7 +66,9 @@ def test_g1a_aborted_read():
 def test_g1b_intermediate_read():
     h = run((0, [a("x", 1), a("x", 2)], 0, 3, "ok"), (1, [r("x", [1])], 1, 2, "ok"))
     res = check_list_append(h)
-    assert res.violated and types(res) == ["G1b"]
+    # T1's second append was never read, yet it came after 1, which T2 read: Elle infers T2 -rw-> T1 from that, so
+    # the intermediate read is also a G-single cycle (wr T1 -> T2, rw T2 -> T1), as Elle reports it.
+    assert res.violated and types(res) == ["G-single", "G1b"]
     assert "intermediate" in res.explanation
 
 
@@ -137,3 +139,62 @@ def test_no_ok_transaction_is_nothing_to_judge_and_bad_input_is_rejected():
         h = History()
         h.invoke(0, "txn", [["write", "x", 1]], 0)
         check_list_append(h)
+
+
+# -- Elle's inference of appends no read returned, and the Elle-parity checkers on larger histories ----------------
+
+def test_an_append_no_read_returned_follows_the_last_value_read():
+    # x's order, from the reads, is [1]; T3's append of 2 was never read, yet it must follow 1 (ww T1 -> T3) and
+    # follow every read of [1] (rw T2 -> T3). T3 also read y as [] before T2 appended to y: T3 -rw-> T2. Without
+    # the unread append's edges there is no cycle.
+    h = run((0, [a("x", 1)], 0, 1, "ok"), (1, [r("x", [1]), a("y", 1)], 0, 3, "ok"),
+            (2, [r("y", []), a("x", 2)], 0, 3, "ok"), (3, [r("y", [1])], 4, 5, "ok"))
+    res = check_list_append(h)
+    assert res.violated and types(res) == ["G2"], res
+    assert sorted(e["kind"] for e in res.witness["anomalies"][0]["cycle"]) == ["rw", "rw"]
+
+
+def _serial_list_append(seed: int, n: int, keys: int = 3):
+    """A history of n transactions run one after another on a correct list store: serializable, strictly."""
+    import random
+
+    rng = random.Random(seed)
+    state: dict[str, list[int]] = {}
+    rows, counter = [], 0
+    for i in range(n):
+        mops = []
+        for _ in range(rng.randint(1, 4)):
+            k = f"k{rng.randrange(keys)}"
+            if rng.random() < 0.5:
+                counter += 1
+                state.setdefault(k, []).append(counter)
+                mops.append(a(k, counter))
+            else:
+                mops.append(r(k, list(state.get(k, []))))
+        rows.append((i % 5, mops, 2 * i, 2 * i + 1, "ok"))
+    return rows
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_serial_history_is_strict_serializable_and_a_stale_read_in_it_is_found(seed):
+    rows = _serial_list_append(seed, 120)
+    assert judged_ok(check_elle_list_append(run(*rows), ("strict-serializable",)))
+    # Make the last read of a non-empty list that has a later append stale by one element: T reads the state
+    # before the last append it should have seen, after that append completed (a realtime anomaly at least).
+    for i in range(len(rows) - 1, -1, -1):
+        p, mops, call, ret, status = rows[i]
+        hit = next((j for j, m in enumerate(mops) if m[0] == "r" and m[2]), None)
+        if hit is not None and all(m[0] == "r" for m in mops):
+            stale = [list(m) for m in mops]
+            stale[hit][2] = stale[hit][2][:-1]
+            rows[i] = (p, stale, call, ret, status)
+            break
+    res = check_elle_list_append(run(*rows), ("strict-serializable",))
+    assert res.violated and any(t.endswith("-realtime") or t.startswith("G-single") for t in types(res)), res
+
+
+def test_elle_checkers_are_registered_for_check_history():
+    from invariants import elle, rw_register
+
+    assert sorted(elle.CHECKERS) == ["elle-list-append", "list-append"]
+    assert sorted(rw_register.CHECKERS) == ["rw-register", "rw-register-wfr"]

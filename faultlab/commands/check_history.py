@@ -8,6 +8,10 @@ stepped once through the model, before anything is checked, so an unreadable fil
 take (a compare-and-set whose value is not a pair) is reported at once, with a one-line message naming the file;
 it is never taken for a verdict, and it never stops the other files from being judged. A bad argument (an unknown
 model or checker) exits 3 before any file is read.
+
+``--model list-append`` and ``--model rw-register`` are transactional workloads, not sequential models: they are
+judged as Jepsen's Elle judges them (``invariants/elle.py``, ``invariants/rw_register.py``), against
+``--consistency-model NAME`` (repeatable; default serializable), one row per file like a ``--check``.
 """
 
 from __future__ import annotations
@@ -35,13 +39,19 @@ _EXIT = {Verdict.OK: 0, Verdict.UNKNOWN: 2, Verdict.VIOLATED: 1}
 # an unreadable file outranks a violation, which outranks an undecided file, which outranks a pass
 _SEVERITY = {0: 0, 2: 1, 1: 2, 3: 3}
 _INPUT_ERRORS = (TypeError, ValueError, KeyError, IndexError, AttributeError)
+_TRANSACTIONAL = ("list-append", "rw-register")  # judged by Elle's checkers, not as sequential models
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check-history", help="judge recorded histories: linearizability under a model, and the "
                                              "history checkers of invariants/", description=__doc__.split("\n")[0])
     p.add_argument("files", nargs="*", type=Path, metavar="FILE", help="history files")
-    p.add_argument("--model", help=f"judge linearizability under this sequential model: {', '.join(MODELS)}")
+    p.add_argument("--model", help=f"judge linearizability under this sequential model: {', '.join(MODELS)}; "
+                                   f"or judge transactions as Elle does: {', '.join(_TRANSACTIONAL)}")
+    p.add_argument("--consistency-model", dest="consistency_models", action="append", metavar="NAME", default=[],
+                   help="with --model list-append or rw-register: the consistency model the history must obey, "
+                        "as Elle names it (serializable, snapshot-isolation, strict-serializable, repeatable-read, "
+                        "read-committed, read-uncommitted, ...; repeatable; default serializable)")
     p.add_argument("--check", "--checker", dest="checks", action="append", metavar="NAME", default=[],
                    help="also judge with this history checker of invariants/ (repeatable; see --list-checkers)")
     p.add_argument("--list-checkers", action="store_true", help="list the history checkers and what each judges")
@@ -62,6 +72,12 @@ def run(args: argparse.Namespace) -> int:
     if not args.files:
         raise ConfigError("check-history needs at least one history FILE")
     checks = [get_checker(name) for name in args.checks]  # an unknown name is a usage error before any file is read
+    if args.model in _TRANSACTIONAL:
+        checks.insert(0, _transactional_checker(args))
+        args.model = None
+    elif args.consistency_models:
+        raise ConfigError(f"--consistency-model applies to --model {' or --model '.join(_TRANSACTIONAL)}, "
+                          f"not to {'--model ' + args.model if args.model else '--check'}")
     if args.model is None and not checks:
         raise ConfigError("check-history needs --model MODEL (linearizability) or --check NAME; models: "
                           f"{', '.join(MODELS)}; checkers: see --list-checkers")
@@ -109,6 +125,26 @@ def run(args: argparse.Namespace) -> int:
     return worst
 
 
+def _transactional_checker(args: argparse.Namespace) -> HistoryChecker:
+    """``--model list-append`` / ``rw-register``: Elle's checkers under the ``--consistency-model``s, as a checker
+    row. A bad model name or a linearizability-only flag is a usage error before any file is read."""
+    from invariants.consistency import validate_models
+    from invariants.elle import check_elle_list_append
+    from invariants.rw_register import check_rw_register
+
+    for flag, given in (("--initial", args.initial), ("--timeout", args.timeout)):
+        if given is not None:
+            raise ConfigError(f"{flag} applies to linearizability under a sequential model, not to --model "
+                              f"{args.model}")
+    models = validate_models(args.consistency_models or ["serializable"])
+    check = {"list-append": check_elle_list_append, "rw-register": check_rw_register}[args.model]
+
+    def judge(history: History) -> CheckResult:
+        return check(history, consistency_models=models)
+    judge.__doc__ = check.__doc__
+    return HistoryChecker("elle", f"{args.model}[{','.join(models)}]", judge)
+
+
 def _judge_model(path: Path, history: History, model: Model, initial, timeout) -> tuple[dict, CheckResult | None]:
     started = time.perf_counter()
     try:
@@ -128,7 +164,7 @@ def _judge_check(path: Path, history: History, checker: HistoryChecker) -> tuple
     started = time.perf_counter()
     try:
         result = checker.check(history)
-    except _INPUT_ERRORS as e:
+    except (*_INPUT_ERRORS, HistoryFormatError) as e:  # e.g. a transaction that is not a list of micro-ops
         return {"file": str(path), "checker": checker.qualified, "verdict": "error",
                 "error": f"{path}: the {checker.qualified} checker cannot read this history ({type(e).__name__}: "
                          f"{e}); its operations do not have the shapes it judges: "
