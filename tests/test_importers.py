@@ -158,7 +158,7 @@ def _read_maps_plainly(text: str) -> list:
 def test_reading_by_shape_gives_what_parsing_each_map_gives(text):
     from faultlab.importers.edn import _read_maps_by_shape
 
-    assert _read_maps_by_shape(text) == _read_maps_plainly(text)
+    assert list(_read_maps_by_shape(text)) == _read_maps_plainly(text)
 
 
 @pytest.mark.parametrize("text", [
@@ -183,7 +183,7 @@ def test_porcupine_kv_files_read_by_shape_as_by_parsing_each_map():
     for path in sorted((PORCUPINE / "kv").glob("*.txt")):
         text = path.read_text()
         by_shape = _read_maps_by_shape(text)
-        assert by_shape is not None and by_shape == _read_maps_plainly(text), path.name
+        assert by_shape is not None and list(by_shape) == _read_maps_plainly(text), path.name
 
 
 # -- EDN as Jepsen writes it ---------------------------------------------------------------------------------------

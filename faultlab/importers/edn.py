@@ -14,9 +14,11 @@ does not parse is it read again line by line, to name the line.
 
 from __future__ import annotations
 
+import array
 import datetime
+import io
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import edn_format
@@ -55,7 +57,7 @@ _HOLE = "faultlab-edn-hole-"  # a symbol name that stands for a cut-out literal;
 _HOLES = tuple(f" {_HOLE}{i} " for i in range(256))  # a line with more literals than this takes the plain path
 
 
-def read_maps(text: str, source: str) -> list[tuple[int, dict]]:
+def read_maps(text: str, source: str) -> Iterable[tuple[int, dict]]:
     """The maps in ``text`` (one per line, or one vector of them), each with its 1-based line number."""
     try:
         return _read_maps(text, source)
@@ -88,7 +90,7 @@ def _too_deep_line(text: str) -> int:
     return 1
 
 
-def _read_maps(text: str, source: str) -> list[tuple[int, dict]]:
+def _read_maps(text: str, source: str) -> Iterable[tuple[int, dict]]:
     by_shape = _read_maps_by_shape(text)
     if by_shape is not None:
         return by_shape
@@ -113,49 +115,38 @@ def _read_maps(text: str, source: str) -> list[tuple[int, dict]]:
     return maps
 
 
-def _read_maps_by_shape(text: str) -> list[tuple[int, dict]] | None:
-    """One map per line, read shape by shape (see the module docstring); None when the file is not that simple."""
+def _read_maps_by_shape(text: str) -> Iterator[tuple[int, dict]] | None:
+    """One map per line, read shape by shape (see the module docstring); None when the file is not that simple.
+
+    Two passes over the lines: the first finds every distinct shape and escaped string (and whether the file is
+    that simple at all), the second builds each map as it is asked for. Nothing per line is kept between them, so
+    reading a history costs the history's own memory, not a copy of every line as well."""
     if _HOLE in text:
         return None
-    lines, shapes, literals = [], {}, {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        line = line.strip()
-        if not line:
+    shapes: dict[str, int] = {}
+    escaped: dict[str, int] = {}
+    shape_ids = array.array("i")  # per line, its shape (-1: blank): 4 bytes a line, all the second pass needs
+    for line in io.StringIO(text):  # line by line, never a list of every line
+        shape, cut = _shape_of(line)
+        if shape is None:
+            if cut is None:
+                return None
+            shape_ids.append(-1)  # a blank line
             continue
-        if line[0] != "{" or line[-1] != "}":
-            return None
-        cut = _LITERAL.findall(line)  # the literals, and the text between them: two passes in C, no callback
-        if len(cut) > len(_HOLES):
-            return None
-        pieces = _LITERAL.split(line)
-        shape = pieces[0] + "".join([h + p for h, p in zip(_HOLES, pieces[1:], strict=False)]) if cut else line
-        if not _SHAPE_CHARS.fullmatch(shape):
-            return None
-        shapes.setdefault(shape, len(shapes))
+        shape_ids.append(shapes.setdefault(shape, len(shapes)))
         for literal in cut:
-            literals.setdefault(literal, len(literals))
-        lines.append((number, shape, cut))
-    if not lines:
+            if literal[0] == '"' and "\\" in literal:
+                escaped.setdefault(literal, len(escaped))
+    if not shapes:
         return None
-    # An integer, or a string without escapes, reads as itself; edn_format reads the rest (escaped strings).
-    values: list[Any] = [None] * len(literals)
-    escaped = []
-    for literal, i in literals.items():
-        if literal[0] != '"':
-            values[i] = int(literal)
-        elif "\\" not in literal:
-            values[i] = literal[1:-1]
-        else:
-            escaped.append((literal, i))
     try:
         parsed_shapes = edn_format.loads("[" + "\n".join(shapes) + "]")
-        parsed_escaped = edn_format.loads("[" + "\n".join(lit for lit, _ in escaped) + "]") if escaped else []
+        parsed_escaped = edn_format.loads("[" + "\n".join(escaped) + "]") if escaped else []
     except Exception:  # let the plain path parse it and name the line
         return None
     if len(parsed_shapes) != len(shapes) or len(parsed_escaped) != len(escaped):
         return None
-    for (_, i), v in zip(escaped, parsed_escaped, strict=True):
-        values[i] = plain(v)
+    escaped_values = {lit: plain(v) for lit, v in zip(escaped, parsed_escaped, strict=True)}
     fillers = []
     for parsed in parsed_shapes:
         if not isinstance(parsed, Mapping):
@@ -164,10 +155,35 @@ def _read_maps_by_shape(text: str) -> list[tuple[int, dict]] | None:
         if filler is None:
             return None
         fillers.append(filler)
-    maps = []
-    for number, shape, cut in lines:
-        maps.append((number, fillers[shapes[shape]]([values[literals[c]] for c in cut])))
-    return maps
+    return _build_maps(text, shape_ids, fillers, escaped_values)
+
+
+def _shape_of(line: str) -> tuple[str | None, list[str] | None]:
+    """A line's shape and its literals; (None, []) for a blank line, (None, None) for one the cutting cannot vouch
+    for."""
+    line = line.strip()
+    if not line:
+        return None, []
+    if line[0] != "{" or line[-1] != "}":
+        return None, None
+    cut = _LITERAL.findall(line)  # the literals, and the text between them: two passes in C, no callback
+    if len(cut) > len(_HOLES):
+        return None, None
+    pieces = _LITERAL.split(line)
+    shape = pieces[0] + "".join([h + p for h, p in zip(_HOLES, pieces[1:], strict=False)]) if cut else line
+    if not _SHAPE_CHARS.fullmatch(shape):
+        return None, None
+    return shape, cut
+
+
+def _build_maps(text: str, shape_ids: array.array, fillers: list, escaped: dict[str, Any]) -> Iterator[tuple[int, dict]]:
+    for number, (line, shape) in enumerate(zip(io.StringIO(text), shape_ids, strict=True), start=1):
+        if shape < 0:
+            continue
+        # An integer, or a string without escapes, reads as itself; edn_format read the escaped strings.
+        values = [int(c) if c[0] != '"' else c[1:-1] if "\\" not in c else escaped[c]
+                  for c in _LITERAL.findall(line)]
+        yield number, fillers[shape](values)
 
 
 def _compile(template: Any) -> Callable[[list], Any] | None:
