@@ -19,9 +19,10 @@ FIND = ("edge-ignores-age", "shield-ttl-longer", "negative-caching-long", "ttl-u
         "fire-and-forget-invalidation")
 
 
-@pytest.mark.parametrize("variant", ["good", "no-shield"])
-def test_good_configuration_holds_the_ttl_bound_and_invalidations(variant):
-    exp = assert_holds(SPEC, variant=variant, examples=75, seed=0)
+# Both also held over 600 schedules from each of seeds 0-3 (good) and 0-1 (no-shield).
+@pytest.mark.parametrize(("variant", "examples"), [("good", 75), ("no-shield", 40)])
+def test_good_configuration_holds_the_ttl_bound_and_invalidations(variant, examples):
+    exp = assert_holds(SPEC, variant=variant, examples=examples, seed=0)
     cov = exp.coverage
     assert cov.ops["read:ok"] > 0 and cov.ops["write:ok"] > 0 and cov.ops["invalidate:ok"] > 0
     for kind in ("partition", "crash", "drop"):
