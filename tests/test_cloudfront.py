@@ -10,7 +10,7 @@ from faultlab.testing import assert_holds, assert_refuted
 from protocols.cloudfront import SPEC, measure_origin_load, measure_staleness
 
 # Known-bad variants are searched in one shard of 75 schedules from seed 0 without shrinking. Measured: found after
-# 26 (edge-ignores-age), 66 (shield-ttl-longer), 12 (negative-caching-long), 64 (ttl-under-skew) and 25
+# 26 (edge-ignores-age), 5 (shield-ttl-longer), 12 (negative-caching-long), 64 (ttl-under-skew) and 25
 # (fire-and-forget-invalidation) runs; from seeds 1-4 some take longer than 75 (the CLI's default budget, 1,200 for a
 # known-bad variant, found each on seeds 0-4). invalidation=parallel is a setting, not a claimed known-bad variant:
 # the search did not find its race (an edge refilling from the shield before the shield is invalidated).
