@@ -11,9 +11,10 @@ from protocols.cloudfront import SPEC, measure_origin_load, measure_staleness
 
 # Known-bad variants are searched in one shard of 75 schedules from seed 0 without shrinking. Measured: found after
 # 26 (edge-ignores-age), 5 (shield-ttl-longer), 12 (negative-caching-long), 64 (ttl-under-skew) and 25
-# (fire-and-forget-invalidation) runs; from seeds 1-4 some take longer than 75 (the CLI's default budget, 1,200 for a
-# known-bad variant, found each on seeds 0-4). invalidation=parallel is a setting, not a claimed known-bad variant:
-# the search did not find its race (an edge refilling from the shield before the shield is invalidated).
+# (fire-and-forget-invalidation) runs. The CLI's default search (`check --variant V --seed S`, 1,200 schedules for a
+# known-bad variant) found each on seeds 0-4, after 26/54/196/25/26, 5/32/15/28/25, 12/15/23/16/23, 64/17/106/28/46
+# and 25/133/16/146/57 runs. invalidation=parallel is a setting, not a claimed known-bad variant: the search did not
+# find its race (an edge refilling from the shield before the shield is invalidated) in 1,200 runs.
 FIND_BUDGET = 75
 FIND = ("edge-ignores-age", "shield-ttl-longer", "negative-caching-long", "ttl-under-skew",
         "fire-and-forget-invalidation")
