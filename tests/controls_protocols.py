@@ -899,3 +899,36 @@ for _inv in SPECS["kafka"].invariants:
     _log_controls(**invariant("kafka", _inv.name))
 for _inv in SPECS["kinesis"].invariants:
     _log_controls(**invariant("kinesis", _inv.name), kinesis=True)
+
+# == cloudfront: writes [key, uid] acknowledged [key, version, ttl], reads key -> [key, version] (None: a 404) =======
+control(**invariant("cloudfront", "staleness-within-ttl"),
+        shows="a read 1 s after api/x was created (TTL 0.5 s) is served a cached 404 (the twin: version 1)",
+        rows=[op(0, "write", ["api/x", 1], 0, 1, ["api/x", 1, 0.5]), op(1, "read", "api/x", 2, 3, ["api/x", None])],
+        fix={1: op(1, "read", "api/x", 2, 3, ["api/x", 1])},
+        witness={"key": "api/x", "write": 0, "read": 2, "version": 1, "got": None, "ttl": 0.5},
+        because="although every cached copy older than W had outlived its TTL")
+control(**invariant("cloudfront", "staleness-within-ttl"),
+        shows="version 1 read 0.6 s after version 2 was acknowledged with a 0.5 s TTL (the twin: 0.4 s after, "
+              "within the TTL)",
+        rows=[op(0, "write", ["api/x", 1], 0, 0.1, ["api/x", 1, 0.5]),
+              op(0, "write", ["api/x", 2], 0.5, 1.0, ["api/x", 2, 0.5]),
+              op(1, "read", "api/x", 1.6, 1.7, ["api/x", 1])],
+        fix={2: op(1, "read", "api/x", 1.4, 1.5, ["api/x", 1])},
+        witness={"key": "api/x", "version": 2, "got": 1, "age": 0.6},
+        because="returned version 1, older than W")
+control(**invariant("cloudfront", "invalidation-complete"),
+        shows="after an invalidation of img/y completed, a read returns version 1, older than the version 2 "
+              "written before it (the twin: version 2)",
+        rows=[op(0, "write", ["img/y", 2], 0, 1, ["img/y", 2, 5.0]), op(0, "invalidate", "img/y", 2, 3, "img/y"),
+              op(1, "read", "img/y", 4, 5, ["img/y", 1])],
+        fix={2: op(1, "read", "img/y", 4, 5, ["img/y", 2])},
+        witness={"key": "img/y", "write": 0, "invalidation": 2, "read": 4, "version": 2, "got": 1},
+        because="from a cache the completed invalidation should have emptied")
+control(**invariant("cloudfront", "invalidation-complete"),
+        shows="a read that began after the invalidation completed sees version 1 (the twin: it began while the "
+              "invalidation was in progress, which may still see the old copy)",
+        rows=[op(0, "write", ["img/y", 2], 0, 1, ["img/y", 2, 5.0]), op(0, "invalidate", "img/y", 2, 3, "img/y"),
+              op(1, "read", "img/y", 3.5, 4, ["img/y", 1]), op(2, "read", "img/y", 6, 7, ["img/y", 2])],
+        fix={2: op(1, "read", "img/y", 2.5, 2.8, ["img/y", 1])},
+        witness={"invalidation": 2, "read": 4, "got": 1},
+        because="R the read of img/y that began at t=3.5")
