@@ -167,9 +167,12 @@ def check_retries_bounded(history: History) -> CheckResult:
     describe, executions = _executions(history)
     ops = [ledger.call_index] + ([describe.call_index] if describe else [])
     tasks: dict[tuple, dict[int, dict]] = defaultdict(dict)
+    succeeded: dict[tuple, bool] = {}
     for a in ledger.output["attempts"]:
         if not a["compensation"]:
-            tasks[(a["execution"], a["action"], a["token"] or "")].setdefault(a["attempt"], a)
+            key = (a["execution"], a["action"], a["token"] or "")
+            tasks[key].setdefault(a["attempt"], a)  # a duplicated attempt's first delivery: the one sent_at judges
+            succeeded[key] = succeeded.get(key, False) or a["result"] in ("applied", "deduplicated")
     last_entry = {(execution, action): token for execution, action, token in tasks}  # insertion order: the last
     retried = 0
     for (execution, action, _token), attempts in sorted(tasks.items()):
@@ -190,8 +193,7 @@ def check_retries_bounded(history: History) -> CheckResult:
                               f"the backoff's {nominal * policy['jitter_min']:g} s, a contradiction!",
                         execution=execution, action=action, attempt=n + 1, gap=gap, ops=ops)
         later = last_entry[(execution, action)] != _token  # an Express re-run entered the state again after it
-        exhausted = len(attempts) == limit and not later and not any(
-            a["result"] in ("applied", "deduplicated") for a in attempts.values())
+        exhausted = len(attempts) == limit and not later and not succeeded[(execution, action, _token)]
         status = executions.get(execution, {}).get("status")
         if exhausted and status == "SUCCEEDED":
             return CheckResult.violation(

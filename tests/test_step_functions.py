@@ -63,7 +63,7 @@ def test_a_declined_charge_is_tried_max_attempts_times_with_backoff_then_caught(
             tries = [a for a in _final(run, "ledger")["attempts"] if a["execution"] == name and a["action"] == "charge"]
             # transient errors only before the last attempt (the model's premise), the card declined at least there
             assert [a["attempt"] for a in tries] == [1, 2, 3] and tries[-1]["result"] == "permanent"
-            gaps = [b["sent_at"] - a["sent_at"] for a, b in zip(tries, tries[1:])]
+            gaps = [b["sent_at"] - a["sent_at"] for a, b in zip(tries, tries[1:], strict=False)]
             assert gaps[0] >= 0.1 and gaps[1] >= 0.2, gaps
             assert (e["status"], e["outcome"]) == ("FAILED", "compensated")
             declined += 1

@@ -119,10 +119,10 @@ class Service(Node[StepFunctionsConfig]):
 
     @handler
     def on_read(self, msg: ReadLedger) -> Ok:
-        effects = [dict(zip(("seq", "action", "order", "token", "of", "execution", "at"), r.record))
+        effects = [dict(zip(("seq", "action", "order", "token", "of", "execution", "at"), r.record, strict=True))
                    for r in self.storage.read_log("effects")]
         fields = ("execution", "order", "action", "token", "attempt", "sent_at", "compensation", "result", "at")
-        attempts = [dict(zip(fields, r.record)) for r in self.storage.read_log("attempts")]
+        attempts = [dict(zip(fields, r.record, strict=True)) for r in self.storage.read_log("attempts")]
         cfg = self.config
         policy = {"max_attempts": cfg.max_attempts, "interval": cfg.interval, "backoff_rate": cfg.backoff_rate,
                   "max_delay": cfg.max_delay, "jitter_min": 0.5}
