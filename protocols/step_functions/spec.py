@@ -131,6 +131,10 @@ CLAIMS = (
           "each retry after its jittered exponential backoff, and then caught; the Catch's fallback compensates"),
     Claim("19", ERRORS, "invariant", variant="retry-forever", invariants=("retry-backoff",), expect="refuted",
           note="a Retry without MaxAttempts retries a declined charge past any limit and is never caught"),
+    Claim("19", ERRORS, "invariant", variant="no-charge-token", invariants=("exactly-once",), expect="refuted",
+          note="the built-in retry is safe only for idempotent tasks: a charge sent without the transition's token "
+          "is charged again by the retry that follows a lost reply (section 13: retrying a non-idempotent "
+          "operation causes data corruption)"),
     Claim("19", ERRORS, "invariant", variant="catch-swallows", invariants=("saga-atomic",), expect="refuted",
           note="a Catch that swallows the error without a compensation leaves the customer charged for an order "
           "that was not shipped"),
