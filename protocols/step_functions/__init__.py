@@ -21,7 +21,10 @@ effect is applied twice, every saga ends fully committed or fully compensated, a
 MaxAttempts times with backoff and then caught. Premise of the environment: a transient error clears within the
 retry budget (the service fails an attempt transiently only before the last one; timeouts from loss and partitions
 still exhaust retries, and are caught and compensated). Not claimed: clock skew (backoff is judged by the
-executor's clock); torn writes and destroyed disks (the executor is one node; AWS's is replicated).
+executor's clock); destroyed disks (the executor is one node; AWS's is replicated); torn writes, which cannot
+happen here: the executor syncs each record in the step that appends it (and reads its log through
+``recover_log``), so no step leaves a record half written, and listing ``torn_write`` makes the exploration vacuous
+(the fault is never drawn).
 
 Not checkable here, and why: "up to 1 year" and "5 min" (service quotas on an execution's duration, not
 properties of a protocol: a simulated run lasts seconds); "high-volume" and "high-throughput event processing"
