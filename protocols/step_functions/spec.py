@@ -86,6 +86,8 @@ VARIANTS = (
             "execution from the start (at-least-once)", invariants=("executions-complete", "retry-backoff")),
     Variant("express-exactly-once", {"mode": "express"}, "Express held to exactly-once: a re-run after a crash "
             "charges again", expect_violation="exactly-once"),
+    Variant("express-saga", {"mode": "express"}, "Express held to the saga's atomicity: a re-run after a crash "
+            "compensates only what it did itself, and the first run's charge stays", expect_violation="saga-atomic"),
     Variant("act-before-persist", {"persist_before_act": False}, "the executor sends a task before it persists "
             "the state's entry: after a crash the state is entered again with a new token and charged again",
             expect_violation="exactly-once"),
@@ -153,6 +155,9 @@ CLAIMS = (
     Claim("15", SAGA, "invariant", variant="standard", invariants=("saga-atomic",), expect="held",
           note="without a cross-service transaction the saga's compensations are the transaction: every order "
           "ends fully committed or fully compensated, under every fault of the standard variant"),
+    Claim("15", SAGA, "invariant", variant="express-saga", invariants=("saga-atomic",), expect="refuted",
+          note="an Express saga is not atomic under executor crashes: the re-run mints new tokens, so its "
+          "compensation refunds its own charge and not the lost run's (a saga needs the durable, Standard mode)"),
     Claim("15", SAGA, "invariant", variant="compensation-not-persisted", invariants=("saga-atomic",),
           expect="refuted", note="compensations run from memory: an executor crash during them leaves the order "
           "half compensated"),
