@@ -932,3 +932,100 @@ control(**invariant("cloudfront", "invalidation-complete"),
         fix={2: op(1, "read", "img/y", 2.5, 2.8, ["img/y", 1])},
         witness={"invalidation": 2, "read": 4, "got": 1},
         because="R the read of img/y that began at t=3.5")
+
+
+# == step-functions: the order saga's ledger at the service and the executor's final description ===================
+SFN_RETRY = {"max_attempts": 3, "interval": 0.2, "backoff_rate": 2.0, "max_delay": 2.0, "jitter_min": 0.5}
+
+
+def sfn_start(p, n, call, status="ok", kind="ok"):
+    return op(p, "start", {"name": f"x{n}", "order": n, "kind": kind}, call, call + 1, {"name": f"x{n}"}, status,
+              node="sfn")
+
+
+def sfn_describe(statuses, at=100):
+    """The final DescribeExecutions: {execution number: status}."""
+    execs = {f"x{n}": {"order": n, "kind": "ok", "status": s, "outcome": None} for n, s in statuses.items()}
+    return op(90, "describe", None, at, at + 0.5, {"executions": execs}, phase="final", node="sfn")
+
+
+def sfn_ledger(effects, attempts=(), at=101):
+    """The final read of the service's ledger: effects as (action, order[, token]) in order, attempts as dicts."""
+    rows = [{"seq": i + 1, "action": a, "order": o, "token": rest[0] if rest else f"x{o}/{a}/1.{i + 1}", "of": None,
+             "execution": f"x{o}", "at": float(i)} for i, (a, o, *rest) in enumerate(effects)]
+    return op(91, "ledger", None, at, at + 0.5, {"effects": rows, "attempts": list(attempts), "retry": SFN_RETRY},
+              phase="final", node="svc")
+
+
+def sfn_attempt(n, sent_at, result="transient", action="charge", token="x1/Charge/1.1"):
+    return {"execution": "x1", "order": 1, "action": action, "token": token, "attempt": n, "sent_at": sent_at,
+            "compensation": False, "result": result, "at": sent_at}
+
+
+control(**invariant("step-functions", "saga-atomic"),
+        shows="order 1 is charged and notified but never shipped nor refunded (the twin: shipped too)",
+        rows=[sfn_start(0, 1, 0), sfn_describe({1: "FAILED"}), sfn_ledger([("charge", 1), ("notify", 1)])],
+        fix={2: sfn_ledger([("charge", 1), ("ship", 1), ("notify", 1)])},
+        witness={"order": 1, "net.charge": 1, "net.ship": 0, "effects": [1, 2]},
+        because="neither fully committed nor fully compensated")
+control(**invariant("step-functions", "saga-atomic"),
+        shows="order 1 is refunded with no charge before it (the twin: charged, then refunded)",
+        rows=[sfn_start(0, 1, 0), sfn_describe({1: "FAILED"}), sfn_ledger([("refund", 1)])],
+        fix={2: sfn_ledger([("charge", 1), ("refund", 1)])},
+        witness={"order": 1, "effect": 1, "action": "refund"},
+        because="refund without a charge to refund")
+control(**invariant("step-functions", "saga-atomic"),
+        shows="order 1 is shipped before it is charged (the twin: charged first)",
+        rows=[sfn_start(0, 1, 0), sfn_describe({1: "SUCCEEDED"}),
+              sfn_ledger([("ship", 1), ("charge", 1), ("notify", 1)])],
+        fix={2: sfn_ledger([("charge", 1), ("ship", 1), ("notify", 1)])},
+        witness={"order": 1, "effect": 1, "action": "ship"},
+        because="shipment without a charge")
+control(**invariant("step-functions", "saga-atomic"),
+        shows="order 1's shipment is cancelled but its charge is not refunded (the twin: refunded too)",
+        rows=[sfn_start(0, 1, 0), sfn_describe({1: "FAILED"}),
+              sfn_ledger([("charge", 1), ("ship", 1), ("cancel-shipment", 1)])],
+        fix={2: sfn_ledger([("charge", 1), ("ship", 1), ("cancel-shipment", 1), ("refund", 1)])},
+        witness={"order": 1, "net.charge": 1, "net.ship": 0},
+        because="1 charge(s) not refunded")
+control(**invariant("step-functions", "exactly-once"),
+        shows="order 1 is charged twice, under two tokens of one state (the twin: once)",
+        rows=[sfn_start(0, 1, 0), sfn_describe({1: "SUCCEEDED"}),
+              sfn_ledger([("charge", 1, "x1/Charge/1.1"), ("charge", 1, "x1/Charge/2.1"), ("ship", 1)])],
+        fix={2: sfn_ledger([("charge", 1, "x1/Charge/1.1"), ("ship", 1)])},
+        witness={"order": 1, "action": "charge", "effects": [1, 2], "tokens": ["x1/Charge/1.1", "x1/Charge/2.1"]},
+        because="is the same charge applied again")
+control(**invariant("step-functions", "executions-complete"),
+        shows="an acknowledged execution is still RUNNING after recovery (the twin: it SUCCEEDED)",
+        rows=[sfn_start(0, 1, 0), sfn_describe({1: "RUNNING"})], fix={1: sfn_describe({1: "SUCCEEDED"})},
+        witness={"execution": "x1", "status": "RUNNING", "ops": [0, 2]},
+        because="it did not resume to completion")
+control(**invariant("step-functions", "executions-complete"),
+        shows="the executor does not know an acknowledged execution after recovery (the twin: it knows it, FAILED)",
+        rows=[sfn_start(0, 1, 0), sfn_start(1, 2, 2), sfn_describe({2: "SUCCEEDED"})],
+        fix={2: sfn_describe({1: "FAILED", 2: "SUCCEEDED"})},
+        witness={"execution": "x1", "status": None},
+        because="its persisted start is lost")
+control(**invariant("step-functions", "retry-backoff"),
+        shows="a charge is attempted 4 times under a Retry of 3 attempts (the twin: 3, then caught)",
+        rows=[sfn_start(0, 1, 0), sfn_describe({1: "FAILED"}),
+              sfn_ledger([], [sfn_attempt(1, 0.0), sfn_attempt(2, 0.2), sfn_attempt(3, 0.6), sfn_attempt(4, 1.4)])],
+        fix={2: sfn_ledger([], [sfn_attempt(1, 0.0), sfn_attempt(2, 0.2), sfn_attempt(3, 0.6)])},
+        witness={"execution": "x1", "action": "charge", "attempts": 4, "limit": 3},
+        because="retried past MaxAttempts")
+control(**invariant("step-functions", "retry-backoff"),
+        shows="a charge is retried 0.05 s after its first attempt, under the 0.1 s the backoff allows at least (the "
+              "twin: 0.15 s)",
+        rows=[sfn_start(0, 1, 0), sfn_describe({1: "SUCCEEDED"}),
+              sfn_ledger([("charge", 1, "x1/Charge/1.1")], [sfn_attempt(1, 0.0), sfn_attempt(2, 0.05, "applied")])],
+        fix={2: sfn_ledger([("charge", 1, "x1/Charge/1.1")], [sfn_attempt(1, 0.0), sfn_attempt(2, 0.15, "applied")])},
+        witness={"execution": "x1", "action": "charge", "attempt": 2},
+        because="before the backoff")
+control(**invariant("step-functions", "retry-backoff"),
+        shows="every attempt of a charge failed, yet the execution SUCCEEDED (the twin: it FAILED, caught)",
+        rows=[sfn_start(0, 1, 0), sfn_describe({1: "SUCCEEDED"}),
+              sfn_ledger([], [sfn_attempt(1, 0.0, "permanent"), sfn_attempt(2, 0.2, "permanent"),
+                              sfn_attempt(3, 0.6, "permanent")])],
+        fix={1: sfn_describe({1: "FAILED"})},
+        witness={"execution": "x1", "action": "charge", "status": "SUCCEEDED"},
+        because="the error was not caught")
