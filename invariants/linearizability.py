@@ -342,8 +342,14 @@ def _run_interleaved(searches: list[_Search], deadline: float | None, max_steps:
     outcome = _Outcome()
     active = sorted(range(len(searches)), key=lambda i: (len(searches[i]), i))
     runs = {i: searches[i].run() for i in active}
+    # Running totals of every search's steps and cache: summing them over all partitions after each slice made a
+    # history of many small keys quadratic (100k keys: 64M additions for 80k operations).
+    steps = sum(s.steps for s in searches)
+    cached = sum(s.cache_size for s in searches)
     while active:
         for i in list(active):
+            search = searches[i]
+            before_steps, before_cache = search.steps, search.cache_size
             try:
                 next(runs[i])
             except StopIteration as done:
@@ -353,11 +359,13 @@ def _run_interleaved(searches: list[_Search], deadline: float | None, max_steps:
                     for j in active:
                         runs[j].close()
                     return outcome
+            steps += search.steps - before_steps
+            cached += search.cache_size - before_cache
             if (deadline is not None and time.monotonic() > deadline):
                 outcome.stopped_by = "time"
-            elif max_steps is not None and sum(s.steps for s in searches) > max_steps:
+            elif max_steps is not None and steps > max_steps:
                 outcome.stopped_by = "steps"
-            elif sum(s.cache_size for s in searches) > max_cache:
+            elif cached > max_cache:
                 outcome.stopped_by = "memory"
             if outcome.stopped_by and active:
                 for j in active:
