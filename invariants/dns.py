@@ -122,7 +122,8 @@ def check_no_failover_while_primary_up(history: History) -> CheckResult:
                     else f"checkers {sorted(flapped)} changed their verdict on the primary {flapped} times")
             return CheckResult.violation(
                 name,
-                f"Let the primary never be taken down before {outage_at:g}; the call at {op.call:g} (op "
+                f"Let the primary never be taken down"
+                f"{'' if outage_at == float('inf') else f' before {outage_at:g}'}; the call at {op.call:g} (op "
                 f"{op.call_index}) was answered {answer!r}, and {what}. Then the health checks flapped while the "
                 f"primary was up: a contradiction!",
                 op=op.call_index, answer=answer, flapped=flapped, views=op.output.get("views"))
