@@ -1029,3 +1029,68 @@ control(**invariant("step-functions", "retry-backoff"),
         fix={1: sfn_describe({1: "FAILED"})},
         witness={"execution": "x1", "action": "charge", "status": "SUCCEEDED"},
         because="the error was not caught")
+
+
+# == route53 ========================================================================================================
+# A call's ok value says what DNS answered, who served it, and the checkers' verdicts (views) and verdict changes the
+# answer was decided on; the final phase's outage and restore carry the promised failover window.
+def dns_views(primary_down=(), secondary_down=()):
+    return {"primary": {c: c not in primary_down for c in ("hc1", "hc2", "hc3")},
+            "secondary": {c: c not in secondary_down for c in ("hc1", "hc2", "hc3")}}
+
+
+def dns_call(p, call, answer, served_by="answer", views=None, changes=None, phase="main", cached=False):
+    out = {"answer": answer, "served_by": answer if served_by == "answer" else served_by, "cached": cached,
+           "mode": "failover", "views": views or dns_views()}
+    if changes is not None:
+        out["changes"] = changes
+    return op(p, "call", None, call, call + 0.1, out, "ok", phase)
+
+
+def dns_switch(p, f, call, window=5.0):
+    return op(p, f, "primary", call, call + 0.1, {"endpoint": "primary", "down": f == "outage", "window": window},
+              "ok", "final")
+
+
+control(**invariant("route53", "answers-follow-majority"),
+        shows="DNS answers the secondary while only hc1 reports the primary unhealthy (the twin: hc1 and hc2 do)",
+        rows=[dns_call(0, 1, "primary"), dns_call(1, 2, "secondary", views=dns_views(primary_down=("hc1",)))],
+        fix={1: dns_call(1, 2, "secondary", views=dns_views(primary_down=("hc1", "hc2")))},
+        witness={"op": 2, "answer": "secondary", "expected": ["primary"], "unhealthy": []},
+        because="failed over while a majority of checkers saw the primary healthy")
+control(**invariant("route53", "answers-follow-majority"),
+        shows="DNS answers the primary that every checker reports unhealthy (the twin: the secondary is down too)",
+        rows=[dns_call(0, 1, "primary", served_by="secondary",
+                       views=dns_views(primary_down=("hc1", "hc2", "hc3")))],
+        fix={0: dns_call(0, 1, "primary", served_by="secondary",
+                         views=dns_views(primary_down=("hc1", "hc2", "hc3"), secondary_down=("hc2", "hc3")))},
+        witness={"answer": "primary", "expected": ["secondary"], "unhealthy": ["primary"]},
+        because="answered with an endpoint a majority of checkers saw down")
+control(**invariant("route53", "failover-after-outage"),
+        shows="6 s after the primary went down (the window is 5 s) a cached answer still sends a client to it",
+        rows=[dns_call(90, 1, "primary", phase="final"), dns_switch(91, "outage", 10),
+              dns_call(92, 16.1, "primary", served_by=None, phase="final", cached=True)],
+        fix={2: dns_call(92, 16.1, "secondary", phase="final")},
+        witness={"expected": "secondary", "served_by": None, "answer": "primary", "window": 5.0},
+        because="clients did not reach the secondary within the window")
+control(**invariant("route53", "failover-after-outage"),
+        shows="6 s after the primary came back a client is still sent to the secondary: no failback",
+        rows=[dns_switch(90, "outage", 10), dns_call(91, 16, "secondary", phase="final"),
+              dns_switch(92, "restore", 20), dns_call(93, 26.1, "secondary", phase="final")],
+        fix={3: dns_call(93, 26.1, "primary", phase="final")},
+        witness={"expected": "primary", "served_by": "secondary"},
+        because="clients did not reach the primary within the window")
+control(**invariant("route53", "no-failover-while-up"),
+        shows="no outage, yet hc2 changed its verdict on the primary once (the twin: no change)",
+        rows=[dns_call(0, 1, "primary", changes={"primary": {"hc1": 0, "hc2": 1, "hc3": 0}}),
+              dns_switch(90, "outage", 10)],
+        fix={0: dns_call(0, 1, "primary", changes={"primary": {"hc1": 0, "hc2": 0, "hc3": 0}})},
+        witness={"answer": "primary", "flapped": {"hc2": 1}},
+        because="the health checks flapped while the primary was up")
+control(**invariant("route53", "no-failover-while-up"),
+        shows="no outage, yet DNS answers the secondary (the twin: the answer came after the outage)",
+        rows=[dns_call(0, 0.2, "primary"), dns_call(1, 1, "secondary", views=dns_views(primary_down=("hc1", "hc2"))),
+              dns_switch(90, "outage", 10)],
+        fix={2: dns_switch(90, "outage", 0.5)},
+        witness={"answer": "secondary", "flapped": {}},
+        because="DNS failed over to 'secondary'")
