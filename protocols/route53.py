@@ -324,7 +324,7 @@ class Authoritative(Node[Route53Config]):
             if sum(weights) == 0:
                 weights = [1] * len(up)
             x = self.ctx.random.random() * sum(weights)
-            for e, w in zip(up, weights):
+            for e, w in zip(up, weights, strict=True):
                 if x < w:
                     return e
                 x -= w
