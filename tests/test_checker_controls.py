@@ -20,6 +20,8 @@ import inspect
 import pkgutil
 
 import controls_invariants  # noqa: F401  (registers its controls)
+import controls_messaging  # noqa: F401
+import controls_resilience  # noqa: F401
 import pytest
 from controls import CONTROLS, Control, _at
 from controls_protocols import SPECS
