@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -78,6 +79,18 @@ def _dump_lines(rows: list[Any]) -> str:
     return "[\n    " + ",\n    ".join(_dump(r) for r in rows) + "\n  ]"
 
 
+def _json_numbers(value: Any) -> Any:
+    """``value`` with every infinite or NaN float (a checker's "never", ``-inf`` for "since the start") written as
+    the string ``"inf"``, ``"-inf"`` or ``"nan"``: a trace is strict JSON, which has no such numbers."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {k: _json_numbers(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_numbers(v) for v in value]
+    return value
+
+
 def trace_document(result: RunResult, source: dict[str, Any] | None = None) -> dict[str, Any]:
     stats = dict(result.stats)
     stats["ops"] = {f"{f}:{st}": n for (f, st), n in sorted(stats["ops"].items())}
@@ -93,7 +106,7 @@ def trace_document(result: RunResult, source: dict[str, Any] | None = None) -> d
         "verdict": result.verdict,
         "error": result.error,
         "invariants": list(result.judged),
-        "checks": [c.to_json() for c in result.checks],
+        "checks": [_json_numbers(c.to_json()) for c in result.checks],
         "stats": stats,
         "choices": result.choices,
         "history": result.history.to_json(),

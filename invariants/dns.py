@@ -77,7 +77,8 @@ def check_failover_after_outage(history: History) -> CheckResult:
     by the primary again (failback). Calls inside a window are not judged."""
     name = "dns-failover-after-outage"
     final = sorted((op for op in history.operations() if op.phase == "final"), key=lambda o: o.call)
-    state, since, window, judged = PRIMARY, float("-inf"), 0.0, 0
+    # from the start of the phase the primary is expected (a window of 0: nodes settled before the phase began)
+    state, since, window, judged = PRIMARY, (final[0].call if final else 0.0), 0.0, 0
     outages = 0
     for op in final:
         if op.f in ("outage", "restore") and op.is_ok and isinstance(op.output, dict):
