@@ -85,13 +85,7 @@ def invariant_rows(rows: Iterable[Any]) -> list[dict[str, Any]]:
         judged, exercised = inv["judged"], inv["exercised"]
         under = cov.get("exercised_under", {}).get(r.check, {})
         why = cov.get("unexercised_why", {}).get(r.check, {})
-        flags = []
-        if r.verdict == "held":
-            if judged and exercised < EXERCISE_FLOOR * judged:
-                flags.append(f"rarely exercised ({exercised} of {judged} runs)")
-            if exercised and not under.get("any fault"):
-                flags.append("never under a fault")
-            flags += configuration_flags(cov)
+        flags = invariant_flags(cov, r.check, inv) + configuration_flags(cov) if r.verdict == "held" else []
         out.append({"protocol": r.protocol, "configuration": r.configuration, "invariant": r.check,
                     "verdict": r.verdict, "runs": judged, "exercised": exercised,
                     "share": round(exercised / judged, 3) if judged else 0.0, "violated": inv["violated"],
@@ -138,7 +132,7 @@ class SessionCoverage:
         explorations = [{"protocol": p, "configuration": c, "coverage": cov,
                          # a refuted exploration stopped at its first violation: what it did not reach is no gap
                          "flags": [] if cov.get("violations") else configuration_flags(cov),
-                         "invariants": {name: {**inv, "flags": _invariant_flags(cov, name, inv)}
+                         "invariants": {name: {**inv, "flags": invariant_flags(cov, name, inv)}
                                         for name, inv in cov.get("invariants", {}).items()}}
                         for (p, c), cov in sorted(self.entries.items())]
         return {"explorations": explorations}
@@ -149,7 +143,10 @@ class SessionCoverage:
         return path
 
 
-def _invariant_flags(cov: Mapping[str, Any], name: str, inv: Mapping[str, Any]) -> list[str]:
+def invariant_flags(cov: Mapping[str, Any], name: str, inv: Mapping[str, Any]) -> list[str]:
+    """What an exploration's coverage says against invariant ``name`` (``inv``: its judged/exercised/violated
+    counts): exercised in too few runs, or never in a run with a fault. None for a violated invariant (the search
+    stopped at its violation)."""
     if inv.get("violated"):
         return []
     flags = []
